@@ -1,0 +1,121 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// DefaultRuntimeImage has bash and python3, so the built-in languages work
+// without a custom image.
+const DefaultRuntimeImage = "docker.io/library/python:3.13-slim"
+
+// RuntimeSpec describes a warm pool of runtime pods.
+type RuntimeSpec struct {
+	// Image is the runtime container's image. krt-runtime is copied into it,
+	// so any image with the interpreters the Runs need will do.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:default="docker.io/library/python:3.13-slim"
+	// +optional
+	Image string `json:"image,omitempty"`
+
+	// Languages the image can run. The first one is the default for Runs
+	// that do not name one.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=2
+	// +listType=set
+	// +kubebuilder:default={bash,python}
+	// +optional
+	Languages []Language `json:"languages,omitempty"`
+
+	// Replicas is the size of the warm pool.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000
+	// +kubebuilder:default=2
+	// +optional
+	Replicas *int32 `json:"replicas,omitempty"`
+
+	// Capacity is the number of Runs one pod executes at once.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	// +kubebuilder:default=4
+	// +optional
+	Capacity int32 `json:"capacity,omitempty"`
+
+	// +optional
+	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
+
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+
+	// Secrets names the only Secrets that Runs on this runtime may read.
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=253
+	// +listType=set
+	// +optional
+	Secrets []string `json:"secrets,omitempty"`
+}
+
+// RuntimeStatus summarises the pool.
+type RuntimeStatus struct {
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// ReadyPods are Ready and hold a fresh heartbeat.
+	// +optional
+	ReadyPods int32 `json:"readyPods,omitempty"`
+	// Capacity is the number of Run slots across ready pods.
+	// +optional
+	Capacity int32 `json:"capacity,omitempty"`
+	// InUse is the number of Runs that hold a slot.
+	// +optional
+	InUse int32 `json:"inUse,omitempty"`
+	// Pending is the number of Runs waiting for a slot.
+	// +optional
+	Pending int32 `json:"pending,omitempty"`
+	// +kubebuilder:validation:MaxItems=8
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// Runtime is a pool of warm pods that execute Runs.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=rt,categories=krt
+// +kubebuilder:printcolumn:name="Image",type=string,JSONPath=`.spec.image`,priority=1
+// +kubebuilder:printcolumn:name="Replicas",type=integer,JSONPath=`.spec.replicas`
+// +kubebuilder:printcolumn:name="Ready",type=integer,JSONPath=`.status.readyPods`
+// +kubebuilder:printcolumn:name="Capacity",type=integer,JSONPath=`.status.capacity`
+// +kubebuilder:printcolumn:name="InUse",type=integer,JSONPath=`.status.inUse`
+// +kubebuilder:printcolumn:name="Pending",type=integer,JSONPath=`.status.pending`
+// +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Runtime struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   RuntimeSpec   `json:"spec,omitempty"`
+	Status RuntimeStatus `json:"status,omitempty"`
+}
+
+// RuntimeList is a list of Runtimes.
+// +kubebuilder:object:root=true
+type RuntimeList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Runtime `json:"items"`
+}
+
+// DefaultLanguage is the language of a script Run that names none.
+func (r *Runtime) DefaultLanguage() Language {
+	if len(r.Spec.Languages) == 0 {
+		return LanguageBash
+	}
+	return r.Spec.Languages[0]
+}
+
+func init() {
+	SchemeBuilder.Register(&Runtime{}, &RuntimeList{})
+}

@@ -1,0 +1,15 @@
+package v1alpha1
+
+// Labels and annotations that tie runtime pods, Leases and Runs together.
+const (
+	// LabelRuntime on a runtime pod and its Lease names the Runtime.
+	LabelRuntime = "krt.dev/runtime"
+	// AnnotationCapacity on a runtime pod is the number of Runs it executes
+	// at once. It is static for the life of the pod; usage is derived from
+	// Run state, never written to the pod.
+	AnnotationCapacity = "krt.dev/capacity"
+	// LogsPortName is the name of runtimed's live log port on a runtime pod.
+	LogsPortName = "krt-logs"
+	// FieldAssignedPod is the selectable field runtimed watches with.
+	FieldAssignedPod = "status.assignedPod"
+)
