@@ -1,0 +1,77 @@
+// krt-runtime is the Runtime Server: it runs in the runtime container (copied
+// there by an init container) and executes Runs for the runtimed sidecar over
+// a local gRPC socket.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	runtimev1 "krt.dev/krt/api/runtime/v1"
+	"krt.dev/krt/runtimed/runtimeserver"
+)
+
+func main() {
+	var opts runtimeserver.Options
+	listen := flag.String("listen", "unix:///krt/run/runtime.sock", "where to serve: unix:///path or tcp://host:port")
+	flag.StringVar(&opts.WorkRoot, "work-root", "/krt/work", "directory for per-execution working directories")
+	flag.StringVar(&opts.Bash, "bash", "bash", "bash interpreter for bash scripts")
+	flag.StringVar(&opts.Python, "python", "python3", "python interpreter for python scripts")
+	flag.DurationVar(&opts.KillGrace, "kill-grace", 10*time.Second, "time between SIGTERM and SIGKILL on cancel or timeout")
+	flag.DurationVar(&opts.Retention, "retention", time.Hour, "how long ended executions are kept when nobody forgets them")
+	flag.Parse()
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	if err := run(*listen, opts, log); err != nil {
+		log.Error("krt-runtime failed", "error", err)
+		os.Exit(1)
+	}
+}
+
+func run(listen string, opts runtimeserver.Options, log *slog.Logger) error {
+	srv, err := runtimeserver.New(opts)
+	if err != nil {
+		return err
+	}
+	lis, err := listener(listen)
+	if err != nil {
+		return err
+	}
+	g := grpc.NewServer()
+	runtimev1.RegisterRuntimeServer(g, srv)
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(g, hs)
+	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		<-sig
+		hs.Shutdown()
+		g.Stop()
+	}()
+	log.Info("krt-runtime serving", "address", listen)
+	return g.Serve(lis)
+}
+
+func listener(addr string) (net.Listener, error) {
+	switch {
+	case strings.HasPrefix(addr, "unix://"):
+		path := strings.TrimPrefix(addr, "unix://")
+		_ = os.Remove(path) // a socket left by a previous process
+		return net.Listen("unix", path)
+	case strings.HasPrefix(addr, "tcp://"):
+		return net.Listen("tcp", strings.TrimPrefix(addr, "tcp://"))
+	}
+	return nil, fmt.Errorf("--listen %q: want unix:///path or tcp://host:port", addr)
+}
