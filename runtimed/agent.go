@@ -1,0 +1,182 @@
+// Package runtimed is the sidecar in every runtime pod. It watches only the
+// Runs assigned to its pod, claims them, executes them through the local
+// Runtime Server, streams their logs and writes their results. It renews a
+// Lease as the pod's heartbeat.
+package runtimed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	runtimev1 "krt.dev/krt/api/runtime/v1"
+	"krt.dev/krt/api/scheme"
+	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/runtimed/heartbeat"
+	"krt.dev/krt/runtimed/logs"
+)
+
+// Options configures an Agent.
+type Options struct {
+	Config *rest.Config
+	// Pod is this runtime pod; PodUID tells it apart from an earlier pod of
+	// the same name.
+	Pod     types.NamespacedName
+	PodUID  types.UID
+	Runtime string
+	// Languages the runtime container can execute; the first is the default.
+	Languages []krtv1.Language
+	// RuntimeAddress is the gRPC target of the local Runtime Server.
+	RuntimeAddress string
+	// LogsAddress is where the live log server listens.
+	LogsAddress string
+	// LeaseDuration is how long one heartbeat counts as fresh.
+	LeaseDuration time.Duration
+	// KillGrace is what the Runtime Server waits between SIGTERM and SIGKILL.
+	KillGrace time.Duration
+	// Workers claim Runs in parallel.
+	Workers int
+	// Stdout receives each output line as JSON, tagged with the Run UID.
+	Stdout io.Writer
+	Log    logr.Logger
+}
+
+// Agent is runtimed.
+type Agent struct {
+	opts    Options
+	client  client.Client // uncached: every read here must be fresh
+	cache   cache.Cache   // only this pod's Runs
+	runtime runtimev1.RuntimeClient
+	queue   workqueue.TypedRateLimitingInterface[string]
+	logs    *logs.Store
+	out     *jsonLines
+
+	mu     sync.Mutex
+	active map[string]*execution // by Run name
+}
+
+// New connects to the API server and the Runtime Server.
+func New(opts Options) (*Agent, error) {
+	if opts.Workers == 0 {
+		opts.Workers = 4
+	}
+	if len(opts.Languages) == 0 {
+		opts.Languages = []krtv1.Language{krtv1.LanguageBash, krtv1.LanguagePython}
+	}
+	sch := scheme.New()
+	c, err := client.New(opts.Config, client.Options{Scheme: sch})
+	if err != nil {
+		return nil, err
+	}
+	runs, err := cache.New(opts.Config, cache.Options{
+		Scheme:            sch,
+		DefaultNamespaces: map[string]cache.Config{opts.Pod.Namespace: {}},
+		ByObject: map[client.Object]cache.ByObject{
+			&krtv1.Run{}: {Field: fields.OneTermEqualSelector(krtv1.FieldAssignedPod, opts.Pod.Name)},
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	conn, err := grpc.NewClient(opts.RuntimeAddress, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, fmt.Errorf("runtime server %s: %w", opts.RuntimeAddress, err)
+	}
+	return &Agent{
+		opts:    opts,
+		client:  c,
+		cache:   runs,
+		runtime: runtimev1.NewRuntimeClient(conn),
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
+			workqueue.DefaultTypedControllerRateLimiter[string](),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: "runtimed"}),
+		logs:   logs.NewStore(logs.Options{}),
+		out:    newJSONLines(opts.Stdout),
+		active: map[string]*execution{},
+	}, nil
+}
+
+// Run serves until ctx ends.
+func (a *Agent) Run(ctx context.Context) error {
+	lis, err := net.Listen("tcp", a.opts.LogsAddress)
+	if err != nil {
+		return fmt.Errorf("log server: %w", err)
+	}
+	srv := &http.Server{Handler: logs.Handler(a.logs), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(lis); !errors.Is(err, http.ErrServerClosed) {
+			a.opts.Log.Error(err, "log server stopped")
+		}
+	}()
+	defer srv.Close()
+
+	renewer := &heartbeat.Renewer{
+		Client: a.client, Pod: a.opts.Pod, PodUID: a.opts.PodUID, Runtime: a.opts.Runtime,
+		Duration: a.opts.LeaseDuration, Log: a.opts.Log.WithName("heartbeat"),
+	}
+	go renewer.Run(ctx)
+
+	inf, err := a.cache.GetInformer(ctx, &krtv1.Run{})
+	if err != nil {
+		return err
+	}
+	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { a.enqueue(obj) },
+		UpdateFunc: func(_, obj any) { a.enqueue(obj) },
+		DeleteFunc: func(obj any) { a.enqueue(obj) },
+	}); err != nil {
+		return err
+	}
+	go func() { _ = a.cache.Start(ctx) }()
+	if !a.cache.WaitForCacheSync(ctx) {
+		return errors.New("the Run cache never synced")
+	}
+	defer a.queue.ShutDown()
+	for range a.opts.Workers {
+		go a.work(ctx)
+	}
+	a.opts.Log.Info("runtimed ready", "pod", a.opts.Pod, "runtime", a.opts.Runtime)
+	<-ctx.Done()
+	return nil
+}
+
+func (a *Agent) enqueue(obj any) {
+	if d, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	if r, ok := obj.(*krtv1.Run); ok {
+		a.queue.Add(r.Name)
+	}
+}
+
+func (a *Agent) work(ctx context.Context) {
+	for {
+		name, shutdown := a.queue.Get()
+		if shutdown {
+			return
+		}
+		if err := a.sync(ctx, name); err != nil && ctx.Err() == nil {
+			a.opts.Log.Error(err, "syncing run", "run", name)
+			a.queue.AddRateLimited(name)
+		} else {
+			a.queue.Forget(name)
+		}
+		a.queue.Done(name)
+	}
+}

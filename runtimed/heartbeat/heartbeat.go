@@ -1,0 +1,138 @@
+// Package heartbeat is the liveness contract between runtimed, which renews
+// one coordination.k8s.io Lease per runtime pod, and the scheduler and
+// reaper, which read its freshness. Both sides use this package so they
+// cannot disagree on what "fresh" means.
+package heartbeat
+
+import (
+	"context"
+	"time"
+
+	"github.com/go-logr/logr"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	krtv1 "krt.dev/krt/api/v1alpha1"
+)
+
+// Fresh reports whether the Lease proves that runtimed on the pod with this
+// UID was alive recently. A Lease held for an older pod of the same name is
+// not fresh.
+func Fresh(l *coordinationv1.Lease, podUID types.UID, now time.Time) bool {
+	if l == nil || l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity != string(podUID) {
+		return false
+	}
+	if l.Spec.RenewTime == nil || l.Spec.LeaseDurationSeconds == nil {
+		return false
+	}
+	expiry := l.Spec.RenewTime.Add(time.Duration(*l.Spec.LeaseDurationSeconds) * time.Second)
+	return now.Before(expiry)
+}
+
+// Renewer keeps a pod's Lease fresh.
+type Renewer struct {
+	Client   client.Client
+	Pod      types.NamespacedName
+	PodUID   types.UID
+	Runtime  string
+	Duration time.Duration
+	// Interval between renewals; a third of Duration when zero.
+	Interval time.Duration
+	Log      logr.Logger
+
+	lease *coordinationv1.Lease
+}
+
+// Run renews until ctx ends. The first renewal happens at once.
+func (r *Renewer) Run(ctx context.Context) {
+	interval := r.Interval
+	if interval == 0 {
+		interval = r.Duration / 3
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if err := r.Renew(ctx); err != nil && ctx.Err() == nil {
+			r.Log.Error(err, "renewing the heartbeat lease")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Renew writes one heartbeat, creating the Lease the first time.
+func (r *Renewer) Renew(ctx context.Context) error {
+	now := metav1.NewMicroTime(time.Now())
+	if r.lease == nil {
+		l := &coordinationv1.Lease{}
+		err := r.Client.Get(ctx, r.Pod, l)
+		switch {
+		case apierrors.IsNotFound(err):
+			return r.create(ctx, now)
+		case err != nil:
+			return err
+		}
+		r.lease = l
+	}
+	l := r.lease.DeepCopy()
+	l.Spec.HolderIdentity = ptr.To(string(r.PodUID))
+	l.Spec.LeaseDurationSeconds = ptr.To(int32(r.Duration / time.Second))
+	l.Spec.RenewTime = &now
+	l.OwnerReferences = r.owners()
+	if err := r.Client.Update(ctx, l); err != nil {
+		r.lease = nil // read it again next time
+		return err
+	}
+	r.lease = l
+	return nil
+}
+
+func (r *Renewer) create(ctx context.Context, now metav1.MicroTime) error {
+	l := &coordinationv1.Lease{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: r.Pod.Name, Namespace: r.Pod.Namespace,
+			Labels:          map[string]string{krtv1.LabelRuntime: r.Runtime},
+			OwnerReferences: r.owners(),
+		},
+		Spec: coordinationv1.LeaseSpec{
+			HolderIdentity:       ptr.To(string(r.PodUID)),
+			LeaseDurationSeconds: ptr.To(int32(r.Duration / time.Second)),
+			AcquireTime:          &now,
+			RenewTime:            &now,
+		},
+	}
+	if err := r.Client.Create(ctx, l); err != nil {
+		return err
+	}
+	r.lease = l
+	return nil
+}
+
+// owners ties the Lease to its pod, so it is collected with it.
+func (r *Renewer) owners() []metav1.OwnerReference {
+	return []metav1.OwnerReference{{
+		APIVersion: "v1", Kind: "Pod", Name: r.Pod.Name, UID: r.PodUID,
+	}}
+}
+
+// PodReady reports whether the kubelet (or the local pool) says the pod is
+// Ready and it is not being deleted.
+func PodReady(p *corev1.Pod) bool {
+	if p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodRunning {
+		return false
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}

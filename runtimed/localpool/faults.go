@@ -1,0 +1,95 @@
+package localpool
+
+import (
+	"fmt"
+	"sort"
+
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// PodInfo describes one running local pod.
+type PodInfo struct {
+	Name, Namespace string
+	UID             types.UID
+	Runtime         string
+	// Dir holds the pod's sockets, work directories and process logs.
+	Dir string
+	// LogsURL is runtimed's live log server.
+	LogsURL string
+	// RuntimedPID and ServerPID are 0 when the process is not running.
+	RuntimedPID, ServerPID int
+}
+
+// Pods lists the pool's pods of a runtime, by name.
+func (p *Pool) Pods(namespace, runtime string) []PodInfo {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []PodInfo
+	for key, pp := range p.pods {
+		if key.Namespace != namespace || pp.runtime != runtime {
+			continue
+		}
+		pp.mu.Lock()
+		info := PodInfo{Name: key.Name, Namespace: key.Namespace, UID: pp.pod.UID, Runtime: pp.runtime, Dir: pp.dir, LogsURL: pp.LogsURL()}
+		if pp.alive(pp.runtimed) {
+			info.RuntimedPID = pp.runtimed.Process.Pid
+		}
+		if pp.alive(pp.server) {
+			info.ServerPID = pp.server.Process.Pid
+		}
+		pp.mu.Unlock()
+		out = append(out, info)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func (p *Pool) get(namespace, pod string) (*podProcs, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pp := p.pods[types.NamespacedName{Namespace: namespace, Name: pod}]
+	if pp == nil {
+		return nil, fmt.Errorf("the local pool runs no pod %s/%s", namespace, pod)
+	}
+	return pp, nil
+}
+
+// KillRuntimed kills a pod's runtimed with SIGKILL, as a crash would. The
+// Runtime Server and its executions keep running.
+func (p *Pool) KillRuntimed(namespace, pod string) error {
+	pp, err := p.get(namespace, pod)
+	if err != nil {
+		return err
+	}
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	pp.kill(pp.runtimed)
+	return nil
+}
+
+// RestartRuntimed starts a pod's runtimed again, as a kubelet restarts a
+// crashed container: same pod, same UID.
+func (p *Pool) RestartRuntimed(namespace, pod string) error {
+	pp, err := p.get(namespace, pod)
+	if err != nil {
+		return err
+	}
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	pp.kill(pp.runtimed)
+	return p.startRuntimed(pp)
+}
+
+// KillPod kills both of a pod's processes, as the loss of its node would,
+// and leaves the Pod object as it is.
+func (p *Pool) KillPod(namespace, pod string) error {
+	pp, err := p.get(namespace, pod)
+	if err != nil {
+		return err
+	}
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	pp.kill(pp.runtimed)
+	pp.kill(pp.server)
+	return nil
+}

@@ -1,0 +1,267 @@
+// Package localpool runs a Runtime's warm pool as local processes, taking
+// the kubelet's part: it creates the runtime Pod objects, starts real
+// runtimed and krt-runtime processes for them, and marks them Ready. The
+// dev stack and the e2e tests use it where there is no cluster to run pods.
+package localpool
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+
+	krtv1 "krt.dev/krt/api/v1alpha1"
+)
+
+// Options configures a Pool.
+type Options struct {
+	// Kubeconfig is given to each runtimed.
+	Kubeconfig string
+	// RuntimedBin and RuntimeBin are the runtimed and krt-runtime binaries.
+	RuntimedBin, RuntimeBin string
+	// Dir holds one directory per pod: the Runtime Server's socket, the
+	// work directories and the processes' logs. Keep it short: a unix
+	// socket path must fit in 108 bytes.
+	Dir string
+	// LeaseDuration and KillGrace are passed to runtimed and krt-runtime.
+	LeaseDuration time.Duration
+	KillGrace     time.Duration
+	// RuntimeEnv is added to krt-runtime's environment, as a container's
+	// env would be.
+	RuntimeEnv []string
+	Log        logr.Logger
+}
+
+// Pool is the local runtime pool.
+type Pool struct {
+	opts   Options
+	client client.Client
+	// api reads pods uncached: the pool must never act on a stale list,
+	// or it would create a pod twice or stop a live one.
+	api client.Reader
+
+	mu   sync.Mutex
+	pods map[types.NamespacedName]*podProcs
+}
+
+// New returns a Pool; SetupWithManager starts it.
+func New(opts Options) *Pool {
+	if opts.LeaseDuration == 0 {
+		opts.LeaseDuration = 15 * time.Second
+	}
+	if opts.KillGrace == 0 {
+		opts.KillGrace = 5 * time.Second
+	}
+	return &Pool{opts: opts, pods: map[types.NamespacedName]*podProcs{}}
+}
+
+// SetupWithManager reconciles Runtimes into local pods.
+func (p *Pool) SetupWithManager(mgr ctrl.Manager) error {
+	p.client = mgr.GetClient()
+	p.api = mgr.GetAPIReader()
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("localpool").
+		For(&krtv1.Runtime{}).
+		Owns(&corev1.Pod{}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
+		Complete(p)
+}
+
+// Reconcile keeps spec.replicas pods, each with live processes.
+func (p *Pool) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	rt := &krtv1.Runtime{}
+	if err := p.client.Get(ctx, req.NamespacedName, rt); err != nil {
+		if apierrors.IsNotFound(err) {
+			p.stopRuntime(req.NamespacedName)
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	pods := &corev1.PodList{}
+	if err := p.api.List(ctx, pods, client.InNamespace(rt.Namespace), client.MatchingLabels{krtv1.LabelRuntime: rt.Name}); err != nil {
+		return ctrl.Result{}, err
+	}
+	live := p.reapGone(rt, pods.Items)
+	want := 2
+	if rt.Spec.Replicas != nil {
+		want = int(*rt.Spec.Replicas)
+	}
+	sort.Slice(live, func(i, j int) bool { return live[i].Name < live[j].Name })
+	for i := range live {
+		if i >= want {
+			if err := p.deletePod(ctx, &live[i]); err != nil {
+				return ctrl.Result{}, err
+			}
+			continue
+		}
+		if err := p.ensureProcs(ctx, rt, &live[i]); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	for i := len(live); i < want; i++ {
+		if err := p.addPod(ctx, rt); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	return ctrl.Result{}, nil
+}
+
+// reapGone stops the processes of pods that no longer exist and returns the
+// pods that are not being deleted.
+func (p *Pool) reapGone(rt *krtv1.Runtime, pods []corev1.Pod) []corev1.Pod {
+	exists := map[types.UID]bool{}
+	var live []corev1.Pod
+	for _, pod := range pods {
+		if pod.DeletionTimestamp == nil {
+			exists[pod.UID] = true
+			live = append(live, pod)
+		}
+	}
+	p.mu.Lock()
+	var gone []*podProcs
+	for key, pp := range p.pods {
+		if pp.runtime == rt.Name && key.Namespace == rt.Namespace && !exists[pp.pod.UID] {
+			gone = append(gone, pp)
+			delete(p.pods, key)
+		}
+	}
+	p.mu.Unlock()
+	for _, pp := range gone {
+		p.stopProcs(pp)
+	}
+	return live
+}
+
+func (p *Pool) addPod(ctx context.Context, rt *krtv1.Runtime) error {
+	if err := p.ensureServiceAccount(ctx, rt.Namespace); err != nil {
+		return err
+	}
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	pod := podFor(rt, port)
+	if err := p.client.Create(ctx, pod); err != nil {
+		return fmt.Errorf("creating pod for runtime %s: %w", rt.Name, err)
+	}
+	return p.ensureProcs(ctx, rt, pod)
+}
+
+// ensureProcs starts the pod's processes if they are not running, then
+// marks the pod Ready as a kubelet would once its probes pass.
+func (p *Pool) ensureProcs(ctx context.Context, rt *krtv1.Runtime, pod *corev1.Pod) error {
+	key := client.ObjectKeyFromObject(pod)
+	p.mu.Lock()
+	pp := p.pods[key]
+	if pp == nil || pp.pod.UID != pod.UID {
+		pp = &podProcs{pod: pod.DeepCopy(), runtime: rt.Name, langs: languages(langStrings(rt)),
+			logsPort: logsPort(pod), exited: map[*exec.Cmd]chan struct{}{}}
+		pp.dir = filepath.Join(p.opts.Dir, shortName(pod))
+		p.pods[key] = pp
+	}
+	p.mu.Unlock()
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	if err := os.MkdirAll(pp.dir, 0o700); err != nil {
+		return err
+	}
+	if !pp.alive(pp.server) {
+		if err := p.startServer(pp); err != nil {
+			return err
+		}
+	}
+	if !pp.alive(pp.runtimed) {
+		if err := p.startRuntimed(pp); err != nil {
+			return err
+		}
+	}
+	return p.markReady(ctx, pod)
+}
+
+func (p *Pool) markReady(ctx context.Context, pod *corev1.Pod) error {
+	if pod.Status.Phase == corev1.PodRunning && pod.Status.PodIP != "" {
+		return nil
+	}
+	now := metav1.Now()
+	pod = pod.DeepCopy()
+	pod.Status.Phase = corev1.PodRunning
+	pod.Status.PodIP = "127.0.0.1"
+	pod.Status.PodIPs = []corev1.PodIP{{IP: "127.0.0.1"}}
+	pod.Status.HostIP = "127.0.0.1"
+	pod.Status.StartTime = &now
+	pod.Status.Conditions = nil
+	for _, t := range []corev1.PodConditionType{corev1.PodScheduled, corev1.PodInitialized, corev1.ContainersReady, corev1.PodReady} {
+		pod.Status.Conditions = append(pod.Status.Conditions, corev1.PodCondition{Type: t, Status: corev1.ConditionTrue, LastTransitionTime: now})
+	}
+	return p.client.Status().Update(ctx, pod)
+}
+
+func (p *Pool) deletePod(ctx context.Context, pod *corev1.Pod) error {
+	p.mu.Lock()
+	pp := p.pods[client.ObjectKeyFromObject(pod)]
+	delete(p.pods, client.ObjectKeyFromObject(pod))
+	p.mu.Unlock()
+	if pp != nil {
+		p.stopProcs(pp)
+	}
+	return client.IgnoreNotFound(p.client.Delete(ctx, pod, client.GracePeriodSeconds(0)))
+}
+
+func (p *Pool) stopRuntime(rt types.NamespacedName) {
+	p.mu.Lock()
+	var gone []*podProcs
+	for key, pp := range p.pods {
+		if key.Namespace == rt.Namespace && pp.runtime == rt.Name {
+			gone = append(gone, pp)
+			delete(p.pods, key)
+		}
+	}
+	p.mu.Unlock()
+	for _, pp := range gone {
+		p.stopProcs(pp)
+	}
+}
+
+func (p *Pool) stopProcs(pp *podProcs) {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	pp.stop(pp.runtimed, p.opts.KillGrace)
+	pp.stop(pp.server, p.opts.KillGrace)
+}
+
+func (p *Pool) ensureServiceAccount(ctx context.Context, namespace string) error {
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: serviceAccount, Namespace: namespace}}
+	if err := p.client.Create(ctx, sa); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	return nil
+}
+
+// Stop ends every process the pool started. Pod objects stay, so a later
+// pool over the same API server picks them up again.
+func (p *Pool) Stop() {
+	p.mu.Lock()
+	all := make([]*podProcs, 0, len(p.pods))
+	for _, pp := range p.pods {
+		all = append(all, pp)
+	}
+	p.pods = map[types.NamespacedName]*podProcs{}
+	p.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, pp := range all {
+		wg.Go(func() { p.stopProcs(pp) })
+	}
+	wg.Wait()
+}

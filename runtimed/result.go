@@ -1,0 +1,158 @@
+package runtimed
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	runtimev1 "krt.dev/krt/api/runtime/v1"
+	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/runtimed/logs"
+	"krt.dev/krt/runtimed/mask"
+)
+
+// tailLines and tailBytes bound the stderr tail in a failed Run's message.
+const (
+	tailLines = 10
+	tailBytes = 2048
+)
+
+// result is how one attempt ended, ready to be written to status.
+type result struct {
+	phase    krtv1.RunPhase
+	reason   string
+	message  string
+	exitCode *int32
+	outputs  map[string]string
+}
+
+func (r result) apply(run *krtv1.Run) {
+	run.Status.ExitCode = r.exitCode
+	run.Status.Outputs = r.outputs
+	run.Finish(r.phase, r.reason, r.message, time.Now())
+}
+
+// collector turns the Execute stream into masked log lines, a stderr tail
+// and, at the end, a result.
+type collector struct {
+	a       *Agent
+	run     *krtv1.Run
+	masker  *mask.Masker
+	log     *logs.Log
+	split   map[runtimev1.Stream]*logs.Splitter
+	tail    []string
+	outputs *runtimev1.Outputs
+	exit    *runtimev1.Exit
+}
+
+func newCollector(a *Agent, run *krtv1.Run, m *mask.Masker, log *logs.Log) *collector {
+	return &collector{a: a, run: run, masker: m, log: log, split: map[runtimev1.Stream]*logs.Splitter{
+		runtimev1.Stream_STREAM_STDOUT: {}, runtimev1.Stream_STREAM_STDERR: {},
+	}}
+}
+
+func (c *collector) event(ev *runtimev1.ExecuteEvent) {
+	switch e := ev.Event.(type) {
+	case *runtimev1.ExecuteEvent_Log:
+		sp := c.split[e.Log.GetStream()]
+		if sp == nil {
+			sp = c.split[runtimev1.Stream_STREAM_STDOUT]
+		}
+		for _, line := range sp.Write(e.Log.GetData()) {
+			c.line(e.Log.GetStream(), line)
+		}
+	case *runtimev1.ExecuteEvent_Outputs:
+		c.outputs = e.Outputs
+	case *runtimev1.ExecuteEvent_Exit:
+		c.exit = e.Exit
+	}
+}
+
+func (c *collector) flush() {
+	for stream, sp := range c.split {
+		for _, line := range sp.Flush() {
+			c.line(stream, line)
+		}
+	}
+}
+
+func (c *collector) line(stream runtimev1.Stream, text string) {
+	text = c.masker.String(text)
+	name := "stdout"
+	if stream == runtimev1.Stream_STREAM_STDERR {
+		name = "stderr"
+		c.tail = append(c.tail, text)
+		if len(c.tail) > tailLines {
+			c.tail = c.tail[1:]
+		}
+	}
+	line := logs.Line{Time: time.Now(), Attempt: c.run.Status.Attempt, Stream: name, Text: text}
+	c.log.Append(line)
+	c.a.out.write(c.run, line)
+}
+
+// result maps the exit and outputs onto a terminal phase.
+func (c *collector) result(run *krtv1.Run) result {
+	if c.exit == nil {
+		return result{phase: krtv1.RunFailed, reason: krtv1.ReasonRuntimeError,
+			message: "the runtime server ended the stream without an exit"}
+	}
+	code := c.exit.GetCode()
+	res := result{exitCode: &code}
+	switch c.exit.GetReason() {
+	case runtimev1.ExitReason_EXIT_REASON_TIMEOUT:
+		res.phase, res.reason = krtv1.RunTimeout, krtv1.ReasonTimeout
+		res.message = fmt.Sprintf("timed out after %s", run.Spec.Timeout.Duration)
+	case runtimev1.ExitReason_EXIT_REASON_CANCELLED:
+		res.phase, res.reason, res.message = krtv1.RunCancelled, krtv1.ReasonCancelled, "cancelled while running"
+	case runtimev1.ExitReason_EXIT_REASON_START_FAILED:
+		res.phase, res.reason = krtv1.RunFailed, krtv1.ReasonRuntimeError
+		res.message = "could not start: " + c.masker.String(c.exit.GetMessage())
+	default:
+		if code == 0 {
+			res.phase, res.reason, res.message = krtv1.RunSucceeded, krtv1.ReasonSucceeded, "exit code 0"
+		} else {
+			res.phase, res.reason = krtv1.RunFailed, krtv1.ReasonExitCode
+			res.message = c.withTail(fmt.Sprintf("exit code %d", code))
+		}
+	}
+	if res.phase == krtv1.RunSucceeded || res.phase == krtv1.RunFailed {
+		c.applyOutputs(&res)
+	}
+	return res
+}
+
+func (c *collector) applyOutputs(res *result) {
+	out := c.outputs
+	if out == nil {
+		return
+	}
+	if out.GetError() != "" {
+		res.phase = krtv1.RunFailed
+		res.reason = krtv1.ReasonOutputsInvalid
+		if out.GetErrorKind() == runtimev1.OutputsError_OUTPUTS_ERROR_TOO_LARGE {
+			res.reason = krtv1.ReasonOutputsTooLarge
+		}
+		res.message = c.masker.String(out.GetError())
+		return
+	}
+	if len(out.GetValues()) > 0 {
+		res.outputs = make(map[string]string, len(out.GetValues()))
+		for k, v := range out.GetValues() {
+			res.outputs[k] = v
+		}
+		c.masker.Map(res.outputs)
+	}
+}
+
+// withTail appends the last lines of stderr, within the message limit.
+func (c *collector) withTail(msg string) string {
+	tail := strings.Join(c.tail, "\n")
+	if len(tail) > tailBytes {
+		tail = "…" + tail[len(tail)-tailBytes:]
+	}
+	if tail == "" {
+		return msg
+	}
+	return msg + ": " + tail
+}
