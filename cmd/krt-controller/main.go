@@ -1,0 +1,112 @@
+// krt-controller is krt's one manager. Flags switch each controller on or
+// off, so the control plane and the runtime plane can run apart.
+package main
+
+import (
+	goflag "flag"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/fluxcd/pkg/runtime/client"
+	"github.com/fluxcd/pkg/runtime/leaderelection"
+	"github.com/fluxcd/pkg/runtime/logger"
+	flag "github.com/spf13/pflag"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"krt.dev/krt/api/scheme"
+	"krt.dev/krt/controllers/scheduler"
+)
+
+// allControllers are the controllers --controllers can name.
+var allControllers = []string{"scheduler"}
+
+func main() {
+	var (
+		clientOpts       client.Options
+		leaderOpts       leaderelection.Options
+		logOpts          logger.Options
+		controllers      []string
+		metricsAddr      string
+		healthAddr       string
+		schedulerWorkers int
+	)
+	flag.StringSliceVar(&controllers, "controllers", []string{"*"},
+		fmt.Sprintf("controllers to run: * for all, or a list of %v", allControllers))
+	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "where Prometheus metrics are served; 0 to disable")
+	flag.StringVar(&healthAddr, "health-probe-bind-address", ":8081", "where /healthz and /readyz are served")
+	flag.IntVar(&schedulerWorkers, "scheduler-workers", 4, "Runs scheduled in parallel")
+	clientOpts.BindFlags(flag.CommandLine)
+	leaderOpts.BindFlags(flag.CommandLine)
+	logOpts.BindFlags(flag.CommandLine)
+	// --kubeconfig, from controller-runtime's own flag set.
+	flag.CommandLine.AddGoFlagSet(goflag.CommandLine)
+	flag.Parse()
+
+	log := logger.NewLogger(logOpts)
+	ctrl.SetLogger(log)
+	if err := run(controllers, clientOpts, leaderOpts, metricsAddr, healthAddr, schedulerWorkers); err != nil {
+		log.Error(err, "krt-controller failed")
+		os.Exit(1)
+	}
+}
+
+func run(controllers []string, clientOpts client.Options, leaderOpts leaderelection.Options,
+	metricsAddr, healthAddr string, schedulerWorkers int) error {
+	enabled, err := enabledControllers(controllers)
+	if err != nil {
+		return err
+	}
+	cfg := client.GetConfigOrDie(clientOpts)
+	cfg.UserAgent = "krt-controller"
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                        scheme.New(),
+		Metrics:                       metricsserver.Options{BindAddress: metricsAddr},
+		HealthProbeBindAddress:        healthAddr,
+		LeaderElection:                leaderOpts.Enable,
+		LeaderElectionID:              "krt-controller.krt.dev",
+		LeaderElectionReleaseOnCancel: leaderOpts.ReleaseOnCancel,
+		LeaseDuration:                 &leaderOpts.LeaseDuration,
+		RenewDeadline:                 &leaderOpts.RenewDeadline,
+		RetryPeriod:                   &leaderOpts.RetryPeriod,
+	})
+	if err != nil {
+		return err
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	ctx := ctrl.SetupSignalHandler()
+	if enabled["scheduler"] {
+		if err := scheduler.SetupWithManager(ctx, mgr, scheduler.Options{Workers: schedulerWorkers}); err != nil {
+			return fmt.Errorf("scheduler: %w", err)
+		}
+	}
+	return mgr.Start(ctx)
+}
+
+func enabledControllers(names []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		switch {
+		case n == "*":
+			for _, c := range allControllers {
+				out[c] = true
+			}
+		case strings.HasPrefix(n, "-") && slices.Contains(allControllers, n[1:]):
+			delete(out, n[1:])
+		case slices.Contains(allControllers, n):
+			out[n] = true
+		default:
+			return nil, fmt.Errorf("--controllers: unknown controller %q; known: %v", n, allControllers)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,267 @@
+// Package scheduler assigns Pending Runs to runtime pods that are Ready,
+// hold a fresh heartbeat and have a free slot. It is event driven: a Run is
+// looked at when it is created and when capacity for its runtime frees up,
+// never on a fixed requeue.
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	ctrl "sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	krtv1 "krt.dev/krt/api/v1alpha1"
+)
+
+// +kubebuilder:rbac:groups=krt.dev,resources=runs,verbs=get;list;watch
+// +kubebuilder:rbac:groups=krt.dev,resources=runs/status,verbs=update;patch
+// +kubebuilder:rbac:groups=krt.dev,resources=runtimes,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch
+
+// Options configures a Scheduler.
+type Options struct {
+	// Workers schedule Runs in parallel.
+	Workers int
+	Filters []FilterPlugin
+	Scores  []ScorePlugin
+	// AssumeTTL drops a reservation the cache never confirmed.
+	AssumeTTL time.Duration
+}
+
+// Scheduler is the Run scheduler.
+type Scheduler struct {
+	opts   Options
+	cache  client.Reader // the manager's cache
+	api    client.Reader // uncached, for conflicts
+	writer client.Client
+	queue  enqueuer
+
+	assumed *assumeCache
+	// pick and reserve happen under mu, so two workers never fill one slot.
+	mu sync.Mutex
+}
+
+// Reconcile schedules one Run.
+func (s *Scheduler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	run := &krtv1.Run{}
+	if err := s.cache.Get(ctx, req.NamespacedName, run); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !run.Pending() || s.assumed.has(run.UID) {
+		return ctrl.Result{}, nil
+	}
+	for try := 0; try < maxConflicts; try++ {
+		done, err := s.scheduleOnce(ctx, run)
+		if done || !apierrors.IsConflict(err) {
+			return ctrl.Result{}, err
+		}
+		// Handled inline: a conflict means the Run changed (a cancel, say),
+		// so read it again rather than wait in the rate-limited queue.
+		run = &krtv1.Run{}
+		if err := s.api.Get(ctx, req.NamespacedName, run); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+		if !run.Pending() {
+			return ctrl.Result{}, nil
+		}
+	}
+	return ctrl.Result{}, fmt.Errorf("run %s kept changing while it was scheduled", req.NamespacedName)
+}
+
+const maxConflicts = 5
+
+// scheduleOnce makes one attempt: cancel, wait with a reason, or assign.
+func (s *Scheduler) scheduleOnce(ctx context.Context, run *krtv1.Run) (bool, error) {
+	if run.Spec.CancelRequested {
+		r := run.DeepCopy()
+		r.Finish(krtv1.RunCancelled, krtv1.ReasonCancelled, "cancelled while pending", time.Now())
+		return true, s.writer.Status().Update(ctx, r)
+	}
+	rt := &krtv1.Runtime{}
+	err := s.cache.Get(ctx, types.NamespacedName{Namespace: run.Namespace, Name: run.Spec.Runtime}, rt)
+	if apierrors.IsNotFound(err) {
+		return true, s.unschedulable(ctx, run, krtv1.ReasonRuntimeNotFound,
+			fmt.Sprintf("runtime %q does not exist in namespace %q; the Run waits until it does", run.Spec.Runtime, run.Namespace))
+	}
+	if err != nil {
+		return true, err
+	}
+	pod, candidates, err := s.pickAndAssume(ctx, run)
+	if err != nil || pod == nil {
+		if err == nil && candidates == 0 {
+			err = s.unschedulable(ctx, run, krtv1.ReasonNoCapacity,
+				fmt.Sprintf("runtime %q has no ready pod with a fresh heartbeat", run.Spec.Runtime))
+		}
+		// Busy pods are not worth a write: the Run is woken when a slot frees.
+		return true, err
+	}
+	r := run.DeepCopy()
+	r.Status.Phase = krtv1.RunScheduled
+	r.Status.AssignedPod = pod.Name
+	r.Status.AssignedPodUID = pod.UID
+	r.Status.Attempt = max(r.Status.Attempt, 1)
+	r.Status.ObservedGeneration = r.Generation
+	apimeta.RemoveStatusCondition(&r.Status.Conditions, krtv1.ConditionScheduled)
+	r.Status.Reason, r.Status.Message = "", ""
+	if err := s.writer.Status().Update(ctx, r); err != nil {
+		s.assumed.forget(run.UID)
+		return false, err
+	}
+	return true, nil
+}
+
+// pickAndAssume filters and scores the runtime's pods and reserves a slot
+// on the best. It reports how many pods were Ready and fresh at all.
+func (s *Scheduler) pickAndAssume(ctx context.Context, run *krtv1.Run) (*corev1.Pod, int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	cands, err := s.candidates(ctx, run.Namespace, run.Spec.Runtime, now)
+	if err != nil {
+		return nil, 0, err
+	}
+	var best *Candidate
+	var bestScore int64
+	live := 0
+	for _, c := range cands {
+		if !s.passes(run, c, now, true) {
+			continue
+		}
+		live++
+		if c.Free() <= 0 {
+			continue
+		}
+		score := s.score(run, c)
+		if best == nil || score > bestScore || (score == bestScore && c.Pod.Name < best.Pod.Name) {
+			best, bestScore = c, score
+		}
+	}
+	if best == nil {
+		return nil, live, nil
+	}
+	s.assumed.assume(run.UID, reservation{
+		name: types.NamespacedName{Namespace: run.Namespace, Name: run.Name},
+		pod:  best.Pod.Name, attempt: max(run.Status.Attempt, 1), at: now,
+	})
+	return best.Pod, live, nil
+}
+
+// passes runs the filters; with skipCapacity it leaves the capacity check
+// to the caller, so a full pod still counts as live.
+func (s *Scheduler) passes(run *krtv1.Run, c *Candidate, now time.Time, skipCapacity bool) bool {
+	for _, f := range s.opts.Filters {
+		if skipCapacity && f.Name() == (hasCapacity{}).Name() {
+			continue
+		}
+		if !f.Filter(run, c, now) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Scheduler) score(run *krtv1.Run, c *Candidate) int64 {
+	var total int64
+	for _, p := range s.opts.Scores {
+		total += p.Score(run, c)
+	}
+	return total
+}
+
+// candidates snapshots a runtime's pods with their heartbeat and usage.
+func (s *Scheduler) candidates(ctx context.Context, namespace, runtime string, now time.Time) ([]*Candidate, error) {
+	pods := &corev1.PodList{}
+	if err := s.cache.List(ctx, pods, client.InNamespace(namespace), client.MatchingLabels{krtv1.LabelRuntime: runtime}); err != nil {
+		return nil, err
+	}
+	out := make([]*Candidate, 0, len(pods.Items))
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		c := &Candidate{Pod: p, Capacity: PodCapacity(p)}
+		lease := &coordinationv1.Lease{}
+		if err := s.cache.Get(ctx, client.ObjectKeyFromObject(p), lease); err == nil {
+			c.Lease = lease
+		}
+		inUse, err := s.usage(ctx, p, now)
+		if err != nil {
+			return nil, err
+		}
+		c.InUse = inUse
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// usage counts the Runs holding a slot on the pod according to the cache,
+// plus reservations the cache does not reflect yet.
+func (s *Scheduler) usage(ctx context.Context, p *corev1.Pod, now time.Time) (int, error) {
+	runs := &krtv1.RunList{}
+	if err := s.cache.List(ctx, runs, client.InNamespace(p.Namespace), client.MatchingFields{indexActivePod: p.Name}); err != nil {
+		return 0, err
+	}
+	n := 0
+	for i := range runs.Items {
+		if runs.Items[i].Status.AssignedPodUID == p.UID {
+			n++
+		}
+	}
+	for _, r := range s.assumed.onPod(p.Namespace, p.Name, now) {
+		cached := &krtv1.Run{}
+		err := s.cache.Get(ctx, r.name, cached)
+		confirmed := err == nil && cached.Status.AssignedPod == r.pod && cached.Status.Attempt == r.attempt &&
+			cached.Status.Phase.HoldsCapacity()
+		if !confirmed && !(err == nil && cached.Status.Phase.Terminal()) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// unschedulable records why a Run waits, once: repeating the same reason
+// costs no write.
+func (s *Scheduler) unschedulable(ctx context.Context, run *krtv1.Run, reason, msg string) error {
+	c := apimeta.FindStatusCondition(run.Status.Conditions, krtv1.ConditionScheduled)
+	if c != nil && c.Reason == reason && c.Message == msg {
+		return nil
+	}
+	log.FromContext(ctx).Info("run cannot be scheduled", "reason", reason)
+	r := run.DeepCopy()
+	r.Status.Phase = krtv1.RunPending
+	r.Status.Reason, r.Status.Message = reason, msg
+	apimeta.SetStatusCondition(&r.Status.Conditions, metav1.Condition{
+		Type: krtv1.ConditionScheduled, Status: metav1.ConditionFalse, Reason: reason, Message: msg,
+		ObservedGeneration: r.Generation,
+	})
+	return s.writer.Status().Update(ctx, r)
+}
+
+// pendingOf returns a runtime's Pending Runs, oldest first, leaving out
+// those already reserved.
+func (s *Scheduler) pendingOf(ctx context.Context, namespace, runtime string) ([]krtv1.Run, error) {
+	runs := &krtv1.RunList{}
+	if err := s.cache.List(ctx, runs, client.InNamespace(namespace), client.MatchingFields{indexPendingRuntime: runtime}); err != nil {
+		return nil, err
+	}
+	out := runs.Items[:0]
+	for _, r := range runs.Items {
+		if !s.assumed.has(r.UID) {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b krtv1.Run) int {
+		return a.CreationTimestamp.Compare(b.CreationTimestamp.Time)
+	})
+	return out, nil
+}
