@@ -1,0 +1,94 @@
+// Package cli implements the krt command line.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"krt.dev/krt/api/scheme"
+)
+
+// Streams are where a command reads and writes.
+type Streams struct {
+	In       io.Reader
+	Out, Err io.Writer
+}
+
+// root holds what every command shares: kubectl's connection flags.
+type root struct {
+	Streams
+	flags *genericclioptions.ConfigFlags
+}
+
+// ExitError ends krt with a given exit code, after its message (if any)
+// has been printed.
+type ExitError struct {
+	Code    int
+	Message string
+}
+
+func (e *ExitError) Error() string { return e.Message }
+
+// Main runs krt and returns its exit code.
+func Main(args []string, in io.Reader, out, errOut io.Writer) int {
+	cmd := NewCommand(Streams{In: in, Out: out, Err: errOut})
+	cmd.SetArgs(args)
+	err := cmd.Execute()
+	var ee *ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		if ee.Message != "" {
+			fmt.Fprintln(errOut, "error:", ee.Message)
+		}
+		return ee.Code
+	default:
+		fmt.Fprintln(errOut, "error:", err)
+		return 1
+	}
+}
+
+// NewCommand builds the krt command tree.
+func NewCommand(s Streams) *cobra.Command {
+	r := &root{Streams: s, flags: genericclioptions.NewConfigFlags(true)}
+	cmd := &cobra.Command{
+		Use:           "krt",
+		Short:         "Run workflow steps on warm runtime pods",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	cmd.SetOut(s.Out)
+	cmd.SetErr(s.Err)
+	r.flags.AddFlags(cmd.PersistentFlags())
+	cmd.AddCommand(r.runCommand(), r.getCommand(), r.listCommand(), r.logsCommand(), r.cancelCommand())
+	return cmd
+}
+
+func (r *root) restConfig() (*rest.Config, error) {
+	cfg, err := r.flags.ToRESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	cfg.UserAgent = "krt-cli"
+	return cfg, nil
+}
+
+func (r *root) client() (client.WithWatch, error) {
+	cfg, err := r.restConfig()
+	if err != nil {
+		return nil, err
+	}
+	return client.NewWithWatch(cfg, client.Options{Scheme: scheme.New()})
+}
+
+func (r *root) namespace() (string, error) {
+	ns, _, err := r.flags.ToRawKubeConfigLoader().Namespace()
+	return ns, err
+}

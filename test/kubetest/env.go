@@ -1,0 +1,132 @@
+// Package kubetest starts what krt's tests run against: a real
+// kube-apiserver and etcd (the ones `make tools` builds) with krt's CRDs, and
+// the real krt binaries built from this tree.
+package kubetest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"krt.dev/krt/api/scheme"
+)
+
+// Env is one API server shared by a test package.
+type Env struct {
+	Config *rest.Config
+	Client client.Client
+	Scheme *runtime.Scheme
+	// Kubeconfig is a file with admin credentials, for the processes a test
+	// starts.
+	Kubeconfig string
+	Dir        string
+	env        *envtest.Environment
+}
+
+// Start starts an API server with krt's CRDs installed.
+func Start() (*Env, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	assets := filepath.Join(root, "bin")
+	if _, err := os.Stat(filepath.Join(assets, "kube-apiserver")); err != nil {
+		return nil, fmt.Errorf("kube-apiserver is not in %s: run `make tools` (make test does this for you)", assets)
+	}
+	dir, err := os.MkdirTemp("", "krt-test-")
+	if err != nil {
+		return nil, err
+	}
+	env := &envtest.Environment{
+		BinaryAssetsDirectory: assets,
+		CRDDirectoryPaths:     []string{filepath.Join(root, "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		return nil, fmt.Errorf("starting kube-apiserver and etcd: %w", err)
+	}
+	e := &Env{Config: cfg, Scheme: scheme.New(), Dir: dir, env: env}
+	if e.Client, err = client.New(cfg, client.Options{Scheme: e.Scheme}); err != nil {
+		_ = env.Stop()
+		return nil, err
+	}
+	if e.Kubeconfig, err = e.writeKubeconfig("admin", []string{"system:masters"}); err != nil {
+		_ = env.Stop()
+		return nil, err
+	}
+	return e, nil
+}
+
+// writeKubeconfig creates a user with client-certificate credentials.
+func (e *Env) writeKubeconfig(name string, groups []string) (string, error) {
+	user, err := e.env.AddUser(envtest.User{Name: name, Groups: groups}, nil)
+	if err != nil {
+		return "", err
+	}
+	data, err := user.KubeConfig()
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(e.Dir, name+".kubeconfig")
+	return path, os.WriteFile(path, data, 0o600)
+}
+
+// UserConfig returns a rest.Config for a user in the given groups.
+func (e *Env) UserConfig(name string, groups ...string) (*rest.Config, error) {
+	user, err := e.env.AddUser(envtest.User{Name: name, Groups: groups}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return user.Config(), nil
+}
+
+// Stop stops the API server and removes the environment's files.
+func (e *Env) Stop() {
+	_ = e.env.Stop()
+	_ = os.RemoveAll(e.Dir)
+}
+
+// Namespace creates a namespace for one test, named after it.
+func (e *Env) Namespace(t testing.TB) string {
+	t.Helper()
+	name := strings.ToLower(t.Name())
+	name = strings.NewReplacer("/", "-", "_", "-").Replace(name)
+	if len(name) > 50 {
+		name = name[:50]
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: strings.Trim(name, "-") + "-"}}
+	if err := e.Client.Create(context.Background(), ns); err != nil {
+		t.Fatalf("creating namespace: %v", err)
+	}
+	return ns.Name
+}
+
+// RepoRoot finds the directory holding krt's go.mod.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && strings.HasPrefix(string(data), "module krt.dev/krt\n") {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("not inside the krt repository")
+		}
+		dir = parent
+	}
+}
