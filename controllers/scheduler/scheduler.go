@@ -85,6 +85,7 @@ const maxConflicts = 5
 // scheduleOnce makes one attempt: cancel, wait with a reason, or assign.
 func (s *Scheduler) scheduleOnce(ctx context.Context, run *krtv1.Run) (bool, error) {
 	if run.Spec.CancelRequested {
+		attempts.WithLabelValues("cancelled").Inc()
 		r := run.DeepCopy()
 		r.Finish(krtv1.RunCancelled, krtv1.ReasonCancelled, "cancelled while pending", time.Now())
 		return true, s.writer.Status().Update(ctx, r)
@@ -92,6 +93,7 @@ func (s *Scheduler) scheduleOnce(ctx context.Context, run *krtv1.Run) (bool, err
 	rt := &krtv1.Runtime{}
 	err := s.cache.Get(ctx, types.NamespacedName{Namespace: run.Namespace, Name: run.Spec.Runtime}, rt)
 	if apierrors.IsNotFound(err) {
+		attempts.WithLabelValues("unschedulable").Inc()
 		return true, s.unschedulable(ctx, run, krtv1.ReasonRuntimeNotFound,
 			fmt.Sprintf("runtime %q does not exist in namespace %q; the Run waits until it does", run.Spec.Runtime, run.Namespace))
 	}
@@ -100,6 +102,9 @@ func (s *Scheduler) scheduleOnce(ctx context.Context, run *krtv1.Run) (bool, err
 	}
 	pod, candidates, err := s.pickAndAssume(ctx, run)
 	if err != nil || pod == nil {
+		if err == nil {
+			attempts.WithLabelValues("no_capacity").Inc()
+		}
 		if err == nil && candidates == 0 {
 			err = s.unschedulable(ctx, run, krtv1.ReasonNoCapacity,
 				fmt.Sprintf("runtime %q has no ready pod with a fresh heartbeat", run.Spec.Runtime))
@@ -117,8 +122,12 @@ func (s *Scheduler) scheduleOnce(ctx context.Context, run *krtv1.Run) (bool, err
 	r.Status.Reason, r.Status.Message = "", ""
 	if err := s.writer.Status().Update(ctx, r); err != nil {
 		s.assumed.forget(run.UID)
+		if apierrors.IsConflict(err) {
+			attempts.WithLabelValues("conflict").Inc()
+		}
 		return false, err
 	}
+	attempts.WithLabelValues("scheduled").Inc()
 	return true, nil
 }
 

@@ -94,11 +94,12 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 
 // wake enqueues the oldest Pending Runs of a runtime, as many as there are
 // free slots (plus a margin), instead of every Pending Run on each change.
-func (s *Scheduler) wake(ctx context.Context, namespace, runtime string) {
-	s.wakeN(ctx, namespace, runtime, false)
+func (s *Scheduler) wake(ctx context.Context, cause, namespace, runtime string) {
+	s.wakeN(ctx, cause, namespace, runtime, false)
 }
 
-func (s *Scheduler) wakeN(ctx context.Context, namespace, runtime string, all bool) {
+func (s *Scheduler) wakeN(ctx context.Context, cause, namespace, runtime string, all bool) {
+	wakeups.WithLabelValues(cause).Inc()
 	pending, err := s.pendingOf(ctx, namespace, runtime)
 	if err != nil || len(pending) == 0 {
 		return
@@ -147,7 +148,7 @@ func (h runHandler) Update(ctx context.Context, e event.UpdateEvent, q workqueue
 		q.Add(requestFor(r))
 	}
 	if old.Status.Phase.HoldsCapacity() && !r.Status.Phase.HoldsCapacity() {
-		h.s.wake(ctx, r.Namespace, r.Spec.Runtime)
+		h.s.wake(ctx, "run_finished", r.Namespace, r.Spec.Runtime)
 	}
 }
 
@@ -158,7 +159,7 @@ func (h runHandler) Delete(ctx context.Context, e event.DeleteEvent, _ workqueue
 	}
 	h.s.assumed.forget(r.UID)
 	if r.Status.Phase.HoldsCapacity() {
-		h.s.wake(ctx, r.Namespace, r.Spec.Runtime)
+		h.s.wake(ctx, "run_finished", r.Namespace, r.Spec.Runtime)
 	}
 }
 
@@ -192,7 +193,7 @@ func (h podHandler) maybeWake(ctx context.Context, old, p *corev1.Pod) {
 	if rt == "" || !heartbeat.PodReady(p) || (old != nil && heartbeat.PodReady(old)) {
 		return
 	}
-	h.s.wake(ctx, p.Namespace, rt)
+	h.s.wake(ctx, "pod_ready", p.Namespace, rt)
 }
 
 // leaseHandler wakes Pending Runs only when a pod's heartbeat turns fresh
@@ -222,7 +223,7 @@ func (h leaseHandler) maybeWake(ctx context.Context, old, l *coordinationv1.Leas
 		heartbeat.Fresh(old, types.UID(*old.Spec.HolderIdentity), l.Spec.RenewTime.Time) {
 		return // a renewal of a lease that was still fresh
 	}
-	h.s.wake(ctx, l.Namespace, rt)
+	h.s.wake(ctx, "lease_fresh", l.Namespace, rt)
 }
 
 // runtimeHandler wakes Runs that waited for their Runtime to exist.
@@ -230,7 +231,7 @@ type runtimeHandler struct{ s *Scheduler }
 
 func (h runtimeHandler) Create(ctx context.Context, e event.CreateEvent, _ workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 	// Rare, and every waiting Run's condition should change: wake them all.
-	h.s.wakeN(ctx, e.Object.GetNamespace(), e.Object.GetName(), true)
+	h.s.wakeN(ctx, "runtime_created", e.Object.GetNamespace(), e.Object.GetName(), true)
 }
 
 func (runtimeHandler) Update(context.Context, event.UpdateEvent, workqueue.TypedRateLimitingInterface[reconcile.Request]) {

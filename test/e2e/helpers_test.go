@@ -70,6 +70,10 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 	}
 }
 
+func objectMeta(ns, name string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Namespace: ns, Name: name}
+}
+
 func newRun(t *testing.T, ns string, spec krtv1.RunSpec) *krtv1.Run {
 	t.Helper()
 	run := &krtv1.Run{ObjectMeta: metav1.ObjectMeta{GenerateName: "t-", Namespace: ns}, Spec: spec}

@@ -1,0 +1,104 @@
+package scheduler
+
+import (
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	krtv1 "krt.dev/krt/api/v1alpha1"
+)
+
+func TestOnlyReadyFreshPodsGetRuns(t *testing.T) {
+	ns, _ := fixture(t,
+		podSpec{name: "good", capacity: 3, ready: true, lease: 0},
+		podSpec{name: "stale", capacity: 3, ready: true, lease: time.Minute},
+		podSpec{name: "unready", capacity: 3, ready: false, lease: 0},
+		podSpec{name: "silent", capacity: 3, ready: true, lease: -1},
+		podSpec{name: "zero", capacity: 0, ready: true, lease: 0},
+	)
+	newRuns(t, ns, 4)
+	got := assignments(t, ns, 3)
+	if got["good"] != 3 || len(got) != 1 {
+		t.Fatalf("assignments = %v, want all 3 on the one ready, fresh pod with room", got)
+	}
+	settled(t, ns, 3) // the fourth waits: no write, no condition
+}
+
+func TestLeastLoadedSpreadsRuns(t *testing.T) {
+	ns, _ := fixture(t,
+		podSpec{name: "a", capacity: 4, ready: true},
+		podSpec{name: "b", capacity: 4, ready: true},
+	)
+	newRuns(t, ns, 6)
+	got := assignments(t, ns, 6)
+	if got["a"] != 3 || got["b"] != 3 {
+		t.Fatalf("assignments = %v, want 3 and 3", got)
+	}
+}
+
+func TestFreedCapacityWakesPendingRuns(t *testing.T) {
+	ns, _ := fixture(t, podSpec{name: "only", capacity: 2, ready: true})
+	runs := newRuns(t, ns, 3)
+	assignments(t, ns, 2)
+	settled(t, ns, 2)
+	// Play runtimed: finish one of the scheduled Runs.
+	finishOne(t, ns)
+	assignments(t, ns, 2) // the third took the freed slot
+	for _, r := range runs {
+		cur := &krtv1.Run{}
+		must(t, env.Client.Get(ctx, client.ObjectKeyFromObject(r), cur))
+		if cur.Pending() {
+			t.Fatalf("run %s is still Pending after a slot freed", r.Name)
+		}
+	}
+}
+
+func TestHeartbeatNeverWakesPendingRuns(t *testing.T) {
+	ns, pods := fixture(t, podSpec{name: "full", capacity: 1, ready: true})
+	newRuns(t, ns, 2)
+	settled(t, ns, 1)
+	woken := testutil.ToFloat64(wakeups.WithLabelValues("lease_fresh"))
+	tried := testutil.ToFloat64(attempts.WithLabelValues("no_capacity"))
+	for range 3 {
+		renew(t, pods["full"])
+	}
+	settled(t, ns, 1)
+	if w := testutil.ToFloat64(wakeups.WithLabelValues("lease_fresh")); w != woken {
+		t.Errorf("renewals of a fresh Lease woke Pending Runs %v times", w-woken)
+	}
+	if a := testutil.ToFloat64(attempts.WithLabelValues("no_capacity")); a != tried {
+		t.Errorf("renewals caused %v scheduling attempts", a-tried)
+	}
+}
+
+func TestLeaseTurningFreshWakesPendingRuns(t *testing.T) {
+	ns, pods := fixture(t, podSpec{name: "late", capacity: 1, ready: true, lease: time.Minute})
+	newRuns(t, ns, 1)
+	settled(t, ns, 0)
+	renew(t, pods["late"])
+	assignments(t, ns, 1)
+}
+
+func TestPodTurningReadyWakesPendingRuns(t *testing.T) {
+	ns, pods := fixture(t, podSpec{name: "booting", capacity: 1, ready: false})
+	newRuns(t, ns, 1)
+	settled(t, ns, 0)
+	setReady(t, pods["booting"], true)
+	assignments(t, ns, 1)
+}
+
+func finishOne(t *testing.T, ns string) {
+	t.Helper()
+	list := &krtv1.RunList{}
+	must(t, env.Client.List(ctx, list, client.InNamespace(ns)))
+	for _, r := range list.Items {
+		if r.Status.Phase == krtv1.RunScheduled {
+			r.Finish(krtv1.RunSucceeded, krtv1.ReasonSucceeded, "", time.Now())
+			must(t, env.Client.Status().Update(ctx, &r))
+			return
+		}
+	}
+	t.Fatal("no Scheduled Run to finish")
+}
