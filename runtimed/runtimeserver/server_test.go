@@ -118,14 +118,14 @@ func TestExecute(t *testing.T) {
 			wantReason: runtimev1.ExitReason_EXIT_REASON_EXITED, wantStdout: "hi\n", wantOut: map[string]string{"k": "v"},
 		},
 		{
-			name:       "python",
-			req:        &runtimev1.ExecuteRequest{Language: runtimev1.Language_LANGUAGE_PYTHON, Script: "import sys\nprint('py')\nsys.exit(4)"},
-			wantCode:   4, wantReason: runtimev1.ExitReason_EXIT_REASON_EXITED, wantStdout: "py\n",
+			name:     "python",
+			req:      &runtimev1.ExecuteRequest{Language: runtimev1.Language_LANGUAGE_PYTHON, Script: "import sys\nprint('py')\nsys.exit(4)"},
+			wantCode: 4, wantReason: runtimev1.ExitReason_EXIT_REASON_EXITED, wantStdout: "py\n",
 		},
 		{
-			name:       "bash stops at the first failing command",
-			req:        &runtimev1.ExecuteRequest{Script: "false\necho unreachable"},
-			wantCode:   1, wantReason: runtimev1.ExitReason_EXIT_REASON_EXITED,
+			name:     "bash stops at the first failing command",
+			req:      &runtimev1.ExecuteRequest{Script: "false\necho unreachable"},
+			wantCode: 1, wantReason: runtimev1.ExitReason_EXIT_REASON_EXITED,
 		},
 		{
 			name: "run env wins over container env",
@@ -139,15 +139,15 @@ func TestExecute(t *testing.T) {
 			wantReason: runtimev1.ExitReason_EXIT_REASON_EXITED, wantStderr: "arg0\n",
 		},
 		{
-			name:       "missing command",
-			req:        &runtimev1.ExecuteRequest{Command: []string{"no-such-command-krt"}},
-			wantCode:   127, wantReason: runtimev1.ExitReason_EXIT_REASON_START_FAILED,
+			name:     "missing command",
+			req:      &runtimev1.ExecuteRequest{Command: []string{"no-such-command-krt"}},
+			wantCode: 127, wantReason: runtimev1.ExitReason_EXIT_REASON_START_FAILED,
 			wantStderr: "\"no-such-command-krt\" not found in PATH\n",
 		},
 		{
-			name:       "timeout",
-			req:        &runtimev1.ExecuteRequest{Script: "sleep 30", Timeout: durationpb.New(200 * time.Millisecond)},
-			wantCode:   128 + int32(syscall.SIGTERM), wantReason: runtimev1.ExitReason_EXIT_REASON_TIMEOUT,
+			name:     "timeout",
+			req:      &runtimev1.ExecuteRequest{Script: "sleep 30", Timeout: durationpb.New(200 * time.Millisecond)},
+			wantCode: 128 + int32(syscall.SIGTERM), wantReason: runtimev1.ExitReason_EXIT_REASON_TIMEOUT,
 		},
 	}
 	for i, tc := range cases {
