@@ -86,6 +86,7 @@ func New(opts Options) (*Agent, error) {
 	}
 	runs, err := cache.New(opts.Config, cache.Options{
 		Scheme:            sch,
+		DefaultTransform:  cache.TransformStripManagedFields(),
 		DefaultNamespaces: map[string]cache.Config{opts.Pod.Namespace: {}},
 		ByObject: map[client.Object]cache.ByObject{
 			&krtv1.Run{}: {Field: fields.OneTermEqualSelector(krtv1.FieldAssignedPod, opts.Pod.Name)},

@@ -5,6 +5,8 @@ package main
 import (
 	"flag"
 	"fmt"
+	"net/http"
+	_ "net/http/pprof" // served only with --pprof-bind-address
 	"os"
 	"strings"
 	"time"
@@ -36,6 +38,7 @@ func main() {
 	flag.IntVar(&opts.Workers, "workers", 4, "Runs claimed in parallel")
 	flag.Float64Var(&qps, "kube-api-qps", 200, "API requests per second to allow; negative for no limit")
 	flag.IntVar(&burst, "kube-api-burst", 400, "API request burst")
+	pprofAddr := flag.String("pprof-bind-address", "", "where Go's pprof profiles are served; off when empty")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -45,6 +48,9 @@ func main() {
 	opts.PodUID = types.UID(*podUID)
 	opts.Log = log
 	opts.Stdout = os.Stdout
+	if *pprofAddr != "" {
+		go func() { log.Error(http.ListenAndServe(*pprofAddr, nil), "pprof server") }()
+	}
 	for _, l := range strings.Split(languages, ",") {
 		opts.Languages = append(opts.Languages, krtv1.Language(strings.TrimSpace(l)))
 	}

@@ -190,9 +190,11 @@ func (s *Scheduler) score(run *krtv1.Run, c *Candidate) int64 {
 }
 
 // candidates snapshots a runtime's pods with their heartbeat and usage.
+// Lists here skip the deep copy: this is the hot path, and nothing read
+// from the cache is modified.
 func (s *Scheduler) candidates(ctx context.Context, namespace, runtime string, now time.Time) ([]*Candidate, error) {
 	pods := &corev1.PodList{}
-	if err := s.cache.List(ctx, pods, client.InNamespace(namespace), client.MatchingLabels{krtv1.LabelRuntime: runtime}); err != nil {
+	if err := s.cache.List(ctx, pods, client.InNamespace(namespace), client.MatchingLabels{krtv1.LabelRuntime: runtime}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, err
 	}
 	out := make([]*Candidate, 0, len(pods.Items))
@@ -217,7 +219,7 @@ func (s *Scheduler) candidates(ctx context.Context, namespace, runtime string, n
 // plus reservations the cache does not reflect yet.
 func (s *Scheduler) usage(ctx context.Context, p *corev1.Pod, now time.Time) (int, error) {
 	runs := &krtv1.RunList{}
-	if err := s.cache.List(ctx, runs, client.InNamespace(p.Namespace), client.MatchingFields{indexActivePod: p.Name}); err != nil {
+	if err := s.cache.List(ctx, runs, client.InNamespace(p.Namespace), client.MatchingFields{indexActivePod: p.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return 0, err
 	}
 	n := 0
@@ -260,7 +262,7 @@ func (s *Scheduler) unschedulable(ctx context.Context, run *krtv1.Run, reason, m
 // those already reserved.
 func (s *Scheduler) pendingOf(ctx context.Context, namespace, runtime string) ([]krtv1.Run, error) {
 	runs := &krtv1.RunList{}
-	if err := s.cache.List(ctx, runs, client.InNamespace(namespace), client.MatchingFields{indexPendingRuntime: runtime}); err != nil {
+	if err := s.cache.List(ctx, runs, client.InNamespace(namespace), client.MatchingFields{indexPendingRuntime: runtime}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, err
 	}
 	out := runs.Items[:0]

@@ -39,6 +39,8 @@ type Options struct {
 	// LeaseDuration and KillGrace are passed to runtimed and krt-runtime.
 	LeaseDuration time.Duration
 	KillGrace     time.Duration
+	// RuntimedArgs are added to each runtimed's flags.
+	RuntimedArgs []string
 	// RuntimeEnv is added to krt-runtime's environment, as a container's
 	// env would be.
 	RuntimeEnv []string

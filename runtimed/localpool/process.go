@@ -69,6 +69,7 @@ func (p *Pool) startRuntimed(pp *podProcs) error {
 		"--lease-duration", p.opts.LeaseDuration.String(),
 		"--kill-grace", p.opts.KillGrace.String(),
 		"--kube-api-qps", "-1")
+	cmd.Args = append(cmd.Args, p.opts.RuntimedArgs...)
 	cmd.Env = os.Environ()
 	if err := p.spawn(pp, cmd, "runtimed"); err != nil {
 		return err

@@ -22,13 +22,6 @@ import (
 	"krt.dev/krt/runtimed/localpool"
 )
 
-func zapLevel() int8 {
-	if os.Getenv("KRT_TEST_VERBOSE") != "" {
-		return -1
-	}
-	return 2 // errors only
-}
-
 // setupRuntime creates a namespace and a Runtime in it, and waits until the
 // local pool's pods are Ready and heartbeating.
 func setupRuntime(t *testing.T, name string, replicas, capacity int32) string {
@@ -113,17 +106,9 @@ func waitRun(t *testing.T, run *krtv1.Run, timeout time.Duration, what string, c
 		}
 		if ctx.Err() != nil {
 			t.Fatalf("timed out after %s waiting for run %s to %s; it is %s: %s%s", timeout, run.Name, what,
-				cur.Status.Phase, cur.Status.Message, controllerState())
+				cur.Status.Phase, cur.Status.Message, stack.ControllerState())
 		}
 	}
-}
-
-// controllerState explains a stuck Run when the controller has died.
-func controllerState() string {
-	if controller.Exited() {
-		return "\nkrt-controller has exited:\n" + controller.Tail(20)
-	}
-	return ""
 }
 
 func waitDone(t *testing.T, run *krtv1.Run) *krtv1.Run {

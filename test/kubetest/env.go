@@ -56,6 +56,7 @@ func Start() (*Env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting kube-apiserver and etcd: %w", err)
 	}
+	reapOnExit()
 	e := &Env{Config: cfg, Scheme: scheme.New(), Dir: dir, env: env}
 	if e.Client, err = client.New(cfg, client.Options{Scheme: e.Scheme}); err != nil {
 		_ = env.Stop()
@@ -91,9 +92,14 @@ func (e *Env) UserConfig(name string, groups ...string) (*rest.Config, error) {
 	return user.Config(), nil
 }
 
-// Stop stops the API server and removes the environment's files.
+// Stop stops the API server and removes the environment's files, unless
+// KRT_TEST_KEEP is set: then the processes' logs stay for a post-mortem.
 func (e *Env) Stop() {
 	_ = e.env.Stop()
+	if os.Getenv("KRT_TEST_KEEP") != "" {
+		fmt.Fprintln(os.Stderr, "kept the test environment's files in", e.Dir)
+		return
+	}
 	_ = os.RemoveAll(e.Dir)
 }
 

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+	"strings"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"golang.org/x/sync/errgroup"
+	"k8s.io/client-go/kubernetes"
+
+	"krt.dev/krt/test/kubetest"
+)
+
+// writeCount reads the API server's own count of write requests (create,
+// update, patch, delete) on Runs, their status included, so the bench can
+// check the write budget from the server's side.
+func (b *bench) writeCount(ctx context.Context) (float64, error) {
+	cs, err := kubernetes.NewForConfig(b.env.Config)
+	if err != nil {
+		return 0, err
+	}
+	raw, err := cs.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return 0, err
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(string(raw)))
+	if err != nil {
+		return 0, err
+	}
+	var n float64
+	for _, m := range families["apiserver_request_total"].GetMetric() {
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		if labels["group"] != "krt.dev" || labels["resource"] != "runs" {
+			continue
+		}
+		switch labels["verb"] {
+		case "POST", "PUT", "PATCH", "DELETE", "APPLY":
+			n += m.GetCounter().GetValue()
+		}
+	}
+	return n, nil
+}
+
+// Where the krt processes serve pprof when the bench profiles them.
+const (
+	controllerPprof = "127.0.0.1:6061"
+	runtimedPprof   = "127.0.0.1:6062"
+)
+
+func (o options) stackOptions() kubetest.StackOptions {
+	if o.profiles == "" {
+		return kubetest.StackOptions{}
+	}
+	so := kubetest.StackOptions{ControllerArgs: []string{"--pprof-bind-address", controllerPprof}}
+	if o.pods == 1 {
+		so.RuntimedArgs = []string{"--pprof-bind-address", runtimedPprof}
+	}
+	return so
+}
+
+// profile takes CPU profiles of the API server and the krt processes at
+// once, for the given window.
+func (b *bench) profile(ctx context.Context, window time.Duration) error {
+	if err := os.MkdirAll(b.opts.profiles, 0o755); err != nil {
+		return err
+	}
+	secs := fmt.Sprint(int(window.Seconds()))
+	var g errgroup.Group
+	g.Go(func() error {
+		cs, err := kubernetes.NewForConfig(b.env.Config)
+		if err != nil {
+			return err
+		}
+		raw, err := cs.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", secs).DoRaw(ctx)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(b.opts.profiles, "kube-apiserver.prof"), raw, 0o644)
+	})
+	targets := map[string]string{"krt-controller": controllerPprof}
+	if b.opts.pods == 1 {
+		targets["runtimed"] = runtimedPprof
+	}
+	for name, addr := range targets {
+		g.Go(func() error {
+			resp, err := http.Get("http://" + addr + "/debug/pprof/profile?seconds=" + secs)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			raw, err := io.ReadAll(resp.Body)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(b.opts.profiles, name+".prof"), raw, 0o644)
+		})
+	}
+	return g.Wait()
+}

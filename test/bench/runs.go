@@ -1,0 +1,342 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/runtimed/heartbeat"
+)
+
+// noop is the cheapest Run: exec true, no shell.
+func noop(ns string) *krtv1.Run {
+	return &krtv1.Run{ObjectMeta: metav1.ObjectMeta{GenerateName: "n-", Namespace: ns},
+		Spec: krtv1.RunSpec{Runtime: "noop", Command: []string{"true"}}}
+}
+
+// throughput keeps the pool saturated and counts Runs that succeed.
+func (b *bench) throughput(ctx context.Context) error {
+	ns, err := b.pool(ctx, "throughput")
+	if err != nil {
+		return err
+	}
+	inflight := 2 * b.opts.pods * b.opts.capacity
+	var samples, perRun []float64
+	for i := range b.opts.repeats {
+		tr, err := track(ctx, b.watcher, ns)
+		if err != nil {
+			return err
+		}
+		writes0, err := b.writeCount(ctx)
+		if err != nil {
+			return err
+		}
+		slots := make(chan struct{}, inflight)
+		tr.setOnDone(func() { <-slots })
+		stop := make(chan struct{})
+		var created atomic.Int64
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				for {
+					select {
+					case <-stop:
+						return
+					case slots <- struct{}{}:
+					}
+					if err := b.env.Client.Create(ctx, noop(ns)); err != nil {
+						fmt.Fprintln(os.Stderr, "bench: create:", err)
+						<-slots
+						continue
+					}
+					created.Add(1)
+				}
+			})
+		}
+		time.Sleep(2 * time.Second) // warm up: the pipeline fills
+		before, start := tr.count(), time.Now()
+		if i == 0 && b.opts.profiles != "" {
+			if err := b.profile(ctx, b.opts.window); err != nil {
+				return err
+			}
+		}
+		time.Sleep(time.Until(start.Add(b.opts.window)))
+		rate := float64(tr.count()-before) / time.Since(start).Seconds()
+		close(stop)
+		wg.Wait()
+		tr.drainN(int(created.Load()), 60*time.Second)
+		tr.stop()
+		writes1, err := b.writeCount(ctx)
+		if err != nil {
+			return err
+		}
+		if err := b.clean(ctx, ns); err != nil {
+			return err
+		}
+		wpr := (writes1 - writes0) / float64(created.Load())
+		fmt.Fprintf(os.Stderr, "bench: throughput, repeat %d: %.1f Runs/s, %.2f API writes per Run (%d failed)\n", i+1, rate, wpr, tr.failed)
+		samples, perRun = append(samples, rate), append(perRun, wpr)
+	}
+	b.results["api_writes_per_run"] = round2(median(perRun))
+	r := median(samples)
+	b.results["runs_per_second"] = round(r)
+	b.results["runs_per_second_samples"] = rounds(samples)
+	if c, ok := b.results["ceiling_runs_per_second"].(float64); ok && c > 0 {
+		b.results["runs_per_second_vs_ceiling"] = round2(r / c)
+	}
+	b.results["runs_per_second_vs_reference"] = round2(r / referenceRunsPerSecond)
+	return nil
+}
+
+// latency creates no-op Runs at a fixed arrival rate and measures each from
+// the moment its create was sent to the moment it was seen Succeeded.
+func (b *bench) latency(ctx context.Context) error {
+	ns, err := b.pool(ctx, "latency")
+	if err != nil {
+		return err
+	}
+	var p50s, p95s, p99s []float64
+	// Warm up the pool's processes and the API server's caches first.
+	if _, err := b.arrivals(ctx, ns, b.opts.rate, time.Second); err != nil {
+		return err
+	}
+	for i := range b.opts.repeats {
+		tr, err := b.arrivals(ctx, ns, b.opts.rate, b.opts.window)
+		if err != nil {
+			return err
+		}
+		lat := tr.latencies()
+		steps := tr.breakdown()
+		p50, p95, p99 := percentile(lat, 50), percentile(lat, 95), percentile(lat, 99)
+		fmt.Fprintf(os.Stderr, "bench: latency at %.0f/s, repeat %d: p50 %.1fms p95 %.1fms p99 %.1fms over %d Runs; median steps (ms) %v\n",
+			b.opts.rate, i+1, p50, p95, p99, len(lat), steps)
+		p50s, p95s, p99s = append(p50s, p50), append(p95s, p95), append(p99s, p99)
+	}
+	// Its pool is done: stop it, so the next figure has the machine.
+	if err := b.env.Client.Delete(ctx, &krtv1.Runtime{ObjectMeta: metav1.ObjectMeta{Name: "noop", Namespace: ns}}); err != nil {
+		return err
+	}
+	p50 := median(p50s)
+	b.results["latency_ms"] = map[string]float64{"p50": round(p50), "p95": round(median(p95s)), "p99": round(median(p99s))}
+	if floor, ok := b.results["four_serial_writes_ms_p50"].(float64); ok && floor > 0 {
+		b.results["latency_p50_vs_four_serial_writes"] = round2(p50 / floor)
+	}
+	b.results["latency_rate_per_second"] = b.opts.rate
+	b.results["latency_p50_vs_reference"] = round2(p50 / referenceP50Millis)
+	return nil
+}
+
+// arrivals creates no-op Runs at a fixed rate for a while, open loop, and
+// returns once they have all finished and been cleaned away.
+func (b *bench) arrivals(ctx context.Context, ns string, rate float64, d time.Duration) (*tracker, error) {
+	tr, err := track(ctx, b.watcher, ns)
+	if err != nil {
+		return nil, err
+	}
+	defer tr.stop()
+	n := int(rate * d.Seconds())
+	interval := time.Duration(float64(time.Second) / rate)
+	start := time.Now()
+	for k := range n {
+		time.Sleep(time.Until(start.Add(time.Duration(k) * interval)))
+		go func() {
+			run := noop(ns)
+			sent := time.Now()
+			if err := b.env.Client.Create(ctx, run); err != nil {
+				fmt.Fprintln(os.Stderr, "bench: create:", err)
+				return
+			}
+			tr.sent(run.Name, sent)
+		}()
+	}
+	tr.drainN(n, 60*time.Second)
+	return tr, b.clean(ctx, ns)
+}
+
+// pool creates a namespace with a no-op Runtime and waits for its pods.
+func (b *bench) pool(ctx context.Context, name string) (string, error) {
+	ns, err := b.namespace(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	rt := &krtv1.Runtime{ObjectMeta: metav1.ObjectMeta{Name: "noop", Namespace: ns},
+		Spec: krtv1.RuntimeSpec{Replicas: ptr.To(int32(b.opts.pods)), Capacity: int32(b.opts.capacity)}}
+	if err := b.env.Client.Create(ctx, rt); err != nil {
+		return "", err
+	}
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 2*time.Minute, true, func(context.Context) (bool, error) {
+		pods := b.stack.Pool.Pods(ns, "noop")
+		if len(pods) != b.opts.pods {
+			return false, nil
+		}
+		for _, p := range pods {
+			l := &coordinationv1.Lease{}
+			if b.env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: p.Name}, l) != nil || !heartbeat.Fresh(l, p.UID, time.Now()) {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	return ns, err
+}
+
+// clean deletes a namespace's Runs, as their TTL would in a cluster, so
+// one figure's leftovers do not weigh on the next.
+func (b *bench) clean(ctx context.Context, ns string) error {
+	return b.env.Client.DeleteAllOf(ctx, &krtv1.Run{}, client.InNamespace(ns))
+}
+
+func (b *bench) namespace(ctx context.Context, name string) (string, error) {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: name + "-"}}
+	return ns.Name, b.env.Client.Create(ctx, ns)
+}
+
+// tracker watches a namespace's Runs and records when each ended.
+type tracker struct {
+	mu       sync.Mutex
+	sentAt   map[string]time.Time
+	doneAt   map[string]time.Time
+	// seen records when each phase was first observed, for the breakdown.
+	seen     map[string]map[krtv1.RunPhase]time.Time
+	failed   int
+	onDone   func()
+	cancel   context.CancelFunc
+	finished chan struct{}
+}
+
+func track(ctx context.Context, c client.WithWatch, ns string) (*tracker, error) {
+	list := &krtv1.RunList{}
+	if err := c.List(ctx, list, client.InNamespace(ns)); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	w, err := c.Watch(ctx, &krtv1.RunList{}, client.InNamespace(ns),
+		&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: list.ResourceVersion}})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	tr := &tracker{sentAt: map[string]time.Time{}, doneAt: map[string]time.Time{},
+		seen: map[string]map[krtv1.RunPhase]time.Time{}, cancel: cancel, finished: make(chan struct{})}
+	go func() {
+		defer close(tr.finished)
+		defer w.Stop()
+		for ev := range w.ResultChan() {
+			run, ok := ev.Object.(*krtv1.Run)
+			if !ok || ev.Type == watch.Deleted {
+				continue
+			}
+			if run.Status.Phase.Terminal() {
+				tr.done(run)
+			} else {
+				tr.phase(run)
+			}
+		}
+	}()
+	return tr, nil
+}
+
+func (t *tracker) done(run *krtv1.Run) {
+	t.mu.Lock()
+	if _, seen := t.doneAt[run.Name]; seen {
+		t.mu.Unlock()
+		return
+	}
+	t.doneAt[run.Name] = time.Now()
+	if run.Status.Phase != krtv1.RunSucceeded {
+		t.failed++
+	}
+	onDone := t.onDone
+	t.mu.Unlock()
+	if onDone != nil {
+		onDone()
+	}
+}
+
+func (t *tracker) phase(run *krtv1.Run) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	m := t.seen[run.Name]
+	if m == nil {
+		m = map[krtv1.RunPhase]time.Time{}
+		t.seen[run.Name] = m
+	}
+	if _, ok := m[run.Status.Phase]; !ok {
+		m[run.Status.Phase] = time.Now()
+	}
+}
+
+// breakdown is the median time from one observed step to the next:
+// sent → Scheduled → Running → done, in milliseconds.
+func (t *tracker) breakdown() map[string]float64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var toSched, toRun, toDone []float64
+	ms := func(a, b time.Time) float64 { return float64(b.Sub(a).Microseconds()) / 1000 }
+	for name, sent := range t.sentAt {
+		s, ok1 := t.seen[name][krtv1.RunScheduled]
+		r, ok2 := t.seen[name][krtv1.RunRunning]
+		d, ok3 := t.doneAt[name]
+		if ok1 && ok2 && ok3 {
+			toSched, toRun, toDone = append(toSched, ms(sent, s)), append(toRun, ms(s, r)), append(toDone, ms(r, d))
+		}
+	}
+	return map[string]float64{"to_scheduled": round(median(toSched)), "to_running": round(median(toRun)), "to_done": round(median(toDone))}
+}
+
+func (t *tracker) sent(name string, at time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.sentAt[name] = at
+}
+
+func (t *tracker) count() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.doneAt)
+}
+
+func (t *tracker) setOnDone(fn func()) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.onDone = fn
+}
+
+// drainN waits until n Runs have finished, within timeout.
+func (t *tracker) drainN(n int, timeout time.Duration) {
+	_ = wait.PollUntilContextTimeout(context.Background(), 20*time.Millisecond, timeout, true, func(context.Context) (bool, error) {
+		return t.count() >= n, nil
+	})
+}
+
+func (t *tracker) stop() {
+	t.cancel()
+	<-t.finished
+}
+
+// latencies are in milliseconds, for Runs both sent and finished.
+func (t *tracker) latencies() []float64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []float64
+	for name, sent := range t.sentAt {
+		if done, ok := t.doneAt[name]; ok {
+			out = append(out, float64(done.Sub(sent).Microseconds())/1000)
+		}
+	}
+	sort.Float64s(out)
+	return out
+}

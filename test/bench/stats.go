@@ -1,0 +1,66 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"sort"
+	"text/tabwriter"
+)
+
+// The reference design's published figures (DESIGN.md, Targets).
+const (
+	referenceRunsPerSecond = 11.3
+	referenceP50Millis     = 580
+)
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// percentile of sorted xs, nearest rank.
+func percentile(sorted []float64, p float64) float64 {
+	if len(sorted) == 0 {
+		return math.NaN()
+	}
+	i := int(math.Ceil(p/100*float64(len(sorted)))) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+func round(x float64) float64  { return math.Round(x*10) / 10 }
+func round2(x float64) float64 { return math.Round(x*100) / 100 }
+
+func rounds(xs []float64) []float64 {
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i] = round(x)
+	}
+	return out
+}
+
+// print writes the figures as a table: each with its baseline and target.
+func (b *bench) print() {
+	r := b.results
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "FIGURE\tMEDIAN\tBASELINE (same run)\tRATIO\tTARGET")
+	fmt.Fprintf(w, "API writes/s\t%v\t-\t-\t-\n", r["api_writes_per_second"])
+	fmt.Fprintf(w, "ceiling Runs/s (writes/s ÷ 4)\t%v\t-\t-\t-\n", r["ceiling_runs_per_second"])
+	fmt.Fprintf(w, "API writes per Run (server's count)\t%v\t-\t-\t4\n", r["api_writes_per_run"])
+	fmt.Fprintf(w, "sustained no-op Runs/s\t%v\tceiling %v\t%v\t≥ 0.5\n", r["runs_per_second"], r["ceiling_runs_per_second"], r["runs_per_second_vs_ceiling"])
+	if lat, ok := r["latency_ms"].(map[string]float64); ok {
+		fmt.Fprintf(w, "create→Succeeded p50 ms @%v/s\t%v\treference 580 ms\t%v\t≤ 25 ms\n", r["latency_rate_per_second"], lat["p50"], r["latency_p50_vs_reference"])
+		fmt.Fprintf(w, "  the same, against 4 serial writes\t%v\t%v ms\t%v\t-\n", lat["p50"], r["four_serial_writes_ms_p50"], r["latency_p50_vs_four_serial_writes"])
+		fmt.Fprintf(w, "create→Succeeded p95 ms\t%v\t-\t-\t-\n", lat["p95"])
+		fmt.Fprintf(w, "create→Succeeded p99 ms\t%v\t-\t-\t≤ 150 ms\n", lat["p99"])
+	}
+	fmt.Fprintf(w, "Runs/s vs the reference design\t%v\treference 11.3 Runs/s\t%v\t-\n", r["runs_per_second"], r["runs_per_second_vs_reference"])
+	w.Flush()
+}

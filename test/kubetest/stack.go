@@ -1,0 +1,134 @@
+package kubetest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"krt.dev/krt/runtimed/localpool"
+)
+
+// Stack is krt running against an Env: the krt-controller process and the
+// local runtime pool, whose runtimed and krt-runtime are real processes.
+type Stack struct {
+	Controller *Process
+	Pool       *localpool.Pool
+	env        *Env
+	bins       Binaries
+	cancel     context.CancelFunc
+}
+
+// StackOptions tune a Stack.
+type StackOptions struct {
+	// ControllerArgs are added to krt-controller's flags.
+	ControllerArgs []string
+	// RuntimedArgs are added to each runtimed's flags.
+	RuntimedArgs []string
+	// LeaseDuration of runtime pod heartbeats; 15s when zero.
+	LeaseDuration time.Duration
+	// KillGrace between SIGTERM and SIGKILL for cancelled Runs.
+	KillGrace time.Duration
+}
+
+// StartStack starts krt-controller and the local pool.
+func StartStack(env *Env, bins Binaries, opts StackOptions) (*Stack, error) {
+	s := &Stack{env: env, bins: bins}
+	if err := s.StartController(opts.ControllerArgs...); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(logLevel())))
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+		Scheme:                 env.Scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+	})
+	if err != nil {
+		s.Stop()
+		return nil, err
+	}
+	s.Pool = localpool.New(localpool.Options{
+		Kubeconfig:    env.Kubeconfig,
+		RuntimedBin:   bins.Runtimed,
+		RuntimeBin:    bins.KrtRuntime,
+		Dir:           filepath.Join(env.Dir, "pool"),
+		LeaseDuration: opts.LeaseDuration,
+		KillGrace:     opts.KillGrace,
+		RuntimedArgs:  opts.RuntimedArgs,
+	})
+	if err := s.Pool.SetupWithManager(mgr); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	go func() {
+		if err := mgr.Start(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "local pool:", err)
+		}
+	}()
+	return s, nil
+}
+
+// StartController starts (or restarts) the krt-controller process.
+func (s *Stack) StartController(args ...string) error {
+	base := []string{"--kubeconfig", s.env.Kubeconfig, "--metrics-bind-address", "0", "--health-probe-bind-address", "0"}
+	p, err := StartProcess(s.env.Dir, "krt-controller", s.bins.Controller, append(base, args...)...)
+	if err != nil {
+		return err
+	}
+	s.Controller = p
+	return nil
+}
+
+// Stop ends the pool's processes and the controller.
+func (s *Stack) Stop() {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	if s.Pool != nil {
+		s.Pool.Stop()
+	}
+	if s.Controller != nil {
+		s.Controller.Stop()
+	}
+}
+
+// ControllerState explains a stuck test when the controller has died.
+func (s *Stack) ControllerState() string {
+	if s.Controller != nil && s.Controller.Exited() {
+		return "\nkrt-controller has exited:\n" + s.Controller.Tail(20)
+	}
+	return ""
+}
+
+// RaceReports names the process logs in which the race detector reported,
+// which a test binary's own -race cannot see.
+func (e *Env) RaceReports() string {
+	var out []string
+	_ = filepath.Walk(e.Dir, func(path string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() || !(strings.HasSuffix(path, ".log") || strings.HasSuffix(path, ".err")) {
+			return nil
+		}
+		data, _ := os.ReadFile(path)
+		if strings.Contains(string(data), "WARNING: DATA RACE") {
+			out = append(out, path)
+		}
+		return nil
+	})
+	return strings.Join(out, "\n")
+}
+
+func logLevel() zapcore.Level {
+	if os.Getenv("KRT_TEST_VERBOSE") != "" {
+		return zapcore.DebugLevel
+	}
+	return zapcore.ErrorLevel
+}
