@@ -42,6 +42,9 @@ type Options struct {
 	Runtime string
 	// Languages the runtime container can execute; the first is the default.
 	Languages []krtv1.Language
+	// AllowedSecrets are the Runtime's spec.secrets: the only Secrets a
+	// Run's secretEnv may name.
+	AllowedSecrets []string
 	// RuntimeAddress is the gRPC target of the local Runtime Server.
 	RuntimeAddress string
 	// LogsAddress is where the live log server listens.
@@ -62,6 +65,7 @@ type Agent struct {
 	opts    Options
 	client  client.Client // uncached: every read here must be fresh
 	cache   cache.Cache   // only this pod's Runs
+	conn    *grpc.ClientConn
 	runtime runtimev1.RuntimeClient
 	queue   workqueue.TypedRateLimitingInterface[string]
 	logs    *logs.Store
@@ -69,6 +73,8 @@ type Agent struct {
 
 	mu     sync.Mutex
 	active map[string]*execution // by Run name
+	// finished are executions that ended here lately.
+	finished *recent
 }
 
 // New connects to the API server and the Runtime Server.
@@ -103,13 +109,15 @@ func New(opts Options) (*Agent, error) {
 		opts:    opts,
 		client:  c,
 		cache:   runs,
+		conn:    conn,
 		runtime: runtimev1.NewRuntimeClient(conn),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "runtimed"}),
 		logs:   logs.NewStore(logs.Options{}),
 		out:    newJSONLines(opts.Stdout),
-		active: map[string]*execution{},
+		active:   map[string]*execution{},
+		finished: newRecent(4096),
 	}, nil
 }
 
@@ -127,12 +135,6 @@ func (a *Agent) Run(ctx context.Context) error {
 	}()
 	defer srv.Close()
 
-	renewer := &heartbeat.Renewer{
-		Client: a.client, Pod: a.opts.Pod, PodUID: a.opts.PodUID, Runtime: a.opts.Runtime,
-		Duration: a.opts.LeaseDuration, Log: a.opts.Log.WithName("heartbeat"),
-	}
-	go renewer.Run(ctx)
-
 	inf, err := a.cache.GetInformer(ctx, &krtv1.Run{})
 	if err != nil {
 		return err
@@ -148,6 +150,18 @@ func (a *Agent) Run(ctx context.Context) error {
 	if !a.cache.WaitForCacheSync(ctx) {
 		return errors.New("the Run cache never synced")
 	}
+	if err := a.waitForRuntime(ctx); err != nil {
+		return fmt.Errorf("waiting for the Runtime Server: %w", err)
+	}
+	if err := a.recover(ctx); err != nil {
+		return err
+	}
+	// Only now is this pod worth scheduling to: start the heartbeat.
+	renewer := &heartbeat.Renewer{
+		Client: a.client, Pod: a.opts.Pod, PodUID: a.opts.PodUID, Runtime: a.opts.Runtime,
+		Duration: a.opts.LeaseDuration, Log: a.opts.Log.WithName("heartbeat"),
+	}
+	go renewer.Run(ctx)
 	defer a.queue.ShutDown()
 	for range a.opts.Workers {
 		go a.work(ctx)

@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
-	"k8s.io/apimachinery/pkg/types"
 
 	runtimev1 "krt.dev/krt/api/runtime/v1"
 	krtv1 "krt.dev/krt/api/v1alpha1"
@@ -19,91 +17,45 @@ import (
 	"krt.dev/krt/runtimed/mask"
 )
 
-// execution is this pod's current attempt of one Run.
-type execution struct {
-	uid     types.UID
-	name    string
-	attempt int32
-	id      string // the Runtime Server's execution id
-
-	stop       context.CancelFunc // ends our stream when we are fenced
-	cancelOnce sync.Once
-	mu         sync.Mutex
-	isFenced   bool
-}
-
-func executionID(run *krtv1.Run) string {
-	return fmt.Sprintf("%s/%d", run.UID, run.Status.Attempt)
-}
-
-// requestCancel asks the Runtime Server to stop the process group; the
-// stream then ends with a Cancelled exit as usual.
-func (ex *execution) requestCancel(a *Agent, why string) {
-	ex.cancelOnce.Do(func() {
-		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			req := &runtimev1.CancelRequest{Id: ex.id, GracePeriod: durationpb.New(a.opts.KillGrace)}
-			if _, err := a.runtime.Cancel(ctx, req); err != nil {
-				a.opts.Log.Error(err, "cancelling execution", "run", ex.name, "why", why)
-			}
-		}()
-	})
-}
-
-// fenced stops the execution for good: nothing it produces may be written.
-func (ex *execution) fenced(a *Agent, why string) {
-	ex.mu.Lock()
-	ex.isFenced = true
-	ex.mu.Unlock()
-	ex.requestCancel(a, why)
-	ex.stop()
-}
-
-func (ex *execution) wasFenced() bool {
-	ex.mu.Lock()
-	defer ex.mu.Unlock()
-	return ex.isFenced
-}
-
-// start registers the execution and runs it in its own goroutine.
-func (a *Agent) start(ctx context.Context, run *krtv1.Run, attach bool) {
-	ctx, stop := context.WithCancel(ctx)
-	ex := &execution{uid: run.UID, name: run.Name, attempt: run.Status.Attempt, id: executionID(run), stop: stop}
-	a.mu.Lock()
-	a.active[run.Name] = ex
-	a.mu.Unlock()
-	go func() {
-		defer stop()
-		a.execute(ctx, ex, run, attach)
-		a.mu.Lock()
-		if a.active[run.Name] == ex {
-			delete(a.active, run.Name)
-		}
-		a.mu.Unlock()
-	}()
-}
-
 func (a *Agent) execute(ctx context.Context, ex *execution, run *krtv1.Run, attach bool) {
 	log := a.logs.Open(run.UID)
+	if attach {
+		log.Reset() // attaching replays the output from the start
+	}
 	defer a.logs.Finish(run.UID)
 	res := a.runOnce(ctx, ex, run, attach, log)
 	if ex.wasFenced() {
+		a.forget(ex)
 		return
 	}
-	if _, err := a.writeStatus(ctx, run, a.stillRunning(run), res.apply); err != nil {
-		if errors.Is(err, errFenced) {
-			a.opts.Log.Info("fenced: the result of this attempt is dropped", "run", run.Name, "attempt", ex.attempt)
-		} else {
-			// The Runtime Server keeps the result until Forget, so a later
-			// adopt can still report it.
-			a.opts.Log.Error(err, "writing the result", "run", run.Name)
-			a.queue.AddRateLimited(run.Name)
-			return
-		}
+	ex.finishing()
+	retry := run.DeepCopy()
+	if res.apply(retry) {
+		// The next attempt must find a clean working directory, wherever
+		// it runs: drop this one before the Run can be scheduled again.
+		a.forget(ex)
 	}
-	if _, err := a.runtime.Forget(context.WithoutCancel(ctx), &runtimev1.ForgetRequest{Id: ex.id}); err != nil {
-		a.opts.Log.Error(err, "forgetting execution", "run", run.Name)
+	_, err := a.writeStatus(ctx, run, a.stillRunning(run), func(r *krtv1.Run) { res.apply(r) })
+	switch {
+	case errors.Is(err, errFenced):
+		a.opts.Log.Info("fenced: the result of this attempt is dropped", "run", run.Name, "attempt", ex.attempt)
+	case err != nil:
+		// The Runtime Server keeps the result until Forget, so the retry's
+		// adopt can still report it.
+		a.opts.Log.Error(err, "writing the result", "run", run.Name)
+		a.queue.AddRateLimited(run.Name)
+		return
+	}
+	a.forget(ex)
+}
+
+// forget drops the execution and its working directory on the Runtime
+// Server; forgetting twice is harmless.
+func (a *Agent) forget(ex *execution) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := a.runtime.Forget(ctx, &runtimev1.ForgetRequest{Id: ex.id}); err != nil {
+		a.opts.Log.Error(err, "forgetting execution", "run", ex.name)
 	}
 }
 
@@ -114,36 +66,62 @@ func (a *Agent) runOnce(ctx context.Context, ex *execution, run *krtv1.Run, atta
 	if res != nil {
 		return *res
 	}
+	if wanted, _ := ex.state(); wanted && !attach {
+		return result{phase: krtv1.RunCancelled, reason: krtv1.ReasonCancelled, message: "cancelled before it started"}
+	}
 	req.AttachOnly = attach
 	if run.Spec.Timeout != nil {
 		// The Runtime Server enforces the timeout; this backs it up for a
 		// custom server that does not.
-		backstop := time.AfterFunc(run.Spec.Timeout.Duration+a.opts.KillGrace+5*time.Second, func() {
-			ex.requestCancel(a, "timeout")
-		})
+		backstop := time.AfterFunc(run.Spec.Timeout.Duration+a.opts.KillGrace+5*time.Second, func() { ex.timeout(a) })
 		defer backstop.Stop()
 	}
+	c := newCollector(a, run, masker, log)
+	for tries := 0; ; tries++ {
+		err := a.stream(ctx, ex, req, c)
+		if err == nil {
+			break
+		}
+		if status.Code(err) == codes.NotFound && req.AttachOnly {
+			return result{phase: krtv1.RunFailed, reason: krtv1.ReasonExecutionLost,
+				message: "the Runtime Server no longer has this execution (did its container restart?)"}
+		}
+		if ctx.Err() != nil || tries == reattachTries {
+			return runtimeError(err)
+		}
+		// The stream broke but the process may live on: attach again and
+		// read on from where we were, rather than orphan it.
+		a.opts.Log.Error(err, "the execution stream broke; attaching again", "run", run.Name)
+		time.Sleep(time.Duration(tries+1) * 200 * time.Millisecond)
+		req = &runtimev1.ExecuteRequest{Id: req.Id, AttachOnly: true, LogOffset: c.offset}
+	}
+	c.flush()
+	cancelled, timedOut := ex.state()
+	return c.result(run, cancelled && timedOut)
+}
+
+// reattachTries bounds how often a broken stream is resumed.
+const reattachTries = 3
+
+// stream runs one Execute call to its end, feeding the collector.
+func (a *Agent) stream(ctx context.Context, ex *execution, req *runtimev1.ExecuteRequest, c *collector) error {
 	stream, err := a.runtime.Execute(ctx, req)
 	if err != nil {
-		return runtimeError(err)
+		return err
 	}
-	c := newCollector(a, run, masker, log)
 	for {
 		ev, err := stream.Recv()
 		if err == io.EOF {
-			break
+			return nil
 		}
 		if err != nil {
-			if attach && status.Code(err) == codes.NotFound {
-				return result{phase: krtv1.RunFailed, reason: krtv1.ReasonExecutionLost,
-					message: "runtimed restarted and the Runtime Server no longer has this execution"}
-			}
-			return runtimeError(err)
+			return err
+		}
+		if ev.GetStarted() != nil {
+			ex.markStarted(a)
 		}
 		c.event(ev)
 	}
-	c.flush()
-	return c.result(run)
 }
 
 func runtimeError(err error) result {

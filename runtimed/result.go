@@ -26,10 +26,12 @@ type result struct {
 	outputs  map[string]string
 }
 
-func (r result) apply(run *krtv1.Run) {
+// apply ends the attempt: the Run finishes, or goes back for another
+// attempt if its retry policy allows. It reports which.
+func (r result) apply(run *krtv1.Run) (retried bool) {
 	run.Status.ExitCode = r.exitCode
 	run.Status.Outputs = r.outputs
-	run.Finish(r.phase, r.reason, r.message, time.Now())
+	return run.RetryOrFinish(r.phase, r.reason, r.message, true, time.Now())
 }
 
 // collector turns the Execute stream into masked log lines, a stderr tail
@@ -43,11 +45,15 @@ type collector struct {
 	tail    []string
 	outputs *runtimev1.Outputs
 	exit    *runtimev1.Exit
+	// offset is how much output has arrived, to attach again from there.
+	offset int64
 }
 
 func newCollector(a *Agent, run *krtv1.Run, m *mask.Masker, log *logs.Log) *collector {
+	hold := max(m.Longest()-1, 0)
 	return &collector{a: a, run: run, masker: m, log: log, split: map[runtimev1.Stream]*logs.Splitter{
-		runtimev1.Stream_STREAM_STDOUT: {}, runtimev1.Stream_STREAM_STDERR: {},
+		runtimev1.Stream_STREAM_STDOUT: {Mask: m.String, Hold: hold},
+		runtimev1.Stream_STREAM_STDERR: {Mask: m.String, Hold: hold},
 	}}
 }
 
@@ -61,6 +67,7 @@ func (c *collector) event(ev *runtimev1.ExecuteEvent) {
 		for _, line := range sp.Write(e.Log.GetData()) {
 			c.line(e.Log.GetStream(), line)
 		}
+		c.offset = e.Log.GetOffset() + int64(len(e.Log.GetData()))
 	case *runtimev1.ExecuteEvent_Outputs:
 		c.outputs = e.Outputs
 	case *runtimev1.ExecuteEvent_Exit:
@@ -91,18 +98,25 @@ func (c *collector) line(stream runtimev1.Stream, text string) {
 	c.a.out.write(c.run, line)
 }
 
-// result maps the exit and outputs onto a terminal phase.
-func (c *collector) result(run *krtv1.Run) result {
+// result maps the exit and outputs onto a terminal phase. timedOut says
+// that runtimed's own backstop cancelled the execution.
+func (c *collector) result(run *krtv1.Run, timedOut bool) result {
 	if c.exit == nil {
 		return result{phase: krtv1.RunFailed, reason: krtv1.ReasonRuntimeError,
 			message: "the runtime server ended the stream without an exit"}
 	}
 	code := c.exit.GetCode()
 	res := result{exitCode: &code}
-	switch c.exit.GetReason() {
+	reason := c.exit.GetReason()
+	if timedOut && reason == runtimev1.ExitReason_EXIT_REASON_CANCELLED {
+		reason = runtimev1.ExitReason_EXIT_REASON_TIMEOUT
+	}
+	switch reason {
 	case runtimev1.ExitReason_EXIT_REASON_TIMEOUT:
-		res.phase, res.reason = krtv1.RunTimeout, krtv1.ReasonTimeout
-		res.message = fmt.Sprintf("timed out after %s", run.Spec.Timeout.Duration)
+		res.phase, res.reason, res.message = krtv1.RunTimeout, krtv1.ReasonTimeout, "timed out"
+		if run.Spec.Timeout != nil {
+			res.message = fmt.Sprintf("timed out after %s", run.Spec.Timeout.Duration)
+		}
 	case runtimev1.ExitReason_EXIT_REASON_CANCELLED:
 		res.phase, res.reason, res.message = krtv1.RunCancelled, krtv1.ReasonCancelled, "cancelled while running"
 	case runtimev1.ExitReason_EXIT_REASON_START_FAILED:
@@ -137,11 +151,13 @@ func (c *collector) applyOutputs(res *result) {
 		return
 	}
 	if len(out.GetValues()) > 0 {
-		res.outputs = make(map[string]string, len(out.GetValues()))
-		for k, v := range out.GetValues() {
-			res.outputs[k] = v
+		masked, ok := c.masker.Map(out.GetValues())
+		if !ok {
+			res.phase, res.reason = krtv1.RunFailed, krtv1.ReasonOutputsInvalid
+			res.message = "an output key contains a secretEnv value"
+			return
 		}
-		c.masker.Map(res.outputs)
+		res.outputs = masked
 	}
 }
 

@@ -48,6 +48,8 @@ func TestCollectorResult(t *testing.T) {
 			wantPhase: krtv1.RunCancelled, wantReason: krtv1.ReasonCancelled},
 		{name: "could not start", events: []*runtimev1.ExecuteEvent{ended(runtimev1.ExitReason_EXIT_REASON_START_FAILED)},
 			wantPhase: krtv1.RunFailed, wantReason: krtv1.ReasonRuntimeError, wantMessage: "could not start: start error with ***"},
+		{name: "secret in an output key", events: []*runtimev1.ExecuteEvent{outputs(&runtimev1.Outputs{Values: map[string]string{"s3cret": "1"}}), exited(0)},
+			wantPhase: krtv1.RunFailed, wantReason: krtv1.ReasonOutputsInvalid},
 		{name: "no exit", events: nil, wantPhase: krtv1.RunFailed, wantReason: krtv1.ReasonRuntimeError},
 	}
 	for _, tc := range cases {
@@ -59,7 +61,7 @@ func TestCollectorResult(t *testing.T) {
 				c.event(ev)
 			}
 			c.flush()
-			res := c.result(run)
+			res := c.result(run, false)
 			if res.phase != tc.wantPhase || res.reason != tc.wantReason {
 				t.Errorf("phase/reason = %s/%s, want %s/%s (%s)", res.phase, res.reason, tc.wantPhase, tc.wantReason, res.message)
 			}

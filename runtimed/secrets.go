@@ -3,6 +3,7 @@ package runtimed
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -10,13 +11,18 @@ import (
 	krtv1 "krt.dev/krt/api/v1alpha1"
 )
 
-// secretValues reads each secretEnv value. runtimed's Role lets it get only
-// the Secrets its Runtime names, so a Run cannot reach any other.
+// secretValues reads each secretEnv value. Only the Secrets its Runtime
+// names may be read: runtimed checks that here, for a clear message, and
+// its Role enforces it.
 func (a *Agent) secretValues(ctx context.Context, run *krtv1.Run) (map[string]string, error) {
 	out := make(map[string]string, len(run.Spec.SecretEnv))
 	cache := map[string]*corev1.Secret{}
 	for _, se := range run.Spec.SecretEnv {
 		ref := se.SecretKeyRef
+		if !slices.Contains(a.opts.AllowedSecrets, ref.Name) {
+			return nil, fmt.Errorf("secretEnv %s: Secret %q is not one of runtime %q's spec.secrets %v",
+				se.Name, ref.Name, a.opts.Runtime, a.opts.AllowedSecrets)
+		}
 		s, ok := cache[ref.Name]
 		if !ok {
 			s = &corev1.Secret{}

@@ -2,7 +2,7 @@ package runtimed
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -30,7 +30,7 @@ func (a *Agent) sync(ctx context.Context, name string) error {
 		a.fence(name, nil, "the Run is assigned to another pod of the same name")
 		return nil
 	}
-	ex := a.fence(name, run, "the Run moved on to another attempt")
+	ex := a.fence(name, run, "the Run moved on: another attempt, or ended elsewhere")
 	switch {
 	case ex != nil:
 		if run.Spec.CancelRequested {
@@ -38,8 +38,10 @@ func (a *Agent) sync(ctx context.Context, name string) error {
 		}
 	case run.Status.Phase == krtv1.RunScheduled:
 		return a.claim(ctx, run)
-	case run.Status.Phase == krtv1.RunRunning:
-		a.adopt(ctx, run)
+	case run.Status.Phase == krtv1.RunRunning && !a.finished.has(executionID(run)):
+		// Ours and running, but not here: runtimed restarted.
+		a.opts.Log.Info("adopting a running execution", "run", run.Name, "attempt", run.Status.Attempt)
+		a.start(ctx, run, true)
 	}
 	return nil
 }
@@ -49,18 +51,18 @@ func (a *Agent) ours(run *krtv1.Run) bool {
 }
 
 // fence stops a local execution that no longer matches the Run (nil when
-// the Run is gone) and returns the one that still does.
+// the Run is gone) and returns the one that still does: the same Run, the
+// same attempt, still Scheduled or Running.
 func (a *Agent) fence(name string, run *krtv1.Run, why string) *execution {
 	a.mu.Lock()
 	ex := a.active[name]
-	if ex != nil && run != nil && ex.uid == run.UID && ex.attempt == run.Status.Attempt {
+	if ex != nil && run != nil && ex.uid == run.UID && ex.attempt == run.Status.Attempt && run.Status.Phase.HoldsCapacity() {
 		a.mu.Unlock()
 		return ex
 	}
 	delete(a.active, name)
 	a.mu.Unlock()
 	if ex != nil {
-		a.opts.Log.Info("fenced: cancelling our execution", "run", name, "attempt", ex.attempt, "why", why)
 		ex.fenced(a, why)
 	}
 	return nil
@@ -68,24 +70,21 @@ func (a *Agent) fence(name string, run *krtv1.Run, why string) *execution {
 
 // claim moves a Scheduled Run to Running, then executes it. The write is
 // conditional on the resourceVersion, so two pods can never both claim one
-// attempt.
+// attempt. A Run cancelled before it was claimed ends without starting.
 func (a *Agent) claim(ctx context.Context, run *krtv1.Run) error {
-	if run.Spec.CancelRequested {
-		_, err := a.writeStatus(ctx, run, a.stillScheduled(run), func(r *krtv1.Run) {
-			r.Finish(krtv1.RunCancelled, krtv1.ReasonCancelled, "cancelled before it started", time.Now())
-		})
-		return ignoreFenced(err)
-	}
 	// Open the log first: once the Run shows Running, `krt logs -f` finds it.
 	a.logs.Open(run.UID)
 	claimed, err := a.writeStatus(ctx, run, a.stillScheduled(run), func(r *krtv1.Run) {
+		if r.Spec.CancelRequested {
+			r.Finish(krtv1.RunCancelled, krtv1.ReasonCancelled, "cancelled before it started", time.Now())
+			return
+		}
 		now := metav1.Now()
 		r.Status.Phase = krtv1.RunRunning
 		r.Status.StartTime = &now
 		r.Status.ObservedGeneration = r.Generation
 	})
 	if err != nil || claimed.Status.Phase != krtv1.RunRunning {
-		// Fenced, failed, or cancelled while we claimed it.
 		a.logs.Finish(run.UID)
 		return ignoreFenced(err)
 	}
@@ -93,16 +92,8 @@ func (a *Agent) claim(ctx context.Context, run *krtv1.Run) error {
 	return nil
 }
 
-// adopt picks up a Run this pod was already running before runtimed
-// restarted: the Runtime Server still has the execution.
-func (a *Agent) adopt(ctx context.Context, run *krtv1.Run) {
-	a.opts.Log.Info("adopting a running execution", "run", run.Name, "attempt", run.Status.Attempt)
-	a.start(ctx, run, true)
-}
-
 // stillScheduled is the fencing check for a claim: the same attempt, still
-// waiting for this pod. A cancel request that arrived meanwhile is honoured
-// by finishing the Run as Cancelled instead.
+// waiting for this pod.
 func (a *Agent) stillScheduled(orig *krtv1.Run) func(*krtv1.Run) bool {
 	return func(r *krtv1.Run) bool {
 		return r.UID == orig.UID && a.ours(r) && r.Status.Attempt == orig.Status.Attempt &&
@@ -120,18 +111,18 @@ func (a *Agent) stillRunning(orig *krtv1.Run) func(*krtv1.Run) bool {
 
 // errFenced means the Run moved on without us: another attempt, another
 // pod, or deleted. Our write must not land.
-// maxConflicts bounds the inline retries of one status write; past it the
-// caller retries with backoff.
-const maxConflicts = 8
-
-var errFenced = fmt.Errorf("fenced: the Run is no longer this pod's")
+var errFenced = errors.New("fenced: the Run is no longer this pod's")
 
 func ignoreFenced(err error) error {
-	if err == errFenced {
+	if errors.Is(err, errFenced) {
 		return nil
 	}
 	return err
 }
+
+// maxConflicts bounds the inline retries of one status write; past it the
+// caller retries with backoff.
+const maxConflicts = 8
 
 // writeStatus applies mutate and writes the status with the Run's
 // resourceVersion. On a conflict (a cancel request, say) it reads the Run
@@ -157,12 +148,6 @@ func (a *Agent) writeStatus(ctx context.Context, run *krtv1.Run, check func(*krt
 		}
 		if !check(fresh) {
 			return nil, errFenced
-		}
-		if fresh.Status.Phase == krtv1.RunScheduled && fresh.Spec.CancelRequested {
-			// Cancelled between assignment and claim: end it, don't start it.
-			mutate = func(r *krtv1.Run) {
-				r.Finish(krtv1.RunCancelled, krtv1.ReasonCancelled, "cancelled before it started", time.Now())
-			}
 		}
 		r = fresh
 	}

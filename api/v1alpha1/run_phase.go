@@ -1,6 +1,7 @@
 package v1alpha1
 
 import (
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -44,6 +45,24 @@ func (r *Run) Pending() bool {
 	return r.Status.Phase == "" || r.Status.Phase == RunPending
 }
 
+// MaxMessage is the longest status.message the schema allows.
+const MaxMessage = 4096
+
+// TruncateMessage keeps a message within MaxMessage, cutting its middle:
+// the start says what failed, the end (a stderr tail) says why.
+func TruncateMessage(m string) string {
+	if len(m) <= MaxMessage {
+		return m
+	}
+	const sep = " … "
+	half := (MaxMessage - len(sep)) / 2
+	head, tail := m[:half], m[len(m)-half:]
+	// Do not leave half a UTF-8 character at either cut.
+	head = strings.ToValidUTF8(head, "")
+	tail = strings.ToValidUTF8(tail, "")
+	return head + sep + tail
+}
+
 // Reasons recorded in status.reason and on the Ready condition.
 const (
 	ReasonSucceeded       = "Succeeded"
@@ -74,6 +93,7 @@ const (
 // conditions, in memory. The caller writes it in one status update, so a
 // finished Run costs a single write however it ended.
 func (r *Run) Finish(phase RunPhase, reason, message string, now time.Time) {
+	message = TruncateMessage(message)
 	t := metav1.NewTime(now)
 	r.Status.Phase = phase
 	r.Status.Reason = reason

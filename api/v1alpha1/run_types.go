@@ -6,7 +6,6 @@ import (
 )
 
 // Language says how a Runtime Server executes a script.
-// +kubebuilder:validation:Enum=bash;python
 type Language string
 
 const (
@@ -90,6 +89,7 @@ type RunSpec struct {
 	Runtime string `json:"runtime"`
 
 	// Language of script. Defaults to the Runtime's first language.
+	// +kubebuilder:validation:Enum=bash;python
 	// +optional
 	Language Language `json:"language,omitempty"`
 
@@ -164,9 +164,18 @@ type RunStatus struct {
 	// +optional
 	AssignedPodUID types.UID `json:"assignedPodUID,omitempty"`
 
-	// Attempt counts from 1.
+	// Attempt counts from 1. An attempt that provably never started (it
+	// was assigned but never claimed) is retried under the same number.
 	// +optional
 	Attempt int32 `json:"attempt,omitempty"`
+
+	// ScheduledTime is when the current attempt was assigned to its pod.
+	// +optional
+	ScheduledTime *metav1.MicroTime `json:"scheduledTime,omitempty"`
+
+	// NotBefore holds a retried Run back until its backoff has passed.
+	// +optional
+	NotBefore *metav1.MicroTime `json:"notBefore,omitempty"`
 
 	// +optional
 	StartTime *metav1.Time `json:"startTime,omitempty"`

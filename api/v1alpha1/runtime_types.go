@@ -2,6 +2,7 @@ package v1alpha1
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -19,10 +20,11 @@ type RuntimeSpec struct {
 	// +optional
 	Image string `json:"image,omitempty"`
 
-	// Languages the image can run. The first one is the default for Runs
-	// that do not name one.
+	// Languages the image can run: bash, python, or both. The first one is
+	// the default for Runs that do not name one.
 	// +kubebuilder:validation:MinItems=1
-	// +kubebuilder:validation:MaxItems=2
+	// +kubebuilder:validation:MaxItems=4
+	// +kubebuilder:validation:items:MaxLength=32
 	// +listType=set
 	// +kubebuilder:default={bash,python}
 	// +optional
@@ -35,8 +37,8 @@ type RuntimeSpec struct {
 	// +optional
 	Replicas *int32 `json:"replicas,omitempty"`
 
-	// Capacity is the number of Runs one pod executes at once.
-	// +kubebuilder:validation:Minimum=1
+	// Capacity is the number of Runs one pod executes at once, at least 1.
+	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=1000
 	// +kubebuilder:default=4
 	// +optional
@@ -55,6 +57,20 @@ type RuntimeSpec struct {
 	// +listType=set
 	// +optional
 	Secrets []string `json:"secrets,omitempty"`
+
+	// Network restricts the pods' egress. Without it egress is open; with
+	// it, pods reach only what its rules allow, plus DNS and the API server
+	// (which runtimed needs). Ingress is always closed except for runtimed's
+	// log port, from pods in the same namespace.
+	// +optional
+	Network *RuntimeNetwork `json:"network,omitempty"`
+}
+
+// RuntimeNetwork is the egress part of a Runtime's NetworkPolicy.
+type RuntimeNetwork struct {
+	// +kubebuilder:validation:MaxItems=32
+	// +optional
+	Egress []networkingv1.NetworkPolicyEgressRule `json:"egress,omitempty"`
 }
 
 // RuntimeStatus summarises the pool.

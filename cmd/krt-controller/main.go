@@ -3,11 +3,13 @@
 package main
 
 import (
+	"context"
 	goflag "flag"
 	"fmt"
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/fluxcd/pkg/runtime/client"
 	"github.com/fluxcd/pkg/runtime/leaderelection"
@@ -19,11 +21,14 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"krt.dev/krt/api/scheme"
+	"krt.dev/krt/controllers/index"
+	"krt.dev/krt/controllers/reaper"
 	"krt.dev/krt/controllers/scheduler"
+	"krt.dev/krt/controllers/ttl"
 )
 
 // allControllers are the controllers --controllers can name.
-var allControllers = []string{"scheduler"}
+var allControllers = []string{"scheduler", "reaper", "ttl"}
 
 func main() {
 	var (
@@ -35,6 +40,7 @@ func main() {
 		healthAddr       string
 		pprofAddr        string
 		schedulerWorkers int
+		reaperOpts       reaper.Options
 	)
 	flag.StringSliceVar(&controllers, "controllers", []string{"*"},
 		fmt.Sprintf("controllers to run: * for all, or a list of %v", allControllers))
@@ -42,6 +48,7 @@ func main() {
 	flag.StringVar(&healthAddr, "health-probe-bind-address", ":8081", "where /healthz and /readyz are served")
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "", "where Go's pprof profiles are served; off when empty")
 	flag.IntVar(&schedulerWorkers, "scheduler-workers", 4, "Runs scheduled in parallel")
+	flag.DurationVar(&reaperOpts.ClaimTimeout, "claim-timeout", time.Minute, "how long a healthy runtime pod may leave an assigned Run unclaimed before it is given to another")
 	clientOpts.BindFlags(flag.CommandLine)
 	leaderOpts.BindFlags(flag.CommandLine)
 	logOpts.BindFlags(flag.CommandLine)
@@ -52,7 +59,7 @@ func main() {
 	log := logger.NewLogger(logOpts)
 	ctrl.SetLogger(log)
 	addrs := addresses{metrics: metricsAddr, health: healthAddr, pprof: pprofAddr}
-	if err := run(controllers, clientOpts, leaderOpts, addrs, schedulerWorkers); err != nil {
+	if err := run(controllers, clientOpts, leaderOpts, addrs, settings{schedulerWorkers, reaperOpts}); err != nil {
 		log.Error(err, "krt-controller failed")
 		os.Exit(1)
 	}
@@ -61,8 +68,14 @@ func main() {
 // addresses are where the manager serves its own endpoints.
 type addresses struct{ metrics, health, pprof string }
 
+// settings are the controllers' own options.
+type settings struct {
+	schedulerWorkers int
+	reaper           reaper.Options
+}
+
 func run(controllers []string, clientOpts client.Options, leaderOpts leaderelection.Options,
-	addrs addresses, schedulerWorkers int) error {
+	addrs addresses, set settings) error {
 	enabled, err := enabledControllers(controllers)
 	if err != nil {
 		return err
@@ -94,12 +107,36 @@ func run(controllers []string, clientOpts client.Options, leaderOpts leaderelect
 		return err
 	}
 	ctx := ctrl.SetupSignalHandler()
-	if enabled["scheduler"] {
-		if err := scheduler.SetupWithManager(ctx, mgr, scheduler.Options{Workers: schedulerWorkers}); err != nil {
-			return fmt.Errorf("scheduler: %w", err)
-		}
+	if err := setup(ctx, mgr, enabled, set); err != nil {
+		return err
 	}
 	return mgr.Start(ctx)
+}
+
+// setup registers each enabled controller with the manager.
+func setup(ctx context.Context, mgr ctrl.Manager, enabled map[string]bool, set settings) error {
+	if err := index.Register(ctx, mgr.GetFieldIndexer()); err != nil {
+		return err
+	}
+	steps := []struct {
+		name  string
+		setup func() error
+	}{
+		{"scheduler", func() error {
+			return scheduler.SetupWithManager(ctx, mgr, scheduler.Options{Workers: set.schedulerWorkers})
+		}},
+		{"reaper", func() error { return reaper.SetupWithManager(mgr, set.reaper) }},
+		{"ttl", func() error { return ttl.SetupWithManager(mgr) }},
+	}
+	for _, s := range steps {
+		if !enabled[s.name] {
+			continue
+		}
+		if err := s.setup(); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	return nil
 }
 
 func enabledControllers(names []string) (map[string]bool, error) {

@@ -58,6 +58,7 @@ func run(listen string, opts runtimeserver.Options, log *slog.Logger) error {
 	go func() {
 		<-sig
 		hs.Shutdown()
+		srv.Shutdown(opts.KillGrace)
 		g.Stop()
 	}()
 	log.Info("krt-runtime serving", "address", listen)

@@ -31,6 +31,7 @@ func main() {
 	podUID := flag.String("pod-uid", os.Getenv("POD_UID"), "this pod's UID (downward API)")
 	flag.StringVar(&opts.Runtime, "runtime", os.Getenv("KRT_RUNTIME"), "the Runtime this pod belongs to")
 	flag.StringVar(&languages, "languages", "bash,python", "languages the runtime container runs; the first is the default")
+	secrets := flag.String("allowed-secrets", "", "comma-separated Secrets that Runs may read through secretEnv (the Runtime's spec.secrets)")
 	flag.StringVar(&opts.RuntimeAddress, "runtime-address", "unix:///krt/run/runtime.sock", "gRPC target of the Runtime Server")
 	flag.StringVar(&opts.LogsAddress, "logs-address", ":8081", "where the live log server listens")
 	flag.DurationVar(&opts.LeaseDuration, "lease-duration", 15*time.Second, "how long one heartbeat stays fresh")
@@ -50,6 +51,9 @@ func main() {
 	opts.Stdout = os.Stdout
 	if *pprofAddr != "" {
 		go func() { log.Error(http.ListenAndServe(*pprofAddr, nil), "pprof server") }()
+	}
+	if *secrets != "" {
+		opts.AllowedSecrets = strings.Split(*secrets, ",")
 	}
 	for _, l := range strings.Split(languages, ",") {
 		opts.Languages = append(opts.Languages, krtv1.Language(strings.TrimSpace(l)))

@@ -11,6 +11,7 @@ import (
 // seen assigned: without it two workers could fill the same free slot.
 type reservation struct {
 	name    types.NamespacedName
+	runtime string
 	pod     string
 	attempt int32
 	at      time.Time
@@ -43,16 +44,17 @@ func (c *assumeCache) assume(uid types.UID, r reservation) {
 	c.byPod[k][uid] = struct{}{}
 }
 
-func (c *assumeCache) forget(uid types.UID) {
+// forget drops a reservation and returns it, if there was one.
+func (c *assumeCache) forget(uid types.UID) (reservation, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.forgetLocked(uid)
+	return c.forgetLocked(uid)
 }
 
-func (c *assumeCache) forgetLocked(uid types.UID) {
+func (c *assumeCache) forgetLocked(uid types.UID) (reservation, bool) {
 	r, ok := c.byRun[uid]
 	if !ok {
-		return
+		return r, false
 	}
 	delete(c.byRun, uid)
 	k := podKey(r.name.Namespace, r.pod)
@@ -60,6 +62,7 @@ func (c *assumeCache) forgetLocked(uid types.UID) {
 	if len(c.byPod[k]) == 0 {
 		delete(c.byPod, k)
 	}
+	return r, true
 }
 
 func (c *assumeCache) has(uid types.UID) bool {

@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"krt.dev/krt/controllers/index"
 	"krt.dev/krt/test/kubetest"
 )
 
@@ -42,6 +43,10 @@ func run(m *testing.M) int {
 		return 1
 	}
 	managerCache = mgr.GetCache()
+	if err := index.Register(ctx, mgr.GetFieldIndexer()); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	if err := SetupWithManager(ctx, mgr, Options{Workers: 4}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

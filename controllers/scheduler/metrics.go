@@ -14,7 +14,7 @@ var (
 	// wakeups counts the events that woke Pending Runs, by cause.
 	wakeups = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "krt_scheduler_wakeups_total",
-		Help: "Times Pending Runs were woken because capacity may have freed, by cause: run_finished, pod_ready, lease_fresh or runtime_created.",
+		Help: "Times Pending Runs were woken because capacity may have freed, by cause: run_finished, reservation_dropped, pod_ready, lease_fresh or runtime_created.",
 	}, []string{"cause"})
 )
 

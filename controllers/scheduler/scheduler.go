@@ -22,6 +22,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/controllers/index"
 )
 
 // +kubebuilder:rbac:groups=krt.dev,resources=runs,verbs=get;list;watch
@@ -62,6 +63,10 @@ func (s *Scheduler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resul
 	if !run.Pending() || s.assumed.has(run.UID) {
 		return ctrl.Result{}, nil
 	}
+	if wait := backoffLeft(run, time.Now()); wait > 0 {
+		// A retried Run waits out its backoff on its own timer.
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
 	for try := 0; try < maxConflicts; try++ {
 		done, err := s.scheduleOnce(ctx, run)
 		if done || !apierrors.IsConflict(err) {
@@ -82,20 +87,26 @@ func (s *Scheduler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resul
 
 const maxConflicts = 5
 
+// doneUnlessConflict lets Reconcile retry a conflict inline, with the Run
+// read again, instead of through the rate-limited queue.
+func doneUnlessConflict(err error) (bool, error) {
+	return !apierrors.IsConflict(err), err
+}
+
 // scheduleOnce makes one attempt: cancel, wait with a reason, or assign.
 func (s *Scheduler) scheduleOnce(ctx context.Context, run *krtv1.Run) (bool, error) {
 	if run.Spec.CancelRequested {
 		attempts.WithLabelValues("cancelled").Inc()
 		r := run.DeepCopy()
 		r.Finish(krtv1.RunCancelled, krtv1.ReasonCancelled, "cancelled while pending", time.Now())
-		return true, s.writer.Status().Update(ctx, r)
+		return doneUnlessConflict(s.writer.Status().Update(ctx, r))
 	}
 	rt := &krtv1.Runtime{}
 	err := s.cache.Get(ctx, types.NamespacedName{Namespace: run.Namespace, Name: run.Spec.Runtime}, rt)
 	if apierrors.IsNotFound(err) {
 		attempts.WithLabelValues("unschedulable").Inc()
-		return true, s.unschedulable(ctx, run, krtv1.ReasonRuntimeNotFound,
-			fmt.Sprintf("runtime %q does not exist in namespace %q; the Run waits until it does", run.Spec.Runtime, run.Namespace))
+		return doneUnlessConflict(s.unschedulable(ctx, run, krtv1.ReasonRuntimeNotFound,
+			fmt.Sprintf("runtime %q does not exist in namespace %q; the Run waits until it does", run.Spec.Runtime, run.Namespace)))
 	}
 	if err != nil {
 		return true, err
@@ -110,18 +121,22 @@ func (s *Scheduler) scheduleOnce(ctx context.Context, run *krtv1.Run) (bool, err
 				fmt.Sprintf("runtime %q has no ready pod with a fresh heartbeat", run.Spec.Runtime))
 		}
 		// Busy pods are not worth a write: the Run is woken when a slot frees.
-		return true, err
+		return doneUnlessConflict(err)
 	}
 	r := run.DeepCopy()
 	r.Status.Phase = krtv1.RunScheduled
 	r.Status.AssignedPod = pod.Name
 	r.Status.AssignedPodUID = pod.UID
 	r.Status.Attempt = max(r.Status.Attempt, 1)
+	now := metav1.NewMicroTime(time.Now())
+	r.Status.ScheduledTime, r.Status.NotBefore = &now, nil
 	r.Status.ObservedGeneration = r.Generation
 	apimeta.RemoveStatusCondition(&r.Status.Conditions, krtv1.ConditionScheduled)
 	r.Status.Reason, r.Status.Message = "", ""
 	if err := s.writer.Status().Update(ctx, r); err != nil {
+		// The slot was never taken: someone else may want it now.
 		s.assumed.forget(run.UID)
+		s.wake(ctx, "reservation_dropped", run.Namespace, run.Spec.Runtime)
 		if apierrors.IsConflict(err) {
 			attempts.WithLabelValues("conflict").Inc()
 		}
@@ -161,7 +176,8 @@ func (s *Scheduler) pickAndAssume(ctx context.Context, run *krtv1.Run) (*corev1.
 		return nil, live, nil
 	}
 	s.assumed.assume(run.UID, reservation{
-		name: types.NamespacedName{Namespace: run.Namespace, Name: run.Name},
+		name:    types.NamespacedName{Namespace: run.Namespace, Name: run.Name},
+		runtime: run.Spec.Runtime,
 		pod:  best.Pod.Name, attempt: max(run.Status.Attempt, 1), at: now,
 	})
 	return best.Pod, live, nil
@@ -219,7 +235,7 @@ func (s *Scheduler) candidates(ctx context.Context, namespace, runtime string, n
 // plus reservations the cache does not reflect yet.
 func (s *Scheduler) usage(ctx context.Context, p *corev1.Pod, now time.Time) (int, error) {
 	runs := &krtv1.RunList{}
-	if err := s.cache.List(ctx, runs, client.InNamespace(p.Namespace), client.MatchingFields{indexActivePod: p.Name}, client.UnsafeDisableDeepCopy); err != nil {
+	if err := s.cache.List(ctx, runs, client.InNamespace(p.Namespace), client.MatchingFields{index.ActivePod: p.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return 0, err
 	}
 	n := 0
@@ -258,16 +274,27 @@ func (s *Scheduler) unschedulable(ctx context.Context, run *krtv1.Run, reason, m
 	return s.writer.Status().Update(ctx, r)
 }
 
+// backoffLeft is how long a retried Run must still wait; a cancel request
+// does not wait.
+func backoffLeft(run *krtv1.Run, now time.Time) time.Duration {
+	if run.Spec.CancelRequested || run.Status.NotBefore == nil {
+		return 0
+	}
+	return run.Status.NotBefore.Sub(now)
+}
+
 // pendingOf returns a runtime's Pending Runs, oldest first, leaving out
 // those already reserved.
 func (s *Scheduler) pendingOf(ctx context.Context, namespace, runtime string) ([]krtv1.Run, error) {
 	runs := &krtv1.RunList{}
-	if err := s.cache.List(ctx, runs, client.InNamespace(namespace), client.MatchingFields{indexPendingRuntime: runtime}, client.UnsafeDisableDeepCopy); err != nil {
+	if err := s.cache.List(ctx, runs, client.InNamespace(namespace), client.MatchingFields{index.PendingRuntime: runtime}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, err
 	}
 	out := runs.Items[:0]
+	now := time.Now()
 	for _, r := range runs.Items {
-		if !s.assumed.has(r.UID) {
+		// Reserved Runs are in flight; Runs in backoff wake on their own.
+		if !s.assumed.has(r.UID) && backoffLeft(&r, now) <= 0 {
 			out = append(out, r)
 		}
 	}

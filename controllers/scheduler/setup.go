@@ -20,8 +20,6 @@ import (
 )
 
 const (
-	indexActivePod      = "krt.scheduler.activePod"
-	indexPendingRuntime = "krt.scheduler.pendingRuntime"
 	// wakeMargin wakes a few more Runs than there are free slots, so one
 	// that turns out not to need a slot does not strand the slot.
 	wakeMargin = 8
@@ -42,7 +40,8 @@ func (r *queueRef) Add(req reconcile.Request) {
 	}
 }
 
-// SetupWithManager registers the scheduler's indexes and watches.
+// SetupWithManager registers the scheduler's watches. The manager's cache
+// must have the index package's indexes.
 func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if opts.Workers == 0 {
 		opts.Workers = 4
@@ -55,24 +54,6 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 	}
 	if opts.AssumeTTL == 0 {
 		opts.AssumeTTL = 30 * time.Second
-	}
-	idx := mgr.GetFieldIndexer()
-	if err := idx.IndexField(ctx, &krtv1.Run{}, indexActivePod, func(o client.Object) []string {
-		r := o.(*krtv1.Run)
-		if r.Status.Phase.HoldsCapacity() && r.Status.AssignedPod != "" {
-			return []string{r.Status.AssignedPod}
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	if err := idx.IndexField(ctx, &krtv1.Run{}, indexPendingRuntime, func(o client.Object) []string {
-		if r := o.(*krtv1.Run); r.Pending() {
-			return []string{r.Spec.Runtime}
-		}
-		return nil
-	}); err != nil {
-		return err
 	}
 	ref := &queueRef{}
 	s := &Scheduler{
@@ -157,8 +138,8 @@ func (h runHandler) Delete(ctx context.Context, e event.DeleteEvent, _ workqueue
 	if !ok {
 		return
 	}
-	h.s.assumed.forget(r.UID)
-	if r.Status.Phase.HoldsCapacity() {
+	_, reserved := h.s.assumed.forget(r.UID)
+	if reserved || r.Status.Phase.HoldsCapacity() {
 		h.s.wake(ctx, "run_finished", r.Namespace, r.Spec.Runtime)
 	}
 }

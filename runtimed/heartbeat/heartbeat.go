@@ -30,8 +30,7 @@ func Fresh(l *coordinationv1.Lease, podUID types.UID, now time.Time) bool {
 	if l.Spec.RenewTime == nil || l.Spec.LeaseDurationSeconds == nil {
 		return false
 	}
-	expiry := l.Spec.RenewTime.Add(time.Duration(*l.Spec.LeaseDurationSeconds) * time.Second)
-	return now.Before(expiry)
+	return now.Before(Expiry(l))
 }
 
 // Renewer keeps a pod's Lease fresh.
@@ -135,4 +134,12 @@ func PodReady(p *corev1.Pod) bool {
 		}
 	}
 	return false
+}
+
+// Expiry is when a Lease stops being fresh; the zero time for none.
+func Expiry(l *coordinationv1.Lease) time.Time {
+	if l == nil || l.Spec.RenewTime == nil || l.Spec.LeaseDurationSeconds == nil {
+		return time.Time{}
+	}
+	return l.Spec.RenewTime.Add(time.Duration(*l.Spec.LeaseDurationSeconds) * time.Second)
 }

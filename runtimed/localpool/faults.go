@@ -22,15 +22,20 @@ type PodInfo struct {
 
 // Pods lists the pool's pods of a runtime, by name.
 func (p *Pool) Pods(namespace, runtime string) []PodInfo {
+	// Copy the list first: a pod's lock can be held through a slow start,
+	// and the pool's lock must not wait on it.
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	var out []PodInfo
+	var pods []*podProcs
 	for key, pp := range p.pods {
-		if key.Namespace != namespace || pp.runtime != runtime {
-			continue
+		if key.Namespace == namespace && pp.runtime == runtime {
+			pods = append(pods, pp)
 		}
+	}
+	p.mu.Unlock()
+	var out []PodInfo
+	for _, pp := range pods {
 		pp.mu.Lock()
-		info := PodInfo{Name: key.Name, Namespace: key.Namespace, UID: pp.pod.UID, Runtime: pp.runtime, Dir: pp.dir, LogsURL: pp.LogsURL()}
+		info := PodInfo{Name: pp.pod.Name, Namespace: pp.pod.Namespace, UID: pp.pod.UID, Runtime: pp.runtime, Dir: pp.dir, LogsURL: pp.LogsURL()}
 		if pp.alive(pp.runtimed) {
 			info.RuntimedPID = pp.runtimed.Process.Pid
 		}

@@ -59,21 +59,10 @@ func podFor(rt *krtv1.Runtime, logsPort int) *corev1.Pod {
 	}
 }
 
-func logsPort(p *corev1.Pod) int {
-	for _, c := range p.Spec.Containers {
-		for _, port := range c.Ports {
-			if port.Name == krtv1.LogsPortName {
-				return int(port.ContainerPort)
-			}
-		}
-	}
-	return 0
-}
-
-// shortName keeps socket paths short: the pod's generated suffix is unique
-// within the pool's directory once paired with its namespace.
+// shortName keeps socket paths short (a unix socket path must fit in 108
+// bytes, and namespaces and names can be long): a pod's UID is unique.
 func shortName(p *corev1.Pod) string {
-	return p.Namespace + "." + p.Name
+	return string(p.UID)[:13]
 }
 
 func langStrings(rt *krtv1.Runtime) []string {

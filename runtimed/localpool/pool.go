@@ -168,8 +168,8 @@ func (p *Pool) ensureProcs(ctx context.Context, rt *krtv1.Runtime, pod *corev1.P
 	p.mu.Lock()
 	pp := p.pods[key]
 	if pp == nil || pp.pod.UID != pod.UID {
-		pp = &podProcs{pod: pod.DeepCopy(), runtime: rt.Name, langs: languages(langStrings(rt)),
-			logsPort: logsPort(pod), exited: map[*exec.Cmd]chan struct{}{}}
+		pp = &podProcs{pod: pod.DeepCopy(), runtime: rt.Name, langs: languages(langStrings(rt)), secrets: rt.Spec.Secrets,
+			logsPort: int(krtv1.LogsPort(pod)), exited: map[*exec.Cmd]chan struct{}{}}
 		pp.dir = filepath.Join(p.opts.Dir, shortName(pod))
 		p.pods[key] = pp
 	}

@@ -25,6 +25,7 @@ type podProcs struct {
 	dir      string
 	logsPort int
 	langs    string
+	secrets  []string
 
 	mu       sync.Mutex
 	server   *exec.Cmd
@@ -64,6 +65,7 @@ func (p *Pool) startRuntimed(pp *podProcs) error {
 		"--pod-uid", string(pp.pod.UID),
 		"--runtime", pp.runtime,
 		"--languages", pp.langs,
+		"--allowed-secrets", strings.Join(pp.secrets, ","),
 		"--runtime-address", "unix://"+pp.socket(),
 		"--logs-address", "127.0.0.1:"+strconv.Itoa(pp.logsPort),
 		"--lease-duration", p.opts.LeaseDuration.String(),

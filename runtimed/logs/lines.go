@@ -8,6 +8,11 @@ const maxLine = 64 << 10
 // Splitter turns a stream of chunks into whole lines.
 type Splitter struct {
 	partial []byte
+	// Mask, when set, is applied before an overlong line is cut, and Hold
+	// bytes are kept back at the cut, so that a secret the cut would split
+	// is still masked whole in what follows.
+	Mask func(string) string
+	Hold int
 }
 
 // Write returns the complete lines in the chunk, without their newlines.
@@ -18,8 +23,7 @@ func (s *Splitter) Write(chunk []byte) []string {
 		if i < 0 {
 			s.partial = append(s.partial, chunk...)
 			for len(s.partial) >= maxLine {
-				lines = append(lines, string(s.partial[:maxLine]))
-				s.partial = s.partial[maxLine:]
+				lines = append(lines, s.cut())
 			}
 			break
 		}
@@ -29,6 +33,17 @@ func (s *Splitter) Write(chunk []byte) []string {
 		chunk = chunk[i+1:]
 	}
 	return lines
+}
+
+// cut takes an overlong line's first part off the partial buffer.
+func (s *Splitter) cut() string {
+	text := string(s.partial)
+	if s.Mask != nil {
+		text = s.Mask(text)
+	}
+	n := max(min(maxLine, len(text)-s.Hold), 1)
+	s.partial = []byte(text[n:])
+	return text[:n]
 }
 
 // Flush returns what is left of an unterminated last line.

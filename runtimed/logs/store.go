@@ -100,6 +100,15 @@ type Log struct {
 	changed chan struct{}
 }
 
+// Reset drops the lines kept so far, for an output that is about to be
+// replayed from its start.
+func (l *Log) Reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.first += len(l.lines)
+	l.lines, l.bytes = nil, 0
+}
+
 // Append adds a line and wakes followers.
 func (l *Log) Append(line Line) {
 	l.mu.Lock()

@@ -84,3 +84,25 @@ func TestSplitter(t *testing.T) {
 		t.Fatalf("lines = %q", got)
 	}
 }
+
+func TestSplitterMasksASecretAcrossTheCut(t *testing.T) {
+	secret := "hunter2-correct-horse"
+	sp := Splitter{Mask: func(s string) string { return strings.ReplaceAll(s, secret, "***") }, Hold: len(secret) - 1}
+	// The secret straddles the point where an overlong line is cut.
+	line := strings.Repeat("x", maxLine-5) + secret + strings.Repeat("y", 10)
+	var got []string
+	for i := 0; i < len(line); i += 4096 {
+		got = append(got, sp.Write([]byte(line[i:min(i+4096, len(line))]))...)
+	}
+	got = append(got, sp.Write([]byte("\n"))...)
+	for i := range got {
+		got[i] = sp.Mask(got[i]) // as the collector masks each line
+	}
+	joined := strings.Join(got, "")
+	if strings.Contains(joined, "hunter2") || strings.Contains(joined, "horse") {
+		t.Fatalf("part of the secret leaked across the cut")
+	}
+	if !strings.Contains(joined, "***") || len(got) < 2 {
+		t.Fatalf("want the overlong line cut and the secret masked, got %d parts", len(got))
+	}
+}

@@ -11,7 +11,8 @@ const Redacted = "***"
 
 // Masker replaces known secret values. The zero value masks nothing.
 type Masker struct {
-	r *strings.Replacer
+	r       *strings.Replacer
+	longest int
 }
 
 // New masks each value, and each line of a multi-line value on its own, since
@@ -40,7 +41,7 @@ func New(values ...string) *Masker {
 	for _, v := range all {
 		pairs = append(pairs, v, Redacted)
 	}
-	return &Masker{r: strings.NewReplacer(pairs...)}
+	return &Masker{r: strings.NewReplacer(pairs...), longest: len(all[0])}
 }
 
 // String masks s.
@@ -51,9 +52,24 @@ func (m *Masker) String(s string) string {
 	return m.r.Replace(s)
 }
 
-// Map masks the values of a map in place.
-func (m *Masker) Map(values map[string]string) {
-	for k, v := range values {
-		values[k] = m.String(v)
+// Longest is the length of the longest secret, so a stream can hold back
+// that much less one byte where it cuts.
+func (m *Masker) Longest() int {
+	if m == nil {
+		return 0
 	}
+	return m.longest
+}
+
+// Map returns the map with its values masked. It reports false if a key
+// would change: a key that holds a secret cannot be masked and kept.
+func (m *Masker) Map(values map[string]string) (map[string]string, bool) {
+	out := make(map[string]string, len(values))
+	for k, v := range values {
+		if m.String(k) != k {
+			return nil, false
+		}
+		out[k] = m.String(v)
+	}
+	return out, true
 }

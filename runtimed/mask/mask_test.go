@@ -22,6 +22,12 @@ func TestMasker(t *testing.T) {
 			}
 		})
 	}
+	if out, ok := New("s3cret").Map(map[string]string{"k": "a s3cret"}); !ok || out["k"] != "a ***" {
+		t.Errorf("Map = %v, %v; want the value masked", out, ok)
+	}
+	if _, ok := New("s3cret").Map(map[string]string{"s3cret": "v"}); ok {
+		t.Error("Map kept a key that holds a secret")
+	}
 	var nilMasker *Masker
 	if got := nilMasker.String("x"); got != "x" {
 		t.Errorf("nil masker changed the string: %q", got)

@@ -27,6 +27,7 @@ type execution struct {
 	started time.Time
 	pid     int
 	logs    *logBuffer
+	ready   chan struct{} // closed once the start was attempted
 
 	mu       sync.Mutex
 	stopping runtimev1.ExitReason // why we are killing it, if we are
@@ -247,6 +248,7 @@ func (e *execution) finish(exit *runtimev1.Exit, out *runtimev1.Outputs) {
 // kill stops the process group: SIGTERM now, SIGKILL after grace. The first
 // reason given is the one reported.
 func (e *execution) kill(reason runtimev1.ExitReason, grace time.Duration) bool {
+	<-e.ready // pid is set by then
 	e.mu.Lock()
 	if e.exit != nil || e.pid <= 0 {
 		e.mu.Unlock()
@@ -284,6 +286,11 @@ func (e *execution) status() *runtimev1.ExecutionStatus {
 // stream sends the execution's events to one Execute caller, from offset on,
 // until the execution has ended and everything has been sent.
 func (e *execution) stream(ctx context.Context, offset int64, attached bool, send func(*runtimev1.ExecuteEvent) error) error {
+	select {
+	case <-e.ready:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	started := &runtimev1.Started{Pid: int32(e.pid), Workdir: filepath.Join(e.dir, "work"), Time: timestamppb.New(e.started), Attached: attached}
 	if err := send(&runtimev1.ExecuteEvent{Event: &runtimev1.ExecuteEvent_Started{Started: started}}); err != nil {
 		return err

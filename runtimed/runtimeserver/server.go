@@ -56,8 +56,9 @@ type Server struct {
 	runtimev1.UnimplementedRuntimeServer
 	opts Options
 
-	mu    sync.Mutex
-	execs map[string]*execution
+	mu         sync.Mutex
+	execs      map[string]*execution
+	lastExpiry time.Time
 }
 
 // New returns a Server that keeps its executions under opts.WorkRoot.
@@ -86,33 +87,68 @@ func (s *Server) Execute(req *runtimev1.ExecuteRequest, stream runtimev1.Runtime
 
 func (s *Server) startOrAttach(req *runtimev1.ExecuteRequest) (*execution, bool, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.expireLocked(time.Now())
+	if now := time.Now(); now.Sub(s.lastExpiry) > time.Minute {
+		s.expireLocked(now)
+		s.lastExpiry = now
+	}
 	if e, ok := s.execs[req.GetId()]; ok {
+		s.mu.Unlock()
 		return e, true, nil
 	}
 	if req.GetAttachOnly() {
+		s.mu.Unlock()
 		return nil, false, status.Errorf(codes.NotFound, "execution %q is not known", req.GetId())
 	}
-	dir := filepath.Join(s.opts.WorkRoot, dirName(req.GetId()))
-	// A directory left by an earlier server process is stale by definition.
-	_ = os.RemoveAll(dir)
-	if err := os.MkdirAll(filepath.Join(dir, "work"), 0o700); err != nil {
-		return nil, false, status.Errorf(codes.Internal, "creating the working directory: %v", err)
-	}
-	e := &execution{id: req.GetId(), dir: dir, started: time.Now(), logs: newLogBuffer(s.opts.LogBufferBytes), done: make(chan struct{})}
-	cmd, err := s.command(req, dir)
-	if err == nil {
-		err = e.start(cmd, req.GetTimeout().AsDuration(), s.opts.KillGrace)
-	}
-	if err != nil {
+	e := &execution{id: req.GetId(), dir: filepath.Join(s.opts.WorkRoot, dirName(req.GetId())), started: time.Now(),
+		logs: newLogBuffer(s.opts.LogBufferBytes), ready: make(chan struct{}), done: make(chan struct{})}
+	s.execs[e.id] = e
+	s.mu.Unlock()
+	// Outside the lock: one slow start must not hold up the others.
+	defer close(e.ready)
+	if err := s.launch(e, req); err != nil {
 		// Report a failed start as an ended execution, so the caller sees
 		// it the same way whether it streams or asks for Status.
 		e.logs.write(runtimev1.Stream_STREAM_STDERR, []byte(err.Error()+"\n"))
 		e.finish(&runtimev1.Exit{Code: 127, Reason: runtimev1.ExitReason_EXIT_REASON_START_FAILED, Message: err.Error()}, &runtimev1.Outputs{})
 	}
-	s.execs[e.id] = e
 	return e, false, nil
+}
+
+// launch prepares a fresh working directory and starts the process.
+func (s *Server) launch(e *execution, req *runtimev1.ExecuteRequest) error {
+	// A directory left by an earlier server process is stale by definition.
+	_ = os.RemoveAll(e.dir)
+	if err := os.MkdirAll(filepath.Join(e.dir, "work"), 0o700); err != nil {
+		return fmt.Errorf("creating the working directory: %w", err)
+	}
+	cmd, err := s.command(req, e.dir)
+	if err != nil {
+		return err
+	}
+	return e.start(cmd, req.GetTimeout().AsDuration(), s.opts.KillGrace)
+}
+
+// Shutdown stops every running execution, as the container stops: SIGTERM,
+// then SIGKILL after grace, so that no process outlives the server.
+func (s *Server) Shutdown(grace time.Duration) {
+	s.mu.Lock()
+	execs := make([]*execution, 0, len(s.execs))
+	for _, e := range s.execs {
+		execs = append(execs, e)
+	}
+	s.mu.Unlock()
+	for _, e := range execs {
+		<-e.ready
+		e.kill(runtimev1.ExitReason_EXIT_REASON_CANCELLED, grace)
+	}
+	deadline := time.After(grace + time.Second)
+	for _, e := range execs {
+		select {
+		case <-e.done:
+		case <-deadline:
+			return
+		}
+	}
 }
 
 // dirName keeps an id such as "<uid>/<attempt>" inside WorkRoot.

@@ -29,10 +29,14 @@ func TestCapacityIsNeverExceeded(t *testing.T) {
 			t.Fatalf("run %s: %s (%s)", run.Name, done.Status.Phase, done.Status.Message)
 		}
 	}
-	if peak := peakConcurrency(t, records, n); peak > 6 {
+	peak := peakConcurrency(t, records, n)
+	t.Logf("peak concurrency %d of 6", peak)
+	if peak > 6 {
 		t.Fatalf("%d Runs executed at once; capacity is 6", peak)
-	} else {
-		t.Logf("peak concurrency %d of 6", peak)
+	}
+	// And the capacity was used: Runs did run side by side on both pods.
+	if peak < 4 {
+		t.Fatalf("at most %d Runs executed at once; the pool has 6 slots", peak)
 	}
 }
 

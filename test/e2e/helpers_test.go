@@ -24,12 +24,22 @@ import (
 
 // setupRuntime creates a namespace and a Runtime in it, and waits until the
 // local pool's pods are Ready and heartbeating.
-func setupRuntime(t *testing.T, name string, replicas, capacity int32) string {
+func setupRuntime(t *testing.T, name string, replicas, capacity int32, mods ...func(*krtv1.Runtime)) string {
 	t.Helper()
 	ns := env.Namespace(t)
+	createRuntime(t, ns, name, replicas, capacity, mods...)
+	return ns
+}
+
+// createRuntime creates a Runtime in ns and waits for its pods.
+func createRuntime(t *testing.T, ns, name string, replicas, capacity int32, mods ...func(*krtv1.Runtime)) {
+	t.Helper()
 	rt := &krtv1.Runtime{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
 		Spec:       krtv1.RuntimeSpec{Replicas: ptr.To(replicas), Capacity: capacity},
+	}
+	for _, m := range mods {
+		m(rt)
 	}
 	if err := env.Client.Create(context.Background(), rt); err != nil {
 		t.Fatalf("creating runtime: %v", err)
@@ -48,7 +58,6 @@ func setupRuntime(t *testing.T, name string, replicas, capacity int32) string {
 		}
 		return true
 	})
-	return ns
 }
 
 func podsOf(ns, runtime string) []localpool.PodInfo { return pool.Pods(ns, runtime) }

@@ -35,7 +35,13 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if stack, err = kubetest.StartStack(env, bins, kubetest.StackOptions{KillGrace: 2 * time.Second}); err != nil {
+	// Short heartbeats and claim timeouts, so that fault tests take seconds.
+	stack, err = kubetest.StartStack(env, bins, kubetest.StackOptions{
+		KillGrace:      2 * time.Second,
+		LeaseDuration:  3 * time.Second,
+		ControllerArgs: []string{"--claim-timeout", "10s"},
+	})
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

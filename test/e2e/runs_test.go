@@ -88,6 +88,11 @@ func TestUnknownRuntimeStaysPendingWithCondition(t *testing.T) {
 	if !run.Pending() {
 		t.Errorf("phase = %s, want Pending", run.Status.Phase)
 	}
+	// Once the runtime exists, the waiting Run runs.
+	createRuntime(t, ns, "no-such-runtime", 1, 1)
+	if done := waitDone(t, run); done.Status.Phase != krtv1.RunSucceeded {
+		t.Fatalf("after the runtime appeared: %s (%s)", done.Status.Phase, done.Status.Message)
+	}
 }
 
 func TestOversizedOutputsFail(t *testing.T) {

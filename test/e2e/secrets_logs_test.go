@@ -18,7 +18,7 @@ import (
 )
 
 func TestSecretEnvIsMaskedInLogsAndOutputs(t *testing.T) {
-	ns := setupRuntime(t, "secret", 1, 2)
+	ns := setupRuntime(t, "secret", 1, 2, func(rt *krtv1.Runtime) { rt.Spec.Secrets = []string{"deploy-token"} })
 	const value = "hunter2-correct-horse"
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "deploy-token", Namespace: ns},
 		StringData: map[string]string{"token": value}}
@@ -60,6 +60,38 @@ echo "length=${#TOKEN}" >> "$KRT_OUTPUTS"`,
 		if strings.Contains(where, value) {
 			t.Fatalf("the secret value leaked: %q", where)
 		}
+	}
+	secretFailures(t, ns, value)
+}
+
+// secretFailures checks the ways a secret could leak when a Run fails.
+func secretFailures(t *testing.T, ns, value string) {
+	token := []krtv1.SecretEnvVar{{Name: "TOKEN", SecretKeyRef: krtv1.SecretKeySelector{Name: "deploy-token", Key: "token"}}}
+	cases := []struct {
+		name        string
+		script      string
+		secretEnv   []krtv1.SecretEnvVar
+		wantReason  string
+		wantMessage string
+	}{
+		{name: "in the stderr tail of a failure", script: `echo "bad token $TOKEN" >&2; exit 1`, secretEnv: token,
+			wantReason: krtv1.ReasonExitCode, wantMessage: "bad token ***"},
+		{name: "as an output key", script: `echo "$TOKEN=1" >> "$KRT_OUTPUTS"`, secretEnv: token,
+			wantReason: krtv1.ReasonOutputsInvalid, wantMessage: "an output key contains a secretEnv value"},
+		{name: "from a Secret the runtime does not allow", script: "true",
+			secretEnv:  []krtv1.SecretEnvVar{{Name: "X", SecretKeyRef: krtv1.SecretKeySelector{Name: "other", Key: "k"}}},
+			wantReason: krtv1.ReasonSecretNotFound, wantMessage: `Secret "other" is not one of runtime "secret"'s spec.secrets`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			run := waitDone(t, newRun(t, ns, krtv1.RunSpec{Runtime: "secret", Script: tc.script, SecretEnv: tc.secretEnv}))
+			if run.Status.Phase != krtv1.RunFailed || run.Status.Reason != tc.wantReason {
+				t.Fatalf("phase/reason = %s/%s (%s), want Failed/%s", run.Status.Phase, run.Status.Reason, run.Status.Message, tc.wantReason)
+			}
+			if !strings.Contains(run.Status.Message, tc.wantMessage) || strings.Contains(run.Status.Message, value) || len(run.Status.Outputs) > 0 {
+				t.Errorf("message = %q, outputs %v; want %q and no secret", run.Status.Message, run.Status.Outputs, tc.wantMessage)
+			}
+		})
 	}
 }
 

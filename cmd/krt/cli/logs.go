@@ -1,13 +1,15 @@
 package cli
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -24,7 +26,11 @@ func (r *root) logsCommand() *cobra.Command {
 		Short: "Print a Run's output, from the runtimed that executes it",
 		Long: `Logs prints a Run's output as its runtime pod's runtimed keeps it. With -f it
 waits for the Run to start and streams each line as it is written, until the
-Run ends.`,
+Run ends.
+
+On a local pool (krt dev up) it reads runtimed's live log server. In a
+cluster it reads the runtimed container's log through the API server
+(pods/log) and keeps the Run's own lines.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ns, err := r.namespace()
@@ -55,73 +61,88 @@ Run ends.`,
 	return cmd
 }
 
-// streamLogs copies a Run's log from its pod's runtimed to stdout.
+// streamLogs copies a Run's log from its pod to stdout.
 func (r *root) streamLogs(ctx context.Context, run *krtv1.Run, follow bool) error {
-	body, err := r.openLogs(ctx, run, follow)
+	c, err := r.client()
 	if err != nil {
 		return err
 	}
-	defer body.Close()
-	_, err = io.Copy(r.Out, body)
+	pod := &corev1.Pod{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: run.Namespace, Name: run.Status.AssignedPod}, pod); err != nil {
+		return fmt.Errorf("run %s ran on pod %s, which is gone, and its logs with it (%v)", run.Name, run.Status.AssignedPod, err)
+	}
+	if ip := net.ParseIP(pod.Status.PodIP); ip != nil && ip.IsLoopback() {
+		return r.localLogs(ctx, run, pod, follow)
+	}
+	return r.podLogs(ctx, c, run, pod, follow)
+}
+
+// localLogs reads runtimed's own log server, which a local pool's pods
+// serve on the loopback address.
+func (r *root) localLogs(ctx context.Context, run *krtv1.Run, pod *corev1.Pod, follow bool) error {
+	u := fmt.Sprintf("http://%s/runs/%s/logs?follow=%t",
+		net.JoinHostPort(pod.Status.PodIP, strconv.Itoa(int(krtv1.LogsPort(pod)))), run.UID, follow)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return fmt.Errorf("pod %s: %s", pod.Name, msg)
+	}
+	_, err = io.Copy(r.Out, resp.Body)
 	return err
 }
 
-// openLogs reaches runtimed's log port: straight to a local pool's pod, or
-// through the API server's pod proxy in a cluster.
-func (r *root) openLogs(ctx context.Context, run *krtv1.Run, follow bool) (io.ReadCloser, error) {
-	c, err := r.client()
-	if err != nil {
-		return nil, err
-	}
-	pod := &corev1.Pod{}
-	if err := c.Get(ctx, client.ObjectKey{Namespace: run.Namespace, Name: run.Status.AssignedPod}, pod); err != nil {
-		return nil, fmt.Errorf("run %s ran on pod %s, which is gone, and its logs with it (%v)", run.Name, run.Status.AssignedPod, err)
-	}
-	path := "runs/" + string(run.UID) + "/logs"
-	query := url.Values{"follow": {strconv.FormatBool(follow)}}
-	if ip := net.ParseIP(pod.Status.PodIP); ip != nil && ip.IsLoopback() {
-		port := logsPort(pod)
-		u := fmt.Sprintf("http://%s/%s?%s", net.JoinHostPort(pod.Status.PodIP, strconv.Itoa(port)), path, query.Encode())
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		if err != nil {
-			return nil, err
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		if resp.StatusCode != http.StatusOK {
-			msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-			resp.Body.Close()
-			return nil, fmt.Errorf("pod %s: %s", pod.Name, msg)
-		}
-		return resp.Body, nil
-	}
+// podLogs reads the runtimed container's log, one JSON object per line,
+// and prints the Run's lines. Following stops shortly after the Run ends,
+// since runtimed's log goes on with other Runs.
+func (r *root) podLogs(ctx context.Context, c client.WithWatch, run *krtv1.Run, pod *corev1.Pod, follow bool) error {
 	cfg, err := r.restConfig()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	req := cs.CoreV1().RESTClient().Get().Namespace(pod.Namespace).Resource("pods").
-		Name(pod.Name + ":" + krtv1.LogsPortName).SubResource("proxy").Suffix(path)
-	for k, v := range query {
-		req = req.Param(k, v[0])
-	}
-	return req.Stream(ctx)
-}
-
-func logsPort(p *corev1.Pod) int {
-	for _, c := range p.Spec.Containers {
-		for _, port := range c.Ports {
-			if port.Name == krtv1.LogsPortName {
-				return int(port.ContainerPort)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if follow {
+		go func() {
+			_ = watchRun(ctx, c, client.ObjectKeyFromObject(run), func(cur *krtv1.Run) bool { return cur.Status.Phase.Terminal() })
+			select {
+			case <-time.After(2 * time.Second): // the last lines are on their way
+			case <-ctx.Done():
 			}
+			cancel()
+		}()
+	}
+	stream, err := cs.CoreV1().Pods(pod.Namespace).GetLogs(pod.Name, &corev1.PodLogOptions{Container: "runtimed", Follow: follow}).Stream(ctx)
+	if err != nil {
+		return err
+	}
+	defer stream.Close()
+	sc := bufio.NewScanner(stream)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		var line struct {
+			Run  string `json:"run"`
+			Text string `json:"line"`
+		}
+		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Run == string(run.UID) {
+			fmt.Fprintln(r.Out, line.Text)
 		}
 	}
-	return 8081
+	if ctx.Err() != nil {
+		return nil
+	}
+	return sc.Err()
 }
 
 func phaseOf(run *krtv1.Run) krtv1.RunPhase {
