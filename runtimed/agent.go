@@ -114,8 +114,8 @@ func New(opts Options) (*Agent, error) {
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "runtimed"}),
-		logs:   logs.NewStore(logs.Options{}),
-		out:    newJSONLines(opts.Stdout),
+		logs:     logs.NewStore(logs.Options{}),
+		out:      newJSONLines(opts.Stdout),
 		active:   map[string]*execution{},
 		finished: newRecent(4096),
 	}, nil

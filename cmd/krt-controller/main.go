@@ -83,10 +83,10 @@ func run(controllers []string, clientOpts client.Options, leaderOpts leaderelect
 	cfg := client.GetConfigOrDie(clientOpts)
 	cfg.UserAgent = "krt-controller"
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                        scheme.New(),
+		Scheme: scheme.New(),
 		// Nothing reads managed fields; dropping them halves what the
 		// cache holds and copies.
-		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		Cache:                         cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
 		Metrics:                       metricsserver.Options{BindAddress: addrs.metrics},
 		HealthProbeBindAddress:        addrs.health,
 		PprofBindAddress:              addrs.pprof,

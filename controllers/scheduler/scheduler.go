@@ -178,7 +178,7 @@ func (s *Scheduler) pickAndAssume(ctx context.Context, run *krtv1.Run) (*corev1.
 	s.assumed.assume(run.UID, reservation{
 		name:    types.NamespacedName{Namespace: run.Namespace, Name: run.Name},
 		runtime: run.Spec.Runtime,
-		pod:  best.Pod.Name, attempt: max(run.Status.Attempt, 1), at: now,
+		pod:     best.Pod.Name, attempt: max(run.Status.Attempt, 1), at: now,
 	})
 	return best.Pod, live, nil
 }

@@ -206,9 +206,9 @@ func (b *bench) namespace(ctx context.Context, name string) (string, error) {
 
 // tracker watches a namespace's Runs and records when each ended.
 type tracker struct {
-	mu       sync.Mutex
-	sentAt   map[string]time.Time
-	doneAt   map[string]time.Time
+	mu     sync.Mutex
+	sentAt map[string]time.Time
+	doneAt map[string]time.Time
 	// seen records when each phase was first observed, for the breakdown.
 	seen     map[string]map[krtv1.RunPhase]time.Time
 	failed   int
