@@ -75,6 +75,9 @@ type Agent struct {
 	active map[string]*execution // by Run name
 	// finished are executions that ended here lately.
 	finished *recent
+	// serverStarted is when the Runtime Server started, as it said at
+	// recovery.
+	serverStarted time.Time
 }
 
 // New connects to the API server and the Runtime Server.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -83,8 +84,7 @@ func (a *Agent) runOnce(ctx context.Context, ex *execution, run *krtv1.Run, atta
 			break
 		}
 		if status.Code(err) == codes.NotFound && req.AttachOnly {
-			return result{phase: krtv1.RunFailed, reason: krtv1.ReasonExecutionLost,
-				message: "the Runtime Server no longer has this execution (did its container restart?)"}
+			return a.lost(run)
 		}
 		if ctx.Err() != nil || tries == reattachTries {
 			return runtimeError(err)
@@ -124,6 +124,20 @@ func (a *Agent) stream(ctx context.Context, ex *execution, req *runtimev1.Execut
 	}
 }
 
+// lost is the result for a Running Run whose execution the Runtime Server
+// does not have. If the server has been up since before the claim, the
+// process was never started (runtimed died between its claim and Execute),
+// and the attempt does not count.
+func (a *Agent) lost(run *krtv1.Run) result {
+	res := result{phase: krtv1.RunFailed, reason: krtv1.ReasonExecutionLost,
+		message: "the Runtime Server no longer has this execution (did its container restart?)"}
+	if st := run.Status.StartTime; st != nil && !a.serverStarted.IsZero() && a.serverStarted.Before(st.Time) {
+		res.message = "runtimed stopped between claiming the Run and starting it"
+		res.neverStarted = true
+	}
+	return res
+}
+
 func runtimeError(err error) result {
 	return result{phase: krtv1.RunFailed, reason: krtv1.ReasonRuntimeError,
 		message: "runtime server: " + status.Convert(err).Message()}
@@ -148,6 +162,13 @@ func (a *Agent) request(ctx context.Context, run *krtv1.Run) (*runtimev1.Execute
 	for _, e := range run.Spec.Env {
 		req.Env[e.Name] = e.Value
 	}
+	// Who is running: execution is at least once, so a step can use these
+	// to make its effects idempotent.
+	req.Env["KRT_RUN"] = run.Name
+	req.Env["KRT_RUN_UID"] = string(run.UID)
+	req.Env["KRT_NAMESPACE"] = run.Namespace
+	req.Env["KRT_ATTEMPT"] = strconv.Itoa(int(run.Status.Attempt))
+	req.Env["KRT_POD"] = a.opts.Pod.Name
 	secrets, err := a.secretValues(ctx, run)
 	if err != nil {
 		return nil, nil, &result{phase: krtv1.RunFailed, reason: krtv1.ReasonSecretNotFound, message: err.Error()}

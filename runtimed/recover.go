@@ -37,6 +37,7 @@ func (a *Agent) recover(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listing the Runtime Server's executions: %w", err)
 	}
+	a.serverStarted = resp.GetStarted().AsTime()
 	runs := &krtv1.RunList{}
 	if err := a.cache.List(ctx, runs, client.InNamespace(a.opts.Pod.Namespace)); err != nil {
 		return err

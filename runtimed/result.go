@@ -24,6 +24,8 @@ type result struct {
 	message  string
 	exitCode *int32
 	outputs  map[string]string
+	// neverStarted marks an attempt whose process provably never ran.
+	neverStarted bool
 }
 
 // apply ends the attempt: the Run finishes, or goes back for another
@@ -31,7 +33,7 @@ type result struct {
 func (r result) apply(run *krtv1.Run) (retried bool) {
 	run.Status.ExitCode = r.exitCode
 	run.Status.Outputs = r.outputs
-	return run.RetryOrFinish(r.phase, r.reason, r.message, true, time.Now())
+	return run.RetryOrFinish(r.phase, r.reason, r.message, !r.neverStarted, time.Now())
 }
 
 // collector turns the Execute stream into masked log lines, a stderr tail

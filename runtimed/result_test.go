@@ -89,3 +89,16 @@ func TestLanguage(t *testing.T) {
 		t.Error("bash accepted by a python-only runtime")
 	}
 }
+
+func TestLostExecutionCountsUnlessItNeverStarted(t *testing.T) {
+	claimed := metav1.NewTime(time.Now())
+	run := &krtv1.Run{Status: krtv1.RunStatus{StartTime: &claimed}}
+	a := &Agent{serverStarted: claimed.Add(-time.Hour)}
+	if res := a.lost(run); !res.neverStarted {
+		t.Errorf("a server up since before the claim: %+v, want never started", res)
+	}
+	a.serverStarted = claimed.Add(time.Hour) // the server restarted after the claim
+	if res := a.lost(run); res.neverStarted || res.reason != krtv1.ReasonExecutionLost {
+		t.Errorf("a server restarted after the claim: %+v, want a counted, lost attempt", res)
+	}
+}

@@ -3,6 +3,7 @@ package localpool
 import (
 	"fmt"
 	"sort"
+	"syscall"
 
 	"k8s.io/apimachinery/pkg/types"
 )
@@ -83,6 +84,30 @@ func (p *Pool) RestartRuntimed(namespace, pod string) error {
 	defer pp.mu.Unlock()
 	pp.kill(pp.runtimed)
 	return p.startRuntimed(pp)
+}
+
+// PauseRuntimed stops a pod's runtimed with SIGSTOP, as a partition or a
+// long stall would: it neither heartbeats nor writes until resumed.
+func (p *Pool) PauseRuntimed(namespace, pod string) error {
+	return p.signalRuntimed(namespace, pod, syscall.SIGSTOP)
+}
+
+// ResumeRuntimed lets a paused runtimed go on, with SIGCONT.
+func (p *Pool) ResumeRuntimed(namespace, pod string) error {
+	return p.signalRuntimed(namespace, pod, syscall.SIGCONT)
+}
+
+func (p *Pool) signalRuntimed(namespace, pod string, sig syscall.Signal) error {
+	pp, err := p.get(namespace, pod)
+	if err != nil {
+		return err
+	}
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	if !pp.alive(pp.runtimed) {
+		return fmt.Errorf("runtimed of pod %s/%s is not running", namespace, pod)
+	}
+	return syscall.Kill(pp.runtimed.Process.Pid, sig)
 }
 
 // KillPod kills both of a pod's processes, as the loss of its node would,

@@ -14,6 +14,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	runtimev1 "krt.dev/krt/api/runtime/v1"
 )
@@ -56,6 +57,8 @@ type Server struct {
 	runtimev1.UnimplementedRuntimeServer
 	opts Options
 
+	started time.Time
+
 	mu         sync.Mutex
 	execs      map[string]*execution
 	lastExpiry time.Time
@@ -70,7 +73,7 @@ func New(opts Options) (*Server, error) {
 	if err := os.MkdirAll(opts.WorkRoot, 0o700); err != nil {
 		return nil, err
 	}
-	return &Server{opts: opts, execs: map[string]*execution{}}, nil
+	return &Server{opts: opts, started: time.Now(), execs: map[string]*execution{}}, nil
 }
 
 // Execute starts or attaches to an execution and streams it to the end.
@@ -210,7 +213,7 @@ func (s *Server) List(context.Context, *runtimev1.ListRequest) (*runtimev1.ListR
 		execs = append(execs, e)
 	}
 	s.mu.Unlock()
-	resp := &runtimev1.ListResponse{}
+	resp := &runtimev1.ListResponse{Started: timestamppb.New(s.started)}
 	for _, e := range execs {
 		resp.Executions = append(resp.Executions, e.status())
 	}

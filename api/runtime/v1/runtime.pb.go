@@ -1030,8 +1030,11 @@ func (*ListRequest) Descriptor() ([]byte, []int) {
 }
 
 type ListResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Executions    []*ExecutionStatus     `protobuf:"bytes,1,rep,name=executions,proto3" json:"executions,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Executions []*ExecutionStatus     `protobuf:"bytes,1,rep,name=executions,proto3" json:"executions,omitempty"`
+	// started is when this server process started: an execution it does
+	// not know, for a Run claimed after that, provably never started.
+	Started       *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=started,proto3" json:"started,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1069,6 +1072,13 @@ func (*ListResponse) Descriptor() ([]byte, []int) {
 func (x *ListResponse) GetExecutions() []*ExecutionStatus {
 	if x != nil {
 		return x.Executions
+	}
+	return nil
+}
+
+func (x *ListResponse) GetStarted() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Started
 	}
 	return nil
 }
@@ -1215,11 +1225,12 @@ const file_runtime_proto_rawDesc = "" +
 	"\aoutputs\x18\x04 \x01(\v2\x17.krt.runtime.v1.OutputsR\aoutputs\x124\n" +
 	"\astarted\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\astarted\x12\x19\n" +
 	"\blog_size\x18\x06 \x01(\x03R\alogSize\"\r\n" +
-	"\vListRequest\"O\n" +
+	"\vListRequest\"\x85\x01\n" +
 	"\fListResponse\x12?\n" +
 	"\n" +
 	"executions\x18\x01 \x03(\v2\x1f.krt.runtime.v1.ExecutionStatusR\n" +
-	"executions\"\x1f\n" +
+	"executions\x124\n" +
+	"\astarted\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\astarted\"\x1f\n" +
 	"\rForgetRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\x10\n" +
 	"\x0eForgetResponse*L\n" +
@@ -1312,21 +1323,22 @@ var file_runtime_proto_depIdxs = []int32{
 	9,  // 16: krt.runtime.v1.ExecutionStatus.outputs:type_name -> krt.runtime.v1.Outputs
 	22, // 17: krt.runtime.v1.ExecutionStatus.started:type_name -> google.protobuf.Timestamp
 	14, // 18: krt.runtime.v1.ListResponse.executions:type_name -> krt.runtime.v1.ExecutionStatus
-	5,  // 19: krt.runtime.v1.Runtime.Execute:input_type -> krt.runtime.v1.ExecuteRequest
-	11, // 20: krt.runtime.v1.Runtime.Cancel:input_type -> krt.runtime.v1.CancelRequest
-	13, // 21: krt.runtime.v1.Runtime.Status:input_type -> krt.runtime.v1.StatusRequest
-	15, // 22: krt.runtime.v1.Runtime.List:input_type -> krt.runtime.v1.ListRequest
-	17, // 23: krt.runtime.v1.Runtime.Forget:input_type -> krt.runtime.v1.ForgetRequest
-	6,  // 24: krt.runtime.v1.Runtime.Execute:output_type -> krt.runtime.v1.ExecuteEvent
-	12, // 25: krt.runtime.v1.Runtime.Cancel:output_type -> krt.runtime.v1.CancelResponse
-	14, // 26: krt.runtime.v1.Runtime.Status:output_type -> krt.runtime.v1.ExecutionStatus
-	16, // 27: krt.runtime.v1.Runtime.List:output_type -> krt.runtime.v1.ListResponse
-	18, // 28: krt.runtime.v1.Runtime.Forget:output_type -> krt.runtime.v1.ForgetResponse
-	24, // [24:29] is the sub-list for method output_type
-	19, // [19:24] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	22, // 19: krt.runtime.v1.ListResponse.started:type_name -> google.protobuf.Timestamp
+	5,  // 20: krt.runtime.v1.Runtime.Execute:input_type -> krt.runtime.v1.ExecuteRequest
+	11, // 21: krt.runtime.v1.Runtime.Cancel:input_type -> krt.runtime.v1.CancelRequest
+	13, // 22: krt.runtime.v1.Runtime.Status:input_type -> krt.runtime.v1.StatusRequest
+	15, // 23: krt.runtime.v1.Runtime.List:input_type -> krt.runtime.v1.ListRequest
+	17, // 24: krt.runtime.v1.Runtime.Forget:input_type -> krt.runtime.v1.ForgetRequest
+	6,  // 25: krt.runtime.v1.Runtime.Execute:output_type -> krt.runtime.v1.ExecuteEvent
+	12, // 26: krt.runtime.v1.Runtime.Cancel:output_type -> krt.runtime.v1.CancelResponse
+	14, // 27: krt.runtime.v1.Runtime.Status:output_type -> krt.runtime.v1.ExecutionStatus
+	16, // 28: krt.runtime.v1.Runtime.List:output_type -> krt.runtime.v1.ListResponse
+	18, // 29: krt.runtime.v1.Runtime.Forget:output_type -> krt.runtime.v1.ForgetResponse
+	25, // [25:30] is the sub-list for method output_type
+	20, // [20:25] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_runtime_proto_init() }

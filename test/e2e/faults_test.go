@@ -1,0 +1,136 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	krtv1 "krt.dev/krt/api/v1alpha1"
+)
+
+// quickRetry allows a second attempt after a short backoff.
+var quickRetry = &krtv1.RetryPolicy{MaxAttempts: 2, Backoff: &metav1.Duration{Duration: 100 * time.Millisecond}}
+
+func TestKilledRuntimedRunRetriesOnAnotherPod(t *testing.T) {
+	ns := setupRuntime(t, "fault", 2, 2)
+	run := newRun(t, ns, krtv1.RunSpec{Runtime: "fault", RetryPolicy: quickRetry,
+		Script: `[ "$KRT_ATTEMPT" = 1 ] && sleep 30; echo "done on $KRT_POD"`})
+	first := waitPhase(t, run, krtv1.RunRunning)
+	if err := pool.KillRuntimed(ns, first.Status.AssignedPod); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	retried := waitRun(t, run, time.Minute, "be retried", func(r *krtv1.Run) bool { return r.Status.Attempt == 2 })
+	t.Logf("kill -9 to retry: %s (lease duration 3s); reason %s: %s", time.Since(killed).Round(time.Millisecond),
+		retried.Status.Reason, retried.Status.Message)
+	done := waitDone(t, run)
+	if done.Status.Phase != krtv1.RunSucceeded || done.Status.Attempt != 2 {
+		t.Fatalf("phase/attempt = %s/%d (%s), want Succeeded as attempt 2", done.Status.Phase, done.Status.Attempt, done.Status.Message)
+	}
+	if done.Status.AssignedPod == first.Status.AssignedPod {
+		t.Fatalf("attempt 2 ran on the pod whose runtimed was killed")
+	}
+	if retried.Status.Reason != "HeartbeatLost" {
+		t.Errorf("reason = %q, want HeartbeatLost", retried.Status.Reason)
+	}
+}
+
+func TestRestartedRuntimedAdoptsItsRuns(t *testing.T) {
+	ns := setupRuntime(t, "adopt", 1, 2)
+	gate := t.TempDir() + "/go-on"
+	run := newRun(t, ns, krtv1.RunSpec{Runtime: "adopt",
+		Script: "echo before the restart\nwhile [ ! -e \"$GATE\" ]; do sleep 0.05; done\necho after the restart",
+		Env:    []krtv1.EnvVar{{Name: "GATE", Value: gate}}})
+	running := waitPhase(t, run, krtv1.RunRunning)
+	eventually(t, time.Minute, "the script to start", func() bool {
+		stdout, _, _ := krt(t, "logs", "-n", ns, run.Name)
+		return strings.Contains(stdout, "before the restart")
+	})
+	if err := pool.RestartRuntimed(ns, running.Status.AssignedPod); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec.Command("touch", gate).Run(); err != nil {
+		t.Fatal(err)
+	}
+	done := waitDone(t, run)
+	if done.Status.Phase != krtv1.RunSucceeded || done.Status.Attempt != 1 || done.Status.AssignedPod != running.Status.AssignedPod {
+		t.Fatalf("phase/attempt/pod = %s/%d/%s (%s), want Succeeded as attempt 1 on the same pod",
+			done.Status.Phase, done.Status.Attempt, done.Status.AssignedPod, done.Status.Message)
+	}
+	stdout, _, _ := krt(t, "logs", "-n", ns, run.Name)
+	if !strings.Contains(stdout, "before the restart") || !strings.Contains(stdout, "after the restart") {
+		t.Fatalf("krt logs after the restart = %q, want both lines", stdout)
+	}
+}
+
+func TestLateWriteFromFencedPodIsRejected(t *testing.T) {
+	ns := setupRuntime(t, "fence", 2, 2)
+	marker := fmt.Sprintf("fence-%d", time.Now().UnixNano())
+	run := newRun(t, ns, krtv1.RunSpec{Runtime: "fence", RetryPolicy: quickRetry,
+		Script: `[ "$KRT_ATTEMPT" = 1 ] && KRT_TEST_MARKER=$MARKER sleep 60; echo done`,
+		Env:    []krtv1.EnvVar{{Name: "MARKER", Value: marker}}})
+	stale := waitPhase(t, run, krtv1.RunRunning)
+	oldPod := stale.Status.AssignedPod
+	eventually(t, time.Minute, "attempt 1's process to start", func() bool { return len(markedProcesses(marker)) > 0 })
+	// A stalled runtimed: no heartbeat, no writes, its execution still on.
+	if err := pool.PauseRuntimed(ns, oldPod); err != nil {
+		t.Fatal(err)
+	}
+	done := waitDone(t, run)
+	if done.Status.Phase != krtv1.RunSucceeded || done.Status.Attempt != 2 || done.Status.AssignedPod == oldPod {
+		t.Fatalf("phase/attempt/pod = %s/%d/%s, want Succeeded as attempt 2 elsewhere", done.Status.Phase, done.Status.Attempt, done.Status.AssignedPod)
+	}
+	// The old pod's write, as it would send it, is refused.
+	stale.Finish(krtv1.RunSucceeded, krtv1.ReasonSucceeded, "late", time.Now())
+	if err := env.Client.Status().Update(context.Background(), stale); !apierrors.IsConflict(err) {
+		t.Fatalf("late write from the fenced pod: err = %v, want a conflict", err)
+	}
+	if err := pool.ResumeRuntimed(ns, oldPod); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, time.Minute, "the fenced pod to cancel attempt 1", func() bool { return len(markedProcesses(marker)) == 0 })
+	final := &krtv1.Run{}
+	if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(run), final); err != nil {
+		t.Fatal(err)
+	}
+	if final.Status.Attempt != 2 || final.Status.Message == "late" {
+		t.Fatalf("the fenced pod changed the Run: %+v", final.Status)
+	}
+}
+
+func TestFailedAttemptsRetryInACleanWorkingDirectory(t *testing.T) {
+	ns := setupRuntime(t, "retry", 1, 2)
+	cases := []struct {
+		lang   krtv1.Language
+		script string
+	}{
+		{krtv1.LanguageBash, `ls -A > "$REC/$KRT_ATTEMPT"; echo scratch > left-behind; exit 1`},
+		{krtv1.LanguagePython, "import os, sys\n" +
+			"open(os.path.join(os.environ['REC'], os.environ['KRT_ATTEMPT']), 'w').write('\\n'.join(os.listdir('.')))\n" +
+			"open('left-behind', 'w').write('scratch')\nsys.exit(1)\n"},
+	}
+	for _, tc := range cases {
+		t.Run(string(tc.lang), func(t *testing.T) {
+			rec := t.TempDir()
+			run := waitDone(t, newRun(t, ns, krtv1.RunSpec{Runtime: "retry", Language: tc.lang, Script: tc.script,
+				Env:         []krtv1.EnvVar{{Name: "REC", Value: rec}},
+				RetryPolicy: &krtv1.RetryPolicy{MaxAttempts: 3, Backoff: &metav1.Duration{Duration: 50 * time.Millisecond}}}))
+			if run.Status.Phase != krtv1.RunFailed || run.Status.Attempt != 3 {
+				t.Fatalf("phase/attempt = %s/%d, want Failed after 3 attempts", run.Status.Phase, run.Status.Attempt)
+			}
+			for attempt := 1; attempt <= 3; attempt++ {
+				seen := readFile(t, fmt.Sprintf("%s/%d", rec, attempt))
+				if strings.TrimSpace(seen) != "" {
+					t.Errorf("attempt %d found %q in its working directory, want it empty", attempt, seen)
+				}
+			}
+		})
+	}
+}
