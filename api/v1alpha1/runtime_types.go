@@ -135,3 +135,9 @@ func (r *Runtime) DefaultLanguage() Language {
 func init() {
 	SchemeBuilder.Register(&Runtime{}, &RuntimeList{})
 }
+
+// GetConditions lets fluxcd's conditions helpers read the Runtime's.
+func (r *Runtime) GetConditions() []metav1.Condition { return r.Status.Conditions }
+
+// SetConditions lets fluxcd's conditions helpers set the Runtime's.
+func (r *Runtime) SetConditions(c []metav1.Condition) { r.Status.Conditions = c }

@@ -23,12 +23,17 @@ import (
 	"krt.dev/krt/api/scheme"
 	"krt.dev/krt/controllers/index"
 	"krt.dev/krt/controllers/reaper"
+	runtimectl "krt.dev/krt/controllers/runtime"
 	"krt.dev/krt/controllers/scheduler"
 	"krt.dev/krt/controllers/ttl"
 )
 
+// defaultRuntimedImage is the image runtime pods get unless
+// --runtimed-image says otherwise.
+const defaultRuntimedImage = "ghcr.io/krt-dev/krt-runtimed:v0.1.0"
+
 // allControllers are the controllers --controllers can name.
-var allControllers = []string{"scheduler", "reaper", "ttl"}
+var allControllers = []string{"scheduler", "reaper", "ttl", "runtime"}
 
 func main() {
 	var (
@@ -41,6 +46,7 @@ func main() {
 		pprofAddr        string
 		schedulerWorkers int
 		reaperOpts       reaper.Options
+		runtimeOpts      runtimectl.Options
 	)
 	flag.StringSliceVar(&controllers, "controllers", []string{"*"},
 		fmt.Sprintf("controllers to run: * for all, or a list of %v", allControllers))
@@ -48,6 +54,7 @@ func main() {
 	flag.StringVar(&healthAddr, "health-probe-bind-address", ":8081", "where /healthz and /readyz are served")
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "", "where Go's pprof profiles are served; off when empty")
 	flag.IntVar(&schedulerWorkers, "scheduler-workers", 4, "Runs scheduled in parallel")
+	flag.StringVar(&runtimeOpts.Pod.RuntimedImage, "runtimed-image", defaultRuntimedImage, "image with the runtimed and krt-runtime binaries, for runtime pods")
 	flag.DurationVar(&reaperOpts.ClaimTimeout, "claim-timeout", time.Minute, "how long a healthy runtime pod may leave an assigned Run unclaimed before it is given to another")
 	clientOpts.BindFlags(flag.CommandLine)
 	leaderOpts.BindFlags(flag.CommandLine)
@@ -59,7 +66,7 @@ func main() {
 	log := logger.NewLogger(logOpts)
 	ctrl.SetLogger(log)
 	addrs := addresses{metrics: metricsAddr, health: healthAddr, pprof: pprofAddr}
-	if err := run(controllers, clientOpts, leaderOpts, addrs, settings{schedulerWorkers, reaperOpts}); err != nil {
+	if err := run(controllers, clientOpts, leaderOpts, addrs, settings{schedulerWorkers, reaperOpts, runtimeOpts}); err != nil {
 		log.Error(err, "krt-controller failed")
 		os.Exit(1)
 	}
@@ -72,6 +79,7 @@ type addresses struct{ metrics, health, pprof string }
 type settings struct {
 	schedulerWorkers int
 	reaper           reaper.Options
+	runtime          runtimectl.Options
 }
 
 func run(controllers []string, clientOpts client.Options, leaderOpts leaderelection.Options,
@@ -127,6 +135,7 @@ func setup(ctx context.Context, mgr ctrl.Manager, enabled map[string]bool, set s
 		}},
 		{"reaper", func() error { return reaper.SetupWithManager(mgr, set.reaper) }},
 		{"ttl", func() error { return ttl.SetupWithManager(mgr) }},
+		{"runtime", func() error { return runtimectl.SetupWithManager(mgr, set.runtime) }},
 	}
 	for _, s := range steps {
 		if !enabled[s.name] {

@@ -4,17 +4,20 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
@@ -30,7 +33,15 @@ func main() {
 	flag.StringVar(&opts.Python, "python", "python3", "python interpreter for python scripts")
 	flag.DurationVar(&opts.KillGrace, "kill-grace", 10*time.Second, "time between SIGTERM and SIGKILL on cancel or timeout")
 	flag.DurationVar(&opts.Retention, "retention", time.Hour, "how long ended executions are kept when nobody forgets them")
+	install := flag.String("install", "", "copy this binary to the given path and exit (the runtime pod's init container does this)")
+	probe := flag.String("probe", "", "check the health of the server at this address and exit 0 if it serves (an exec probe)")
 	flag.Parse()
+	switch {
+	case *install != "":
+		exitOn(installTo(*install))
+	case *probe != "":
+		exitOn(probeHealth(*probe))
+	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	if err := run(*listen, opts, log); err != nil {
 		log.Error("krt-runtime failed", "error", err)
@@ -63,6 +74,49 @@ func run(listen string, opts runtimeserver.Options, log *slog.Logger) error {
 	}()
 	log.Info("krt-runtime serving", "address", listen)
 	return g.Serve(lis)
+}
+
+func exitOn(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "krt-runtime:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// installTo copies this executable, so that any image can run it.
+func installTo(dest string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	data, err := os.ReadFile(self)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(dest, data, 0o755)
+}
+
+// probeHealth asks the server's standard health service whether it serves.
+func probeHealth(addr string) error {
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		return err
+	}
+	if resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		return fmt.Errorf("status %s", resp.GetStatus())
+	}
+	return nil
 }
 
 func listener(addr string) (net.Listener, error) {

@@ -232,24 +232,26 @@ func (s *Scheduler) candidates(ctx context.Context, namespace, runtime string, n
 }
 
 // usage counts the Runs holding a slot on the pod according to the cache,
-// plus reservations the cache does not reflect yet.
+// plus reservations the cache does not reflect yet. Reservations are read
+// first: the cache may move on between the two reads, and in this order a
+// Run caught in between is counted twice, which is safe, never zero times.
 func (s *Scheduler) usage(ctx context.Context, p *corev1.Pod, now time.Time) (int, error) {
-	runs := &krtv1.RunList{}
-	if err := s.cache.List(ctx, runs, client.InNamespace(p.Namespace), client.MatchingFields{index.ActivePod: p.Name}, client.UnsafeDisableDeepCopy); err != nil {
-		return 0, err
-	}
 	n := 0
-	for i := range runs.Items {
-		if runs.Items[i].Status.AssignedPodUID == p.UID {
-			n++
-		}
-	}
 	for _, r := range s.assumed.onPod(p.Namespace, p.Name, now) {
 		cached := &krtv1.Run{}
 		err := s.cache.Get(ctx, r.name, cached)
 		confirmed := err == nil && cached.Status.AssignedPod == r.pod && cached.Status.Attempt == r.attempt &&
 			cached.Status.Phase.HoldsCapacity()
 		if !confirmed && !(err == nil && cached.Status.Phase.Terminal()) {
+			n++
+		}
+	}
+	runs := &krtv1.RunList{}
+	if err := s.cache.List(ctx, runs, client.InNamespace(p.Namespace), client.MatchingFields{index.ActivePod: p.Name}, client.UnsafeDisableDeepCopy); err != nil {
+		return 0, err
+	}
+	for i := range runs.Items {
+		if runs.Items[i].Status.AssignedPodUID == p.UID {
 			n++
 		}
 	}

@@ -102,3 +102,19 @@ func finishOne(t *testing.T, ns string) {
 	}
 	t.Fatal("no Scheduled Run to finish")
 }
+
+func TestWorkersNeverOverfillThePool(t *testing.T) {
+	ns, _ := fixture(t,
+		podSpec{name: "a", capacity: 2, ready: true},
+		podSpec{name: "b", capacity: 2, ready: true},
+		podSpec{name: "c", capacity: 2, ready: true},
+	)
+	newRuns(t, ns, 40) // four workers race for six slots
+	settled(t, ns, 6)
+	got := assignments(t, ns, 6)
+	for pod, n := range got {
+		if n > 2 {
+			t.Errorf("pod %s got %d Runs; its capacity is 2", pod, n)
+		}
+	}
+}

@@ -69,6 +69,7 @@ func (p *Pool) KillRuntimed(namespace, pod string) error {
 	}
 	pp.mu.Lock()
 	defer pp.mu.Unlock()
+	pp.held = true
 	pp.kill(pp.runtimed)
 	return nil
 }
@@ -82,6 +83,7 @@ func (p *Pool) RestartRuntimed(namespace, pod string) error {
 	}
 	pp.mu.Lock()
 	defer pp.mu.Unlock()
+	pp.held = false
 	pp.kill(pp.runtimed)
 	return p.startRuntimed(pp)
 }
@@ -119,6 +121,7 @@ func (p *Pool) KillPod(namespace, pod string) error {
 	}
 	pp.mu.Lock()
 	defer pp.mu.Unlock()
+	pp.held = true
 	pp.kill(pp.runtimed)
 	pp.kill(pp.server)
 	return nil

@@ -1,61 +1,37 @@
 package localpool
 
 import (
-	"strconv"
-
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	runtimectl "krt.dev/krt/controllers/runtime"
 )
 
 const (
-	serviceAccount = "default"
 	// nodeName marks pods the local pool runs; no node object backs it.
 	nodeName = "krt-local"
+	// localImage names the runtimed image in the pod spec; locally the
+	// binaries run as processes instead.
+	localImage = "krt.dev/runtimed:local"
 )
 
-// podFor is a runtime pod as the local pool runs it: the same containers a
-// cluster would run, with the log port the local runtimed listens on.
+// podFor is a runtime pod as the Runtime controller's Deployment would make
+// it, with the log port the local runtimed listens on.
 func podFor(rt *krtv1.Runtime, logsPort int) *corev1.Pod {
-	capacity := rt.Spec.Capacity
-	if capacity == 0 {
-		capacity = 4
-	}
-	restricted := &corev1.SecurityContext{
-		AllowPrivilegeEscalation: ptr.To(false),
-		ReadOnlyRootFilesystem:   ptr.To(true),
-		RunAsNonRoot:             ptr.To(true),
-		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-		SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-	}
+	tmpl := runtimectl.PodTemplate(rt, runtimectl.PodOptions{RuntimedImage: localImage, LogsPort: int32(logsPort)})
+	spec := tmpl.Spec
+	spec.NodeName = nodeName
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
 			GenerateName: rt.Name + "-",
 			Namespace:    rt.Namespace,
-			Labels:       map[string]string{krtv1.LabelRuntime: rt.Name},
-			Annotations:  map[string]string{krtv1.AnnotationCapacity: strconv.Itoa(int(capacity))},
+			Labels:       tmpl.Labels,
+			Annotations:  tmpl.Annotations,
 			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(rt,
 				krtv1.GroupVersion.WithKind("Runtime"))},
 		},
-		Spec: corev1.PodSpec{
-			NodeName:                     nodeName,
-			ServiceAccountName:           serviceAccount,
-			AutomountServiceAccountToken: ptr.To(false),
-			SecurityContext: &corev1.PodSecurityContext{
-				RunAsNonRoot:   ptr.To(true),
-				RunAsUser:      ptr.To(int64(65532)),
-				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-			},
-			Containers: []corev1.Container{
-				{Name: "runtime", Image: rt.Spec.Image, Command: []string{"/krt/bin/krt-runtime"}, SecurityContext: restricted},
-				{
-					Name: "runtimed", Image: "krt.dev/runtimed:local", SecurityContext: restricted,
-					Ports: []corev1.ContainerPort{{Name: krtv1.LogsPortName, ContainerPort: int32(logsPort)}},
-				},
-			},
-		},
+		Spec: spec,
 	}
 }
 

@@ -20,10 +20,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	runtimectl "krt.dev/krt/controllers/runtime"
 )
 
 // Options configures a Pool.
@@ -39,6 +42,10 @@ type Options struct {
 	// LeaseDuration and KillGrace are passed to runtimed and krt-runtime.
 	LeaseDuration time.Duration
 	KillGrace     time.Duration
+	// ServiceAccountTokens runs each runtimed with a token for its pod's
+	// ServiceAccount, as in a cluster, instead of Kubeconfig's identity.
+	// The Runtime controller must be running to make the account and Role.
+	ServiceAccountTokens bool
 	// RuntimedArgs are added to each runtimed's flags.
 	RuntimedArgs []string
 	// RuntimeEnv is added to krt-runtime's environment, as a container's
@@ -76,7 +83,8 @@ func (p *Pool) SetupWithManager(mgr ctrl.Manager) error {
 	p.api = mgr.GetAPIReader()
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("localpool").
-		For(&krtv1.Runtime{}).
+		// Status changes (the Runtime controller's counts) are not ours.
+		For(&krtv1.Runtime{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Owns(&corev1.Pod{}).
 		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
 		Complete(p)
@@ -90,6 +98,9 @@ func (p *Pool) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, er
 			p.stopRuntime(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if runtimectl.Validate(rt) != nil {
+		return ctrl.Result{}, nil // the Runtime controller reports why
 	}
 	pods := &corev1.PodList{}
 	if err := p.api.List(ctx, pods, client.InNamespace(rt.Namespace), client.MatchingLabels{krtv1.LabelRuntime: rt.Name}); err != nil {
@@ -147,8 +158,11 @@ func (p *Pool) reapGone(rt *krtv1.Runtime, pods []corev1.Pod) []corev1.Pod {
 }
 
 func (p *Pool) addPod(ctx context.Context, rt *krtv1.Runtime) error {
-	if err := p.ensureServiceAccount(ctx, rt.Namespace); err != nil {
-		return err
+	if !p.opts.ServiceAccountTokens {
+		// Without the Runtime controller, nobody else makes the account.
+		if err := p.ensureServiceAccount(ctx, rt); err != nil {
+			return err
+		}
 	}
 	port, err := freePort()
 	if err != nil {
@@ -178,6 +192,9 @@ func (p *Pool) ensureProcs(ctx context.Context, rt *krtv1.Runtime, pod *corev1.P
 	defer pp.mu.Unlock()
 	if err := os.MkdirAll(pp.dir, 0o700); err != nil {
 		return err
+	}
+	if pp.held {
+		return nil // a fault test stopped it; it stays down until restarted
 	}
 	if !pp.alive(pp.server) {
 		if err := p.startServer(pp); err != nil {
@@ -243,8 +260,8 @@ func (p *Pool) stopProcs(pp *podProcs) {
 	pp.stop(pp.server, p.opts.KillGrace)
 }
 
-func (p *Pool) ensureServiceAccount(ctx context.Context, namespace string) error {
-	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: serviceAccount, Namespace: namespace}}
+func (p *Pool) ensureServiceAccount(ctx context.Context, rt *krtv1.Runtime) error {
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: runtimectl.ServiceAccountName(rt), Namespace: rt.Namespace}}
 	if err := p.client.Create(ctx, sa); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
 	}

@@ -27,7 +27,10 @@ type podProcs struct {
 	langs    string
 	secrets  []string
 
-	mu       sync.Mutex
+	mu sync.Mutex
+	// held keeps processes a fault test stopped from being restarted, as a
+	// kubelet would restart them, until the test restarts them itself.
+	held     bool
 	server   *exec.Cmd
 	runtimed *exec.Cmd
 	exited   map[*exec.Cmd]chan struct{}
@@ -58,8 +61,12 @@ func (p *Pool) startServer(pp *podProcs) error {
 }
 
 func (p *Pool) startRuntimed(pp *podProcs) error {
+	kubeconfig, err := p.podKubeconfig(context.Background(), pp)
+	if err != nil {
+		return err
+	}
 	cmd := exec.Command(p.opts.RuntimedBin,
-		"--kubeconfig", p.opts.Kubeconfig,
+		"--kubeconfig", kubeconfig,
 		"--pod-name", pp.pod.Name,
 		"--pod-namespace", pp.pod.Namespace,
 		"--pod-uid", string(pp.pod.UID),

@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -65,6 +66,10 @@ func Start() (*Env, error) {
 	if e.Kubeconfig, err = e.writeKubeconfig("admin", []string{"system:masters"}); err != nil {
 		_ = env.Stop()
 		return nil, err
+	}
+	if err := e.applyManifests(filepath.Join(root, "config", "policy")); err != nil {
+		_ = env.Stop()
+		return nil, fmt.Errorf("installing config/policy: %w", err)
 	}
 	return e, nil
 }
@@ -135,4 +140,14 @@ func RepoRoot() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// RawClient is a REST client for requests with no Go type, as a user's
+// YAML would send them.
+func (e *Env) RawClient() rest.Interface {
+	cs, err := kubernetes.NewForConfig(e.Config)
+	if err != nil {
+		panic(err)
+	}
+	return cs.CoreV1().RESTClient()
 }

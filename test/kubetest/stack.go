@@ -32,6 +32,10 @@ type StackOptions struct {
 	ControllerArgs []string
 	// RuntimedArgs are added to each runtimed's flags.
 	RuntimedArgs []string
+	// AdminRuntimed runs runtimed with admin credentials instead of its
+	// pod's ServiceAccount token, for a controller without the Runtime
+	// controller.
+	AdminRuntimed bool
 	// LeaseDuration of runtime pod heartbeats; 15s when zero.
 	LeaseDuration time.Duration
 	// KillGrace between SIGTERM and SIGKILL for cancelled Runs.
@@ -64,6 +68,8 @@ func StartStack(env *Env, bins Binaries, opts StackOptions) (*Stack, error) {
 		LeaseDuration: opts.LeaseDuration,
 		KillGrace:     opts.KillGrace,
 		RuntimedArgs:  opts.RuntimedArgs,
+
+		ServiceAccountTokens: !opts.AdminRuntimed,
 	})
 	if err := s.Pool.SetupWithManager(mgr); err != nil {
 		s.Stop()

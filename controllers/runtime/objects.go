@@ -1,0 +1,73 @@
+package runtime
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	krtv1 "krt.dev/krt/api/v1alpha1"
+)
+
+// NamePrefix starts the name of every object made for a Runtime. The
+// ValidatingAdmissionPolicy that keeps runtimed to its own Lease matches
+// service accounts by it.
+const NamePrefix = "krt-runtime-"
+
+// Name is the name of the objects made for a Runtime.
+func Name(rt *krtv1.Runtime) string { return NamePrefix + rt.Name }
+
+// ServiceAccountName is the identity of the Runtime's pods.
+func ServiceAccountName(rt *krtv1.Runtime) string {
+	if rt.Spec.ServiceAccountName != "" {
+		return rt.Spec.ServiceAccountName
+	}
+	return Name(rt)
+}
+
+// labels mark what krt made; they never copy the Runtime's own labels, so
+// Argo CD and Flux do not take the objects for theirs.
+func labels(rt *krtv1.Runtime) map[string]string {
+	return map[string]string{
+		"app.kubernetes.io/name":       "krt-runtime",
+		"app.kubernetes.io/component":  "runtime",
+		"app.kubernetes.io/managed-by": "krt",
+		krtv1.LabelRuntime:             rt.Name,
+	}
+}
+
+func meta(rt *krtv1.Runtime, name string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: name, Namespace: rt.Namespace, Labels: labels(rt)}
+}
+
+// Rules are all runtimed may do: read Runs, write their status, keep its
+// Lease, and read the Secrets the Runtime names, and nothing else.
+func Rules(rt *krtv1.Runtime) []rbacv1.PolicyRule {
+	rules := []rbacv1.PolicyRule{
+		{APIGroups: []string{krtv1.GroupVersion.Group}, Resources: []string{"runs"}, Verbs: []string{"get", "list", "watch"}},
+		{APIGroups: []string{krtv1.GroupVersion.Group}, Resources: []string{"runs/status"}, Verbs: []string{"update"}},
+		// Lease names are pod names, unknown here; the admission policy
+		// in config/policy holds each pod to its own.
+		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "create", "update"}},
+	}
+	if len(rt.Spec.Secrets) > 0 {
+		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"},
+			Verbs: []string{"get"}, ResourceNames: append([]string(nil), rt.Spec.Secrets...)})
+	}
+	return rules
+}
+
+func serviceAccount(rt *krtv1.Runtime) *corev1.ServiceAccount {
+	return &corev1.ServiceAccount{ObjectMeta: meta(rt, ServiceAccountName(rt))}
+}
+
+func role(rt *krtv1.Runtime) *rbacv1.Role {
+	return &rbacv1.Role{ObjectMeta: meta(rt, Name(rt)), Rules: Rules(rt)}
+}
+
+func roleBinding(rt *krtv1.Runtime) *rbacv1.RoleBinding {
+	return &rbacv1.RoleBinding{
+		ObjectMeta: meta(rt, Name(rt)),
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: Name(rt)},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: ServiceAccountName(rt), Namespace: rt.Namespace}},
+	}
+}

@@ -1,0 +1,44 @@
+package runtime
+
+import (
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+type networkingEgress = networkingv1.NetworkPolicyEgressRule
+
+// copyOwned copies the fields krt owns from want onto live: its labels and
+// the object's spec, as each kind has it.
+func copyOwned(want, live client.Object) {
+	labels := live.GetLabels()
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	for k, v := range want.GetLabels() {
+		labels[k] = v
+	}
+	live.SetLabels(labels)
+	switch w := want.(type) {
+	case *appsv1.Deployment:
+		l := live.(*appsv1.Deployment)
+		l.Spec.Replicas, l.Spec.Template = w.Spec.Replicas, w.Spec.Template
+		if l.CreationTimestamp.IsZero() {
+			l.Spec.Selector = w.Spec.Selector // immutable once created
+		}
+	case *rbacv1.Role:
+		live.(*rbacv1.Role).Rules = w.Rules
+	case *rbacv1.RoleBinding:
+		l := live.(*rbacv1.RoleBinding)
+		l.Subjects = w.Subjects
+		if l.CreationTimestamp.IsZero() {
+			l.RoleRef = w.RoleRef // immutable once created
+		}
+	case *networkingv1.NetworkPolicy:
+		live.(*networkingv1.NetworkPolicy).Spec = w.Spec
+	case *corev1.ServiceAccount:
+		// Nothing but labels: tokens and image pull secrets are others'.
+	}
+}

@@ -1,0 +1,156 @@
+package runtime
+
+import (
+	"strconv"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	krtv1 "krt.dev/krt/api/v1alpha1"
+)
+
+// Paths shared by the containers of a runtime pod, on one emptyDir.
+const (
+	sharedMount = "/krt"
+	// RuntimeBinary is where the init container copies krt-runtime, so any
+	// image can run it.
+	RuntimeBinary = sharedMount + "/bin/krt-runtime"
+	// RuntimeSocket is the Runtime Server's gRPC address.
+	RuntimeSocket = "unix://" + sharedMount + "/run/runtime.sock"
+	workRoot      = sharedMount + "/work"
+	// LogsPort is runtimed's log server port in a cluster.
+	LogsPort = 8081
+	// nonRootUID runs every container: images such as python:3.13-slim
+	// default to root, which the restricted Pod Security Standard refuses.
+	nonRootUID = 65532
+)
+
+// PodOptions are the parts of a runtime pod that come from krt's own
+// install rather than from the Runtime.
+type PodOptions struct {
+	// RuntimedImage holds the runtimed and krt-runtime binaries.
+	RuntimedImage string
+	// LogsPort overrides LogsPort; the local pool gives each pod its own.
+	LogsPort int32
+}
+
+// restricted is a container security context that passes the restricted
+// Pod Security Standard.
+func restricted() *corev1.SecurityContext {
+	return &corev1.SecurityContext{
+		AllowPrivilegeEscalation: ptr.To(false),
+		ReadOnlyRootFilesystem:   ptr.To(true),
+		RunAsNonRoot:             ptr.To(true),
+		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
+}
+
+// PodTemplate is a Runtime's pod: the runtime container on the Runtime's
+// image running krt-runtime, and the runtimed sidecar. The Deployment uses
+// it, and so does the local pool.
+func PodTemplate(rt *krtv1.Runtime, opts PodOptions) corev1.PodTemplateSpec {
+	port := opts.LogsPort
+	if port == 0 {
+		port = LogsPort
+	}
+	shared := []corev1.VolumeMount{{Name: "krt", MountPath: sharedMount}}
+	capacity := rt.Spec.Capacity
+	return corev1.PodTemplateSpec{
+		ObjectMeta: metaForPod(rt, capacity),
+		Spec: corev1.PodSpec{
+			ServiceAccountName:            ServiceAccountName(rt),
+			AutomountServiceAccountToken:  ptr.To(true),
+			EnableServiceLinks:            ptr.To(false),
+			TerminationGracePeriodSeconds: ptr.To(int64(60)),
+			SecurityContext: &corev1.PodSecurityContext{
+				RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To(int64(nonRootUID)), RunAsGroup: ptr.To(int64(nonRootUID)),
+				FSGroup: ptr.To(int64(nonRootUID)), SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+			},
+			Volumes: []corev1.Volume{
+				{Name: "krt", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+				{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+			},
+			InitContainers: []corev1.Container{{
+				Name: "install-runtime", Image: opts.RuntimedImage,
+				Command:         []string{"/krt-runtime", "--install", RuntimeBinary},
+				SecurityContext: restricted(), VolumeMounts: shared,
+			}},
+			Containers: []corev1.Container{runtimeContainer(rt, shared), runtimedContainer(rt, opts, port, shared)},
+		},
+	}
+}
+
+func metaForPod(rt *krtv1.Runtime, capacity int32) (m metav1.ObjectMeta) {
+	m.Labels = labels(rt)
+	m.Annotations = map[string]string{krtv1.AnnotationCapacity: strconv.Itoa(int(capacity))}
+	return m
+}
+
+func runtimeContainer(rt *krtv1.Runtime, shared []corev1.VolumeMount) corev1.Container {
+	c := corev1.Container{
+		Name:            "runtime",
+		Image:           rt.Spec.Image,
+		Command:         []string{RuntimeBinary, "--listen", RuntimeSocket, "--work-root", workRoot},
+		Env:             []corev1.EnvVar{{Name: "HOME", Value: workRoot}, {Name: "TMPDIR", Value: "/tmp"}},
+		SecurityContext: restricted(),
+		VolumeMounts:    append(shared, corev1.VolumeMount{Name: "tmp", MountPath: "/tmp"}),
+		ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
+			Exec: &corev1.ExecAction{Command: []string{RuntimeBinary, "--probe", RuntimeSocket}},
+		}, PeriodSeconds: 10},
+	}
+	if rt.Spec.Resources != nil {
+		c.Resources = *rt.Spec.Resources
+	}
+	return c
+}
+
+func runtimedContainer(rt *krtv1.Runtime, opts PodOptions, port int32, shared []corev1.VolumeMount) corev1.Container {
+	field := func(name, path string) corev1.EnvVar {
+		return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: path}}}
+	}
+	langs := make([]string, 0, len(rt.Spec.Languages))
+	for _, l := range rt.Spec.Languages {
+		langs = append(langs, string(l))
+	}
+	probe := &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
+		HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromString(krtv1.LogsPortName)},
+	}}
+	return corev1.Container{
+		Name:  "runtimed",
+		Image: opts.RuntimedImage,
+		Command: []string{"/runtimed", "--runtime", rt.Name, "--languages", strings.Join(langs, ","),
+			"--allowed-secrets", strings.Join(rt.Spec.Secrets, ","),
+			"--runtime-address", RuntimeSocket, "--logs-address", ":" + strconv.Itoa(int(port))},
+		Env:             []corev1.EnvVar{field("POD_NAME", "metadata.name"), field("POD_NAMESPACE", "metadata.namespace"), field("POD_UID", "metadata.uid")},
+		Ports:           []corev1.ContainerPort{{Name: krtv1.LogsPortName, ContainerPort: port, Protocol: corev1.ProtocolTCP}},
+		SecurityContext: restricted(),
+		VolumeMounts:    shared,
+		ReadinessProbe:  probe,
+		LivenessProbe:   probe,
+		Resources: corev1.ResourceRequirements{
+			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("20m"), corev1.ResourceMemory: resource.MustParse("48Mi")},
+			Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")},
+		},
+	}
+}
+
+func deployment(rt *krtv1.Runtime, opts PodOptions) *appsv1.Deployment {
+	replicas := int32(2)
+	if rt.Spec.Replicas != nil {
+		replicas = *rt.Spec.Replicas
+	}
+	return &appsv1.Deployment{
+		ObjectMeta: meta(rt, Name(rt)),
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{krtv1.LabelRuntime: rt.Name}},
+			Template: PodTemplate(rt, opts),
+		},
+	}
+}
