@@ -70,16 +70,9 @@ type RetryPolicy struct {
 // +kubebuilder:validation:XValidation:rule="has(self.script) != has(self.command)",message="exactly one of script or command must be set"
 // +kubebuilder:validation:XValidation:rule="!has(self.args) || has(self.command)",message="args needs command"
 // +kubebuilder:validation:XValidation:rule="!has(self.language) || has(self.script)",message="language applies to script only"
-// +kubebuilder:validation:XValidation:rule="self.runtime == oldSelf.runtime",message="runtime is immutable"
-// +kubebuilder:validation:XValidation:rule="has(self.language) == has(oldSelf.language) && (!has(self.language) || self.language == oldSelf.language)",message="language is immutable"
-// +kubebuilder:validation:XValidation:rule="has(self.script) == has(oldSelf.script) && (!has(self.script) || self.script == oldSelf.script)",message="script is immutable"
-// +kubebuilder:validation:XValidation:rule="has(self.command) == has(oldSelf.command) && (!has(self.command) || self.command == oldSelf.command)",message="command is immutable"
-// +kubebuilder:validation:XValidation:rule="has(self.args) == has(oldSelf.args) && (!has(self.args) || self.args == oldSelf.args)",message="args is immutable"
-// +kubebuilder:validation:XValidation:rule="has(self.env) == has(oldSelf.env) && (!has(self.env) || self.env == oldSelf.env)",message="env is immutable"
-// +kubebuilder:validation:XValidation:rule="has(self.secretEnv) == has(oldSelf.secretEnv) && (!has(self.secretEnv) || self.secretEnv == oldSelf.secretEnv)",message="secretEnv is immutable"
-// +kubebuilder:validation:XValidation:rule="has(self.timeout) == has(oldSelf.timeout) && (!has(self.timeout) || self.timeout == oldSelf.timeout)",message="timeout is immutable"
-// +kubebuilder:validation:XValidation:rule="has(self.retryPolicy) == has(oldSelf.retryPolicy) && (!has(self.retryPolicy) || self.retryPolicy == oldSelf.retryPolicy)",message="retryPolicy is immutable"
-// +kubebuilder:validation:XValidation:rule="!has(oldSelf.cancelRequested) || !oldSelf.cancelRequested || (has(self.cancelRequested) && self.cancelRequested)",message="cancelRequested cannot be unset"
+// One transition rule, not one per field: it runs on every status update,
+// and "self == oldSelf" settles those at once.
+// +kubebuilder:validation:XValidation:rule="self == oldSelf || (self.runtime == oldSelf.runtime && has(self.language) == has(oldSelf.language) && (!has(self.language) || self.language == oldSelf.language) && has(self.script) == has(oldSelf.script) && (!has(self.script) || self.script == oldSelf.script) && has(self.command) == has(oldSelf.command) && (!has(self.command) || self.command == oldSelf.command) && has(self.args) == has(oldSelf.args) && (!has(self.args) || self.args == oldSelf.args) && has(self.env) == has(oldSelf.env) && (!has(self.env) || self.env == oldSelf.env) && has(self.secretEnv) == has(oldSelf.secretEnv) && (!has(self.secretEnv) || self.secretEnv == oldSelf.secretEnv) && has(self.timeout) == has(oldSelf.timeout) && (!has(self.timeout) || self.timeout == oldSelf.timeout) && has(self.retryPolicy) == has(oldSelf.retryPolicy) && (!has(self.retryPolicy) || self.retryPolicy == oldSelf.retryPolicy) && !(has(oldSelf.cancelRequested) && oldSelf.cancelRequested && !(has(self.cancelRequested) && self.cancelRequested)))",messageExpression="(has(oldSelf.cancelRequested) && oldSelf.cancelRequested && !(has(self.cancelRequested) && self.cancelRequested)) ? 'spec.cancelRequested cannot be unset' : 'spec is immutable but for cancelRequested and ttlSecondsAfterFinished'"
 type RunSpec struct {
 	// Runtime names the Runtime, in the Run's namespace, whose warm pods
 	// execute this Run.

@@ -5,13 +5,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 type networkingEgress = networkingv1.NetworkPolicyEgressRule
 
 // copyOwned copies the fields krt owns from want onto live: its labels and
-// the object's spec, as each kind has it.
+// the object's spec, as each kind has it. A spec the API server only filled
+// defaults into is left as it is, so an unchanged Runtime costs no write.
 func copyOwned(want, live client.Object) {
 	labels := live.GetLabels()
 	if labels == nil {
@@ -24,7 +26,10 @@ func copyOwned(want, live client.Object) {
 	switch w := want.(type) {
 	case *appsv1.Deployment:
 		l := live.(*appsv1.Deployment)
-		l.Spec.Replicas, l.Spec.Template = w.Spec.Replicas, w.Spec.Template
+		l.Spec.Replicas = w.Spec.Replicas
+		if !equality.Semantic.DeepDerivative(w.Spec.Template, l.Spec.Template) {
+			l.Spec.Template = w.Spec.Template
+		}
 		if l.CreationTimestamp.IsZero() {
 			l.Spec.Selector = w.Spec.Selector // immutable once created
 		}
@@ -37,7 +42,9 @@ func copyOwned(want, live client.Object) {
 			l.RoleRef = w.RoleRef // immutable once created
 		}
 	case *networkingv1.NetworkPolicy:
-		live.(*networkingv1.NetworkPolicy).Spec = w.Spec
+		if l := live.(*networkingv1.NetworkPolicy); !equality.Semantic.DeepDerivative(w.Spec, l.Spec) {
+			l.Spec = w.Spec
+		}
 	case *corev1.ServiceAccount:
 		// Nothing but labels: tokens and image pull secrets are others'.
 	}

@@ -100,9 +100,9 @@ func runtimeContainer(rt *krtv1.Runtime, shared []corev1.VolumeMount) corev1.Con
 		Env:             []corev1.EnvVar{{Name: "HOME", Value: workRoot}, {Name: "TMPDIR", Value: "/tmp"}},
 		SecurityContext: restricted(),
 		VolumeMounts:    append(shared, corev1.VolumeMount{Name: "tmp", MountPath: "/tmp"}),
-		ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
+		ReadinessProbe: probe(corev1.ProbeHandler{
 			Exec: &corev1.ExecAction{Command: []string{RuntimeBinary, "--probe", RuntimeSocket}},
-		}, PeriodSeconds: 10},
+		}),
 	}
 	if rt.Spec.Resources != nil {
 		c.Resources = *rt.Spec.Resources
@@ -118,9 +118,9 @@ func runtimedContainer(rt *krtv1.Runtime, opts PodOptions, port int32, shared []
 	for _, l := range rt.Spec.Languages {
 		langs = append(langs, string(l))
 	}
-	probe := &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
-		HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromString(krtv1.LogsPortName)},
-	}}
+	health := probe(corev1.ProbeHandler{
+		HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromString(krtv1.LogsPortName), Scheme: corev1.URISchemeHTTP},
+	})
 	return corev1.Container{
 		Name:  "runtimed",
 		Image: opts.RuntimedImage,
@@ -131,13 +131,19 @@ func runtimedContainer(rt *krtv1.Runtime, opts PodOptions, port int32, shared []
 		Ports:           []corev1.ContainerPort{{Name: krtv1.LogsPortName, ContainerPort: port, Protocol: corev1.ProtocolTCP}},
 		SecurityContext: restricted(),
 		VolumeMounts:    shared,
-		ReadinessProbe:  probe,
-		LivenessProbe:   probe,
+		ReadinessProbe:  health,
+		LivenessProbe:   health,
 		Resources: corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("20m"), corev1.ResourceMemory: resource.MustParse("48Mi")},
 			Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")},
 		},
 	}
+}
+
+// probe spells out the API server's defaults, so that comparing the live
+// Deployment with the wanted one finds no difference where there is none.
+func probe(h corev1.ProbeHandler) *corev1.Probe {
+	return &corev1.Probe{ProbeHandler: h, TimeoutSeconds: 1, PeriodSeconds: 10, SuccessThreshold: 1, FailureThreshold: 3}
 }
 
 func deployment(rt *krtv1.Runtime, opts PodOptions) *appsv1.Deployment {

@@ -59,10 +59,11 @@ const (
 )
 
 func (o options) stackOptions() kubetest.StackOptions {
+	so := kubetest.StackOptions{LeaseDuration: o.lease}
 	if o.profiles == "" {
-		return kubetest.StackOptions{}
+		return so
 	}
-	so := kubetest.StackOptions{ControllerArgs: []string{"--pprof-bind-address", controllerPprof}}
+	so.ControllerArgs = []string{"--pprof-bind-address", controllerPprof}
 	if o.pods == 1 {
 		so.RuntimedArgs = []string{"--pprof-bind-address", runtimedPprof}
 	}

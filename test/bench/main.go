@@ -24,6 +24,7 @@ type options struct {
 	rate     float64
 	pods     int
 	capacity int
+	lease    time.Duration
 	profiles string
 }
 
@@ -35,6 +36,7 @@ func main() {
 	flag.Float64Var(&o.rate, "rate", 50, "arrival rate of the latency figure, in Runs per second")
 	flag.IntVar(&o.pods, "pods", 2, "runtime pods in the warm pool")
 	flag.IntVar(&o.capacity, "capacity", 32, "Runs per runtime pod")
+	flag.DurationVar(&o.lease, "lease", 5*time.Second, "runtime pods' heartbeat lease duration, the bound on noticing a lost pod")
 	flag.StringVar(&o.profiles, "profile-dir", "", "write CPU profiles of the API server, krt-controller and (with -pods 1) runtimed, taken during the first throughput window, to this directory")
 	flag.Parse()
 	if err := run(o); err != nil {
@@ -72,7 +74,7 @@ func run(o options) error {
 	}
 	defer stack.Stop()
 	b.stack = stack
-	for _, fig := range []func(context.Context) error{b.latency, b.throughput} {
+	for _, fig := range []func(context.Context) error{b.latency, b.throughput, b.killToRetry} {
 		if err := fig(ctx); err != nil {
 			return err
 		}

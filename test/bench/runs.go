@@ -35,6 +35,7 @@ func (b *bench) throughput(ctx context.Context) error {
 	}
 	inflight := 2 * b.opts.pods * b.opts.capacity
 	var samples, perRun []float64
+	var cpu []map[string]float64
 	for i := range b.opts.repeats {
 		tr, err := track(ctx, b.watcher, ns)
 		if err != nil {
@@ -44,6 +45,7 @@ func (b *bench) throughput(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		cpu0 := cpuByProcess(krtProcesses...)
 		slots := make(chan struct{}, inflight)
 		tr.setOnDone(func() { <-slots })
 		stop := make(chan struct{})
@@ -87,10 +89,12 @@ func (b *bench) throughput(ctx context.Context) error {
 			return err
 		}
 		wpr := (writes1 - writes0) / float64(created.Load())
+		cpu = append(cpu, cpuPerRun(cpu0, cpuByProcess(krtProcesses...), int(created.Load())))
 		fmt.Fprintf(os.Stderr, "bench: throughput, repeat %d: %.1f Runs/s, %.2f API writes per Run (%d failed)\n", i+1, rate, wpr, tr.failed)
 		samples, perRun = append(samples, rate), append(perRun, wpr)
 	}
 	b.results["api_writes_per_run"] = round2(median(perRun))
+	b.results["cpu_ms_per_run"] = medianByKey(cpu)
 	r := median(samples)
 	b.results["runs_per_second"] = round(r)
 	b.results["runs_per_second_samples"] = rounds(samples)
@@ -177,7 +181,12 @@ func (b *bench) pool(ctx context.Context, name string) (string, error) {
 	if err := b.env.Client.Create(ctx, rt); err != nil {
 		return "", err
 	}
-	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 2*time.Minute, true, func(context.Context) (bool, error) {
+	return ns, b.waitPool(ctx, ns)
+}
+
+// waitPool waits until the namespace's pool pods are up and heartbeating.
+func (b *bench) waitPool(ctx context.Context, ns string) error {
+	return wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 2*time.Minute, true, func(context.Context) (bool, error) {
 		pods := b.stack.Pool.Pods(ns, "noop")
 		if len(pods) != b.opts.pods {
 			return false, nil
@@ -190,7 +199,6 @@ func (b *bench) pool(ctx context.Context, name string) (string, error) {
 		}
 		return true, nil
 	})
-	return ns, err
 }
 
 // clean deletes a namespace's Runs, as their TTL would in a cluster, so

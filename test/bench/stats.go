@@ -27,6 +27,19 @@ func median(xs []float64) float64 {
 }
 
 // percentile of sorted xs, nearest rank.
+// medianByKey takes the median of each key across samples.
+func medianByKey(samples []map[string]float64) map[string]float64 {
+	out := map[string]float64{}
+	for k := range samples[0] {
+		var xs []float64
+		for _, s := range samples {
+			xs = append(xs, s[k])
+		}
+		out[k] = median(xs)
+	}
+	return out
+}
+
 func percentile(sorted []float64, p float64) float64 {
 	if len(sorted) == 0 {
 		return math.NaN()
@@ -61,6 +74,15 @@ func (b *bench) print() {
 		fmt.Fprintf(w, "create→Succeeded p95 ms\t%v\t-\t-\t-\n", lat["p95"])
 		fmt.Fprintf(w, "create→Succeeded p99 ms\t%v\t-\t-\t≤ 150 ms\n", lat["p99"])
 	}
+	fmt.Fprintf(w, "kill -9 runtimed → retried, ms\t%v\tlease %v ms\t%v\t-\n", r["kill_to_retry_ms"], r["lease_duration_ms"], r["kill_to_retry_vs_lease"])
+	fmt.Fprintf(w, "kill -9 runtimed → running again, ms\t%v\t-\t-\t-\n", r["kill_to_rerun_ms"])
 	fmt.Fprintf(w, "Runs/s vs the reference design\t%v\treference 11.3 Runs/s\t%v\t-\n", r["runs_per_second"], r["runs_per_second_vs_reference"])
 	w.Flush()
+	if cpu, ok := r["cpu_ms_per_run"].(map[string]float64); ok {
+		base, _ := r["cpu_ms_per_four_writes"].(map[string]float64)
+		fmt.Printf("\nCPU per Run at full throughput, ms (and for a Run's 4 writes alone, in the baseline):\n")
+		for _, name := range krtProcesses {
+			fmt.Printf("  %-15s %6.2f  (%.2f)\n", name, cpu[name], base[name])
+		}
+	}
 }

@@ -96,10 +96,10 @@ func TestRunSpecIsImmutableButCancelAndTTL(t *testing.T) {
 		mutate  func(*krtv1.Run)
 		wantErr string
 	}{
-		{name: "unset cancelRequested", mutate: func(r *krtv1.Run) { r.Spec.CancelRequested = false }, wantErr: "cancelRequested cannot be unset"},
-		{name: "change the script", mutate: func(r *krtv1.Run) { r.Spec.Script = "echo changed" }, wantErr: "script is immutable"},
-		{name: "add env", mutate: func(r *krtv1.Run) { r.Spec.Env = []krtv1.EnvVar{{Name: "A", Value: "b"}} }, wantErr: "env is immutable"},
-		{name: "change the runtime", mutate: func(r *krtv1.Run) { r.Spec.Runtime = "other" }, wantErr: "runtime is immutable"},
+		{name: "unset cancelRequested", mutate: func(r *krtv1.Run) { r.Spec.CancelRequested = false }, wantErr: "spec.cancelRequested cannot be unset"},
+		{name: "change the script", mutate: func(r *krtv1.Run) { r.Spec.Script = "echo changed" }, wantErr: "spec is immutable but for cancelRequested and ttlSecondsAfterFinished"},
+		{name: "add env", mutate: func(r *krtv1.Run) { r.Spec.Env = []krtv1.EnvVar{{Name: "A", Value: "b"}} }, wantErr: "spec is immutable but for cancelRequested and ttlSecondsAfterFinished"},
+		{name: "change the runtime", mutate: func(r *krtv1.Run) { r.Spec.Runtime = "other" }, wantErr: "spec is immutable but for cancelRequested and ttlSecondsAfterFinished"},
 		{name: "change the TTL", mutate: func(r *krtv1.Run) { r.Spec.TTLSecondsAfterFinished = ptr.To(int32(60)) }},
 	}
 	for _, tc := range cases {

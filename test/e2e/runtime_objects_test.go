@@ -72,6 +72,9 @@ func TestRuntimeDeploymentAndStatus(t *testing.T) {
 			t.Errorf("container %s security context = %+v", c.Name, sc)
 		}
 	}
+	if d.Generation != 1 {
+		t.Errorf("the Deployment was rewritten %d times for an unchanged Runtime", d.Generation-1)
+	}
 	if owner := metav1.GetControllerOf(d); owner == nil || owner.Kind != "Runtime" || owner.Name != "pool" {
 		t.Errorf("deployment owner = %+v", owner)
 	}
