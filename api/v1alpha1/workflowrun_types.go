@@ -1,0 +1,214 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Event types that start a WorkflowRun.
+const (
+	EventPush        = "push"
+	EventPullRequest = "pullRequest"
+	EventSchedule    = "schedule"
+	EventManual      = "manual"
+)
+
+// ScheduleEvent is a cron tick.
+type ScheduleEvent struct {
+	// +kubebuilder:validation:MaxLength=128
+	Cron string      `json:"cron"`
+	Time metav1.Time `json:"time"`
+}
+
+// ManualEvent is `krt wf trigger`.
+type ManualEvent struct {
+	// +kubebuilder:validation:MaxLength=255
+	// +optional
+	User string `json:"user,omitempty"`
+}
+
+// WorkflowEvent is what started a run, as `event` in expressions sees it.
+type WorkflowEvent struct {
+	// +kubebuilder:validation:Enum=push;pullRequest;schedule;manual
+	Type string `json:"type"`
+	// +optional
+	Push *PushEvent `json:"push,omitempty"`
+	// +optional
+	PullRequest *PullRequest `json:"pullRequest,omitempty"`
+	// +optional
+	Schedule *ScheduleEvent `json:"schedule,omitempty"`
+	// +optional
+	Manual *ManualEvent `json:"manual,omitempty"`
+}
+
+// NamedTool is a Tool as a run found it when it started.
+type NamedTool struct {
+	// +kubebuilder:validation:MaxLength=253
+	Name string   `json:"name"`
+	Spec ToolSpec `json:"spec"`
+}
+
+// WorkflowRunSpec is one execution of a workflow: its definition and tools
+// as they were when the event came, so later changes do not touch it.
+type WorkflowRunSpec struct {
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Workflow string `json:"workflow"`
+	// +kubebuilder:validation:MaxLength=512
+	// +optional
+	Revision string        `json:"revision,omitempty"`
+	Event    WorkflowEvent `json:"event"`
+	// +kubebuilder:validation:MaxProperties=64
+	// +optional
+	Params map[string]string `json:"params,omitempty"`
+	// Definition is the workflow's spec when the run started.
+	Definition WorkflowSpec `json:"definition"`
+	// +kubebuilder:validation:MaxItems=64
+	// +optional
+	Tools []NamedTool `json:"tools,omitempty"`
+	// +optional
+	CancelRequested bool `json:"cancelRequested,omitempty"`
+}
+
+// WorkflowRunPhase is where a run is.
+// +kubebuilder:validation:Enum=Pending;AwaitingApproval;Running;Succeeded;Failed;Cancelled
+type WorkflowRunPhase string
+
+const (
+	WorkflowPending          WorkflowRunPhase = "Pending"
+	WorkflowAwaitingApproval WorkflowRunPhase = "AwaitingApproval"
+	WorkflowRunning          WorkflowRunPhase = "Running"
+	WorkflowSucceeded        WorkflowRunPhase = "Succeeded"
+	WorkflowFailed           WorkflowRunPhase = "Failed"
+	WorkflowCancelled        WorkflowRunPhase = "Cancelled"
+)
+
+// Terminal reports whether the run has ended.
+func (p WorkflowRunPhase) Terminal() bool {
+	return p == WorkflowSucceeded || p == WorkflowFailed || p == WorkflowCancelled
+}
+
+// NodePhase is where one node of the DAG is.
+type NodePhase string
+
+const (
+	NodePending   NodePhase = "Pending"
+	NodeWaiting   NodePhase = "Waiting" // for an approval, a cluster, or its backoff
+	NodeRunning   NodePhase = "Running"
+	NodeSucceeded NodePhase = "Succeeded"
+	NodeFailed    NodePhase = "Failed"
+	NodeSkipped   NodePhase = "Skipped"
+	NodeCancelled NodePhase = "Cancelled"
+)
+
+// Done reports whether the node will not change again.
+func (p NodePhase) Done() bool {
+	return p == NodeSucceeded || p == NodeFailed || p == NodeSkipped || p == NodeCancelled
+}
+
+// NodeStatus is one node of a run: a step, or one item of a step's forEach
+// or matrix. It is kept compact so thousands fit in one object.
+type NodeStatus struct {
+	// Name is the step's, with "[item]" for an expanded item.
+	// +kubebuilder:validation:MaxLength=512
+	Name string `json:"name"`
+	// +kubebuilder:validation:MaxLength=16
+	Phase NodePhase `json:"phase"`
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	Cluster string `json:"cluster,omitempty"`
+	// Run is the Run executing the node, in Cluster's namespace there.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	Run string `json:"run,omitempty"`
+	// +optional
+	Attempt int32 `json:"attempt,omitempty"`
+	// +kubebuilder:validation:MaxProperties=64
+	// +optional
+	Outputs map[string]string `json:"outputs,omitempty"`
+	// +optional
+	Started *metav1.Time `json:"started,omitempty"`
+	// +optional
+	Finished *metav1.Time `json:"finished,omitempty"`
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	Message string `json:"message,omitempty"`
+	// ApprovedBy is who decided an approval gate.
+	// +kubebuilder:validation:MaxLength=255
+	// +optional
+	ApprovedBy string `json:"approvedBy,omitempty"`
+	// NextTry holds a node back: a retry's backoff, an unreachable cluster.
+	// +optional
+	NextTry *metav1.Time `json:"nextTry,omitempty"`
+}
+
+// WorkflowRunStatus is the run's progress.
+type WorkflowRunStatus struct {
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// +optional
+	Phase WorkflowRunPhase `json:"phase,omitempty"`
+	// +optional
+	StartTime *metav1.Time `json:"startTime,omitempty"`
+	// +optional
+	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+	// +kubebuilder:validation:MaxItems=4000
+	// +optional
+	Nodes []NodeStatus `json:"nodes,omitempty"`
+	// ApprovedBy is who let a pull request's run go ahead, for its head.
+	// +kubebuilder:validation:MaxLength=255
+	// +optional
+	ApprovedBy string `json:"approvedBy,omitempty"`
+	// +kubebuilder:validation:MaxLength=4096
+	// +optional
+	Message string `json:"message,omitempty"`
+	// +kubebuilder:validation:MaxItems=8
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// WorkflowRun is one execution of a Workflow.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=wfr,categories=krt
+// +kubebuilder:printcolumn:name="Workflow",type=string,JSONPath=`.spec.workflow`
+// +kubebuilder:printcolumn:name="Event",type=string,JSONPath=`.spec.event.type`
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Revision",type=string,JSONPath=`.spec.revision`,priority=1
+// +kubebuilder:printcolumn:name="Message",type=string,JSONPath=`.status.message`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type WorkflowRun struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   WorkflowRunSpec   `json:"spec"`
+	Status WorkflowRunStatus `json:"status,omitempty"`
+}
+
+// WorkflowRunList is a list of WorkflowRuns.
+// +kubebuilder:object:root=true
+type WorkflowRunList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []WorkflowRun `json:"items"`
+}
+
+// GetConditions lets fluxcd's conditions helpers read the run's.
+func (w *WorkflowRun) GetConditions() []metav1.Condition { return w.Status.Conditions }
+
+// SetConditions lets fluxcd's conditions helpers set the run's.
+func (w *WorkflowRun) SetConditions(c []metav1.Condition) { w.Status.Conditions = c }
+
+// Labels on the Runs a WorkflowRun creates, in any cluster.
+const (
+	LabelWorkflowRun = "krt.dev/workflow-run"
+	LabelNode        = "krt.dev/node"
+	// AnnotationOrigin on a Run in a remote cluster names its WorkflowRun
+	// as namespace/name in the hub.
+	AnnotationOrigin = "krt.dev/origin"
+)
+
+func init() {
+	SchemeBuilder.Register(&WorkflowRun{}, &WorkflowRunList{})
+}
