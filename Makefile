@@ -30,6 +30,12 @@ generate: $(TOOLS)
 	$(BIN)/controller-gen crd paths=./api/... output:crd:artifacts:config=config/crd/bases
 	$(BIN)/controller-gen rbac:roleName=krt-controller paths=./controllers/... output:rbac:artifacts:config=config/rbac
 	cd api/runtime/v1 && PATH=$(BIN):$$PATH $(BIN)/buf generate
+	@# Flux's GitRepository and ExternalArtifact CRDs, from its API module,
+	@# for the tests that read a Flux source.
+	rm -rf $(BIN)/fluxcrds && cd $$(go list -m -f '{{.Dir}}' github.com/fluxcd/source-controller/api) && \
+		GOFLAGS=-mod=mod $(BIN)/controller-gen crd paths=./v1 output:crd:artifacts:config=$(BIN)/fluxcrds
+	mkdir -p test/crds/flux && cp $(BIN)/fluxcrds/source.toolkit.fluxcd.io_gitrepositories.yaml \
+		$(BIN)/fluxcrds/source.toolkit.fluxcd.io_externalartifacts.yaml test/crds/flux/
 
 ## build: the krt, krt-controller, runtimed and krt-runtime binaries in bin/.
 build:

@@ -1,10 +1,12 @@
 // Package scheme is the one runtime.Scheme krt's binaries share: the
-// built-in Kubernetes kinds plus krt.dev.
+// built-in Kubernetes kinds, krt.dev, and Flux's source kinds krt reads.
 package scheme
 
 import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
 )
@@ -16,6 +18,9 @@ func New() *runtime.Scheme {
 		panic(err)
 	}
 	if err := krtv1.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	if err := sourcev1.AddToScheme(s); err != nil {
 		panic(err)
 	}
 	return s

@@ -50,7 +50,8 @@ func Start() (*Env, error) {
 	}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: assets,
-		CRDDirectoryPaths:     []string{filepath.Join(root, "config", "crd", "bases")},
+		// krt's CRDs, and Flux's source kinds that krt can read from.
+		CRDDirectoryPaths:     []string{filepath.Join(root, "config", "crd", "bases"), filepath.Join(root, "test", "crds", "flux")},
 		ErrorIfCRDPathMissing: true,
 	}
 	cfg, err := env.Start()
