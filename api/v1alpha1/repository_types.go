@@ -63,6 +63,12 @@ type PullRequestPolicy struct {
 	// +kubebuilder:default=base
 	// +optional
 	DefinitionsFrom string `json:"definitionsFrom,omitempty"`
+	// APIURL is the provider's API, for commit statuses: by default
+	// https://api.github.com for github, https://<host>/api/v4 for gitlab.
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:Pattern=`^https?://`
+	// +optional
+	APIURL string `json:"apiURL,omitempty"`
 }
 
 // SourceReference names a Flux source whose artifact is used instead of a

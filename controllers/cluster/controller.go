@@ -1,0 +1,138 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/fluxcd/pkg/runtime/conditions"
+	"github.com/fluxcd/pkg/runtime/patch"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	krtv1 "krt.dev/krt/api/v1alpha1"
+)
+
+// +kubebuilder:rbac:groups=krt.dev,resources=clusters,verbs=get;list;watch
+// +kubebuilder:rbac:groups=krt.dev,resources=clusters/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+
+// Reasons on a Cluster's Ready condition.
+const (
+	ReasonConnected   = "Connected"
+	ReasonUnreachable = "Unreachable"
+	ReasonBadConfig   = "KubeconfigInvalid"
+	defaultKey        = "kubeconfig"
+	probeInterval     = time.Minute
+	unreachableRetry  = 15 * time.Second
+	probeTimeout      = 10 * time.Second
+)
+
+// Reconciler probes Clusters and keeps the Registry connected to them.
+type Reconciler struct {
+	client client.Client
+	// secrets reads kubeconfigs uncached: caching would mean watching
+	// every Secret in the cluster.
+	secrets  client.Reader
+	registry *Registry
+}
+
+// SetupWithManager registers the Cluster controller and the Registry.
+func SetupWithManager(mgr ctrl.Manager, reg *Registry) error {
+	if err := mgr.Add(reg); err != nil {
+		return err
+	}
+	r := &Reconciler{client: mgr.GetClient(), secrets: mgr.GetAPIReader(), registry: reg}
+	// A changed kubeconfig is picked up at the next probe, a minute at most.
+	return ctrl.NewControllerManagedBy(mgr).Named("cluster").For(&krtv1.Cluster{}).Complete(r)
+}
+
+// Reconcile probes one cluster.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	cl := &krtv1.Cluster{}
+	if err := r.client.Get(ctx, req.NamespacedName, cl); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.registry.forget(req.NamespacedName)
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	patcher := patch.NewSerialPatcher(cl, r.client)
+	defer func() {
+		err := patcher.Patch(ctx, cl, patch.WithStatusObservedGeneration{}, patch.WithOwnedConditions{Conditions: []string{
+			krtv1.ConditionReady, krtv1.ConditionReconciling, krtv1.ConditionStalled}})
+		retErr = kerrors.NewAggregate([]error{retErr, client.IgnoreNotFound(err)})
+	}()
+	now := metav1.Now()
+	cl.Status.LastProbeTime = &now
+	cfg, raw, err := r.restConfig(ctx, cl)
+	if err != nil {
+		conditions.MarkFalse(cl, krtv1.ConditionReady, ReasonBadConfig, "%s", err)
+		conditions.MarkStalled(cl, ReasonBadConfig, "%s", err)
+		return ctrl.Result{RequeueAfter: probeInterval}, nil
+	}
+	conditions.Delete(cl, krtv1.ConditionStalled)
+	version, err := probe(ctx, cfg)
+	if err != nil {
+		conditions.MarkFalse(cl, krtv1.ConditionReady, ReasonUnreachable, "%s", err)
+		return ctrl.Result{RequeueAfter: unreachableRetry}, nil
+	}
+	cl.Status.ServerVersion = version
+	if _, err := r.registry.ensure(ctx, req.NamespacedName, cfg, raw, namespaceOf(cl)); err != nil {
+		conditions.MarkFalse(cl, krtv1.ConditionReady, ReasonUnreachable, "%s", err)
+		return ctrl.Result{RequeueAfter: unreachableRetry}, nil
+	}
+	conditions.MarkTrue(cl, krtv1.ConditionReady, ReasonConnected, "connected to %s, Kubernetes %s", cfg.Host, version)
+	return ctrl.Result{RequeueAfter: probeInterval}, nil
+}
+
+func namespaceOf(cl *krtv1.Cluster) string {
+	if cl.Spec.Namespace == "" {
+		return "default"
+	}
+	return cl.Spec.Namespace
+}
+
+func (r *Reconciler) restConfig(ctx context.Context, cl *krtv1.Cluster) (*rest.Config, []byte, error) {
+	ref := cl.Spec.KubeconfigSecretRef
+	key := ref.Key
+	if key == "" {
+		key = defaultKey
+	}
+	secret := &corev1.Secret{}
+	if err := r.secrets.Get(ctx, client.ObjectKey{Namespace: cl.Namespace, Name: ref.Name}, secret); err != nil {
+		return nil, nil, fmt.Errorf("reading Secret %q: %w", ref.Name, err)
+	}
+	raw, ok := secret.Data[key]
+	if !ok {
+		return nil, nil, fmt.Errorf("Secret %q has no key %q", ref.Name, key)
+	}
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(raw)
+	if err != nil {
+		return nil, nil, fmt.Errorf("Secret %q key %q is not a kubeconfig: %w", ref.Name, key, err)
+	}
+	cfg.Timeout = probeTimeout * 3
+	cfg.UserAgent = "krt-controller"
+	return cfg, raw, nil
+}
+
+// probe asks the cluster its version, within probeTimeout.
+func probe(ctx context.Context, cfg *rest.Config) (string, error) {
+	c := rest.CopyConfig(cfg)
+	c.Timeout = probeTimeout
+	dc, err := discovery.NewDiscoveryClientForConfig(c)
+	if err != nil {
+		return "", err
+	}
+	v, err := dc.ServerVersion()
+	if err != nil {
+		return "", fmt.Errorf("%s is unreachable: %w", cfg.Host, err)
+	}
+	return v.GitVersion, nil
+}
