@@ -284,10 +284,14 @@ func (r *WorkflowRepository) SetConditions(c []metav1.Condition) { r.Status.Cond
 // Condition types and annotations of the source controller.
 const (
 	ConditionFetchFailed = "FetchFailed"
-	// AnnotationRevision on a Workflow or Tool is the revision it came from.
+	// AnnotationRevision on a Workflow or Tool is the revision at which it
+	// last changed.
 	AnnotationRevision = "krt.dev/revision"
 	// AnnotationFile on a Workflow or Tool is the file it came from.
 	AnnotationFile = "krt.dev/file"
+	// AnnotationDigest on a Workflow or Tool sums its content, so an
+	// unchanged object is not written again at a new revision.
+	AnnotationDigest = "krt.dev/digest"
 	// LabelRepository on a Workflow or Tool names its repository.
 	LabelRepository = "krt.dev/repository"
 )

@@ -7,6 +7,7 @@ import (
 	goflag "flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -14,17 +15,21 @@ import (
 	"github.com/fluxcd/pkg/runtime/client"
 	"github.com/fluxcd/pkg/runtime/leaderelection"
 	"github.com/fluxcd/pkg/runtime/logger"
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	flag "github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/api/meta"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"krt.dev/krt/api/scheme"
+	"krt.dev/krt/controllers/cluster"
 	"krt.dev/krt/controllers/index"
 	"krt.dev/krt/controllers/reaper"
 	runtimectl "krt.dev/krt/controllers/runtime"
 	"krt.dev/krt/controllers/scheduler"
+	"krt.dev/krt/controllers/source"
 	"krt.dev/krt/controllers/ttl"
 )
 
@@ -33,7 +38,7 @@ import (
 const defaultRuntimedImage = "ghcr.io/krt-dev/krt-runtimed:v0.1.0"
 
 // allControllers are the controllers --controllers can name.
-var allControllers = []string{"scheduler", "reaper", "ttl", "runtime"}
+var allControllers = []string{"scheduler", "reaper", "ttl", "runtime", "source", "cluster"}
 
 func main() {
 	var (
@@ -47,6 +52,8 @@ func main() {
 		schedulerWorkers int
 		reaperOpts       reaper.Options
 		runtimeOpts      runtimectl.Options
+		sourceOpts       source.Options
+		flux             string
 	)
 	flag.StringSliceVar(&controllers, "controllers", []string{"*"},
 		fmt.Sprintf("controllers to run: * for all, or a list of %v", allControllers))
@@ -56,6 +63,9 @@ func main() {
 	flag.IntVar(&schedulerWorkers, "scheduler-workers", 4, "Runs scheduled in parallel")
 	flag.StringVar(&runtimeOpts.Pod.RuntimedImage, "runtimed-image", defaultRuntimedImage, "image with the runtimed and krt-runtime binaries, for runtime pods")
 	flag.DurationVar(&reaperOpts.ClaimTimeout, "claim-timeout", time.Minute, "how long a healthy runtime pod may leave an assigned Run unclaimed before it is given to another")
+	flag.StringVar(&sourceOpts.CacheDir, "git-cache-dir", filepath.Join(os.TempDir(), "krt-git"), "where fetched repositories are cached, one per URL")
+	flag.StringVar(&sourceOpts.WebhookAddress, "webhook-bind-address", ":9292", "where the git webhook receiver listens; empty to disable")
+	flag.StringVar(&flux, "flux", "auto", "read Flux sources named by sourceRef: auto (when Flux's CRDs are installed), true or false")
 	clientOpts.BindFlags(flag.CommandLine)
 	leaderOpts.BindFlags(flag.CommandLine)
 	logOpts.BindFlags(flag.CommandLine)
@@ -66,7 +76,7 @@ func main() {
 	log := logger.NewLogger(logOpts)
 	ctrl.SetLogger(log)
 	addrs := addresses{metrics: metricsAddr, health: healthAddr, pprof: pprofAddr}
-	if err := run(controllers, clientOpts, leaderOpts, addrs, settings{schedulerWorkers, reaperOpts, runtimeOpts}); err != nil {
+	if err := run(controllers, clientOpts, leaderOpts, addrs, settings{schedulerWorkers, reaperOpts, runtimeOpts, sourceOpts, flux}); err != nil {
 		log.Error(err, "krt-controller failed")
 		os.Exit(1)
 	}
@@ -80,6 +90,8 @@ type settings struct {
 	schedulerWorkers int
 	reaper           reaper.Options
 	runtime          runtimectl.Options
+	source           source.Options
+	flux             string
 }
 
 func run(controllers []string, clientOpts client.Options, leaderOpts leaderelection.Options,
@@ -126,6 +138,10 @@ func setup(ctx context.Context, mgr ctrl.Manager, enabled map[string]bool, set s
 	if err := index.Register(ctx, mgr.GetFieldIndexer()); err != nil {
 		return err
 	}
+	registry := cluster.NewRegistry(mgr.GetLogger().WithName("clusters"))
+	if err := mgr.Add(registry); err != nil {
+		return err
+	}
 	steps := []struct {
 		name  string
 		setup func() error
@@ -136,6 +152,15 @@ func setup(ctx context.Context, mgr ctrl.Manager, enabled map[string]bool, set s
 		{"reaper", func() error { return reaper.SetupWithManager(mgr, set.reaper) }},
 		{"ttl", func() error { return ttl.SetupWithManager(mgr) }},
 		{"runtime", func() error { return runtimectl.SetupWithManager(mgr, set.runtime) }},
+		{"source", func() error {
+			opts := set.source
+			var err error
+			if opts.Flux, err = fluxEnabled(mgr, set.flux); err != nil {
+				return err
+			}
+			return source.SetupWithManager(ctx, mgr, opts)
+		}},
+		{"cluster", func() error { return cluster.SetupWithManager(mgr, registry) }},
 	}
 	for _, s := range steps {
 		if !enabled[s.name] {
@@ -146,6 +171,24 @@ func setup(ctx context.Context, mgr ctrl.Manager, enabled map[string]bool, set s
 		}
 	}
 	return nil
+}
+
+// fluxEnabled decides whether to watch Flux sources. On auto it asks the
+// API server, since watching a kind that is not served fails the manager.
+func fluxEnabled(mgr ctrl.Manager, mode string) (bool, error) {
+	switch mode {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	case "auto":
+		_, err := mgr.GetRESTMapper().RESTMapping(sourcev1.GroupVersion.WithKind(sourcev1.GitRepositoryKind).GroupKind(), sourcev1.GroupVersion.Version)
+		if meta.IsNoMatchError(err) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	return false, fmt.Errorf("--flux: want auto, true or false, not %q", mode)
 }
 
 func enabledControllers(names []string) (map[string]bool, error) {

@@ -85,7 +85,10 @@ func StartStack(env *Env, bins Binaries, opts StackOptions) (*Stack, error) {
 
 // StartController starts (or restarts) the krt-controller process.
 func (s *Stack) StartController(args ...string) error {
-	base := []string{"--kubeconfig", s.env.Kubeconfig, "--metrics-bind-address", "0", "--health-probe-bind-address", "0"}
+	// No webhook receiver unless a test asks for one (later flags win), so
+	// test packages running side by side never fight over a port.
+	base := []string{"--kubeconfig", s.env.Kubeconfig, "--metrics-bind-address", "0", "--health-probe-bind-address", "0",
+		"--webhook-bind-address", "", "--git-cache-dir", filepath.Join(s.env.Dir, "git-cache")}
 	p, err := StartProcess(s.env.Dir, "krt-controller", s.bins.Controller, append(base, args...)...)
 	if err != nil {
 		return err

@@ -1,0 +1,208 @@
+// Package source is the WorkflowRepository controller: it follows a git
+// repository (or a Flux source), turns its folder of workflow YAML into
+// Workflow and Tool objects at each new revision, records pushes and pull
+// requests for the workflow controller, and serves the webhook receiver.
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/conditions"
+	"github.com/fluxcd/pkg/runtime/jitter"
+	"github.com/fluxcd/pkg/runtime/patch"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/client-go/tools/record"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/sources/git"
+	"krt.dev/krt/workflows/expr"
+)
+
+// +kubebuilder:rbac:groups=krt.dev,resources=workflowrepositories,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=krt.dev,resources=workflowrepositories/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=krt.dev,resources=workflows;tools,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=source.toolkit.fluxcd.io,resources=gitrepositories;externalartifacts,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+
+// Reasons on a repository's conditions.
+const (
+	ReasonSucceeded        = "Succeeded"
+	ReasonFetchFailed      = "FetchFailed"
+	ReasonValidationFailed = "ValidationFailed"
+	ReasonApplyFailed      = "ApplyFailed"
+	ReasonSuspended        = "Suspended"
+	ReasonProgressing      = "Progressing"
+	ReasonWebhookFailed    = "WebhookFailed"
+)
+
+// Reconciler reconciles WorkflowRepositories.
+type Reconciler struct {
+	client   client.Client
+	secrets  client.Reader // uncached: watching every Secret is not ours to do
+	git      *git.Cache
+	expr     *expr.Env
+	recorder record.EventRecorder
+	now      func() time.Time
+}
+
+// Reconcile runs the sub-steps, in the manner of Flux's source-controller,
+// and patches the conditions once at the end.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	repo := &krtv1.WorkflowRepository{}
+	if err := r.client.Get(ctx, req.NamespacedName, repo); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	patcher := patch.NewSerialPatcher(repo, r.client)
+	defer func() {
+		if v, ok := meta.ReconcileAnnotationValue(repo.GetAnnotations()); ok {
+			repo.Status.SetLastHandledReconcileRequest(v)
+		}
+		err := patcher.Patch(ctx, repo, patch.WithStatusObservedGeneration{}, patch.WithOwnedConditions{Conditions: []string{
+			krtv1.ConditionReady, krtv1.ConditionReconciling, krtv1.ConditionStalled, krtv1.ConditionFetchFailed}})
+		retErr = kerrors.NewAggregate([]error{retErr, client.IgnoreNotFound(err)})
+	}()
+	if repo.Spec.Suspend {
+		conditions.MarkFalse(repo, krtv1.ConditionReady, ReasonSuspended, "suspended")
+		return ctrl.Result{}, nil
+	}
+	// Stalled is recomputed each time: a fixed Secret clears it.
+	conditions.Delete(repo, krtv1.ConditionStalled)
+	if err := r.reconcileWebhook(ctx, repo); err != nil {
+		conditions.MarkStalled(repo, ReasonWebhookFailed, "%s", err)
+	}
+	if err := r.reconcileRevision(ctx, repo); err != nil {
+		conditions.Delete(repo, krtv1.ConditionReconciling)
+		conditions.MarkTrue(repo, krtv1.ConditionFetchFailed, ReasonFetchFailed, "%s", err)
+		conditions.MarkFalse(repo, krtv1.ConditionReady, ReasonFetchFailed, "%s", err)
+		var cfg *configError
+		if errors.As(err, &cfg) {
+			// No retry fixes a bad Secret; only an edit does.
+			conditions.MarkStalled(repo, ReasonFetchFailed, "%s", err)
+		}
+		r.recorder.Event(repo, corev1.EventTypeWarning, ReasonFetchFailed, err.Error())
+		return ctrl.Result{RequeueAfter: jitter.JitteredIntervalDuration(interval(repo))}, nil
+	}
+	conditions.Delete(repo, krtv1.ConditionFetchFailed)
+	if err := r.reconcilePullRequests(ctx, repo); err != nil {
+		r.recorder.Event(repo, corev1.EventTypeWarning, ReasonFetchFailed, "pull request discovery: "+err.Error())
+	}
+	return ctrl.Result{RequeueAfter: jitter.JitteredIntervalDuration(interval(repo))}, nil
+}
+
+func interval(repo *krtv1.WorkflowRepository) time.Duration {
+	if repo.Spec.Interval.Duration <= 0 {
+		return time.Minute
+	}
+	return repo.Spec.Interval.Duration
+}
+
+func timeout(repo *krtv1.WorkflowRepository) time.Duration {
+	if repo.Spec.Timeout == nil || repo.Spec.Timeout.Duration <= 0 {
+		return time.Minute
+	}
+	return repo.Spec.Timeout.Duration
+}
+
+// reconcileRevision resolves the revision and, if it is new (or the spec or
+// a reconcile request asks), builds, validates and applies the folder.
+func (r *Reconciler) reconcileRevision(ctx context.Context, repo *krtv1.WorkflowRepository) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout(repo))
+	defer cancel()
+	snap, err := r.resolve(ctx, repo)
+	if err != nil {
+		return err
+	}
+	previous := ""
+	if repo.Status.Artifact != nil {
+		previous = repo.Status.Artifact.Revision
+	}
+	requested, _ := meta.ReconcileAnnotationValue(repo.GetAnnotations())
+	if snap.revision == previous && repo.Generation == repo.Status.ObservedGeneration &&
+		requested == repo.Status.LastHandledReconcileAt && contentHandled(repo) {
+		return nil // unchanged: one ls-remote, nothing more
+	}
+	conditions.MarkReconciling(repo, ReasonProgressing, "building %s", snap.revision)
+	files, err := snap.read()
+	if err != nil {
+		return err
+	}
+	if err := r.reconcileContent(ctx, repo, snap.revision, files); err != nil {
+		return nil // recorded on the conditions; the fetch itself worked
+	}
+	if snap.revision != previous {
+		now := metav1.NewTime(r.now())
+		repo.Status.Artifact = &krtv1.Artifact{Revision: snap.revision, LastUpdateTime: &now}
+		if previous != "" {
+			r.recordPush(repo, snap, previous)
+		}
+	}
+	return nil
+}
+
+// contentHandled reports whether the last revision was built, validated
+// and applied, whatever it held: only a fetch or apply failure is retried
+// at the same revision.
+func contentHandled(repo *krtv1.WorkflowRepository) bool {
+	reason := conditions.GetReason(repo, krtv1.ConditionReady)
+	return reason == ReasonSucceeded || reason == ReasonValidationFailed
+}
+
+// configError is a problem only an edit of the spec or a Secret fixes.
+type configError struct{ err error }
+
+func (e *configError) Error() string { return e.err.Error() }
+func (e *configError) Unwrap() error { return e.err }
+
+// recordPush notes a new revision of a followed branch, with the paths it
+// changed, for on.push triggers. The newest pushes are kept.
+func (r *Reconciler) recordPush(repo *krtv1.WorkflowRepository, snap *snapshot, previous string) {
+	ev := krtv1.PushEvent{Revision: snap.revision, Before: previous, Branch: snap.branch, Time: metav1.NewTime(r.now())}
+	paths, truncated, err := snap.changed(commitOf(previous))
+	if err != nil {
+		truncated = true // unknown changes match any paths filter
+	}
+	ev.ChangedPaths, ev.PathsTruncated = paths, truncated
+	repo.Status.Pushes = append(repo.Status.Pushes, ev)
+	if n := len(repo.Status.Pushes); n > maxPushes {
+		repo.Status.Pushes = repo.Status.Pushes[n-maxPushes:]
+	}
+	r.recorder.Eventf(repo, corev1.EventTypeNormal, "NewRevision", "%s (was %s)", snap.revision, previous)
+}
+
+const maxPushes = 20
+
+// commitOf takes the hash out of a revision such as main@sha1:<hash>.
+func commitOf(revision string) string {
+	for i := len(revision) - 1; i >= 0; i-- {
+		if revision[i] == ':' {
+			return revision[i+1:]
+		}
+	}
+	return revision
+}
+
+// content reports a summary message for Ready.
+func summary(revision string, applied []krtv1.AppliedObject, errs []krtv1.ParseError) string {
+	msg := fmt.Sprintf("applied %d objects at %s", len(applied), revision)
+	if len(errs) > 0 {
+		msg += fmt.Sprintf("; %d files have errors, first: %s:%d: %s", countFiles(errs), errs[0].File, errs[0].Line, errs[0].Message)
+	}
+	return msg
+}
+
+func countFiles(errs []krtv1.ParseError) int {
+	files := map[string]bool{}
+	for _, e := range errs {
+		files[e.File] = true
+	}
+	return len(files)
+}

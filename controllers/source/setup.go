@@ -1,0 +1,90 @@
+package source
+
+import (
+	"context"
+	"time"
+
+	"github.com/fluxcd/pkg/runtime/predicates"
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/sources/git"
+	"krt.dev/krt/workflows/expr"
+)
+
+// Options configures the source controller.
+type Options struct {
+	// CacheDir holds the shared git cache, one bare repository per URL.
+	CacheDir string
+	// WebhookAddress is where the receiver listens; off when empty.
+	WebhookAddress string
+	// Flux reads Flux sources; off when Flux's CRDs are not installed.
+	Flux bool
+}
+
+// SetupWithManager registers the WorkflowRepository controller and, if
+// asked, the webhook receiver.
+func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error {
+	cache, err := git.NewCache(opts.CacheDir)
+	if err != nil {
+		return err
+	}
+	env, err := expr.NewEnv()
+	if err != nil {
+		return err
+	}
+	r := &Reconciler{
+		client: mgr.GetClient(), secrets: mgr.GetAPIReader(), git: cache, expr: env,
+		recorder: mgr.GetEventRecorderFor("krt-source-controller"), now: time.Now,
+	}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &krtv1.WorkflowRepository{}, indexWebhookPath, func(o client.Object) []string {
+		if p := o.(*krtv1.WorkflowRepository).Status.WebhookPath; p != "" {
+			return []string{p}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if opts.WebhookAddress != "" {
+		if err := mgr.Add(&Receiver{Addr: opts.WebhookAddress, r: r, log: mgr.GetLogger().WithName("webhook")}); err != nil {
+			return err
+		}
+	}
+	b := ctrl.NewControllerManagedBy(mgr).
+		Named("source").
+		// A spec change, or Flux's reconcile.fluxcd.io/requestedAt.
+		For(&krtv1.WorkflowRepository{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicates.ReconcileRequestedPredicate{})))
+	if opts.Flux {
+		b = b.Watches(&sourcev1.GitRepository{}, handler.EnqueueRequestsFromMapFunc(r.reposOfSource(sourcev1.GitRepositoryKind))).
+			Watches(&sourcev1.ExternalArtifact{}, handler.EnqueueRequestsFromMapFunc(r.reposOfSource(sourcev1.ExternalArtifactKind)))
+	}
+	return b.Complete(r)
+}
+
+// reposOfSource wakes the repositories that read a Flux source when its
+// artifact changes.
+func (r *Reconciler) reposOfSource(kind string) handler.MapFunc {
+	return func(ctx context.Context, o client.Object) []reconcile.Request {
+		list := &krtv1.WorkflowRepositoryList{}
+		if err := r.client.List(ctx, list); err != nil {
+			return nil
+		}
+		var out []reconcile.Request
+		for _, repo := range list.Items {
+			ref := repo.Spec.SourceRef
+			if ref == nil || ref.Kind != kind || ref.Name != o.GetName() {
+				continue
+			}
+			if ns := ref.Namespace; (ns == "" && repo.Namespace == o.GetNamespace()) || ns == o.GetNamespace() {
+				out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&repo)})
+			}
+		}
+		return out
+	}
+}

@@ -1,0 +1,71 @@
+// Package gitops tests the source controller end to end: a real
+// kube-apiserver and etcd, the real krt-controller process, and real git
+// repositories served over HTTP by `git http-backend`, pushed to by the
+// real git client.
+package gitops
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"testing"
+
+	"krt.dev/krt/test/kubetest"
+)
+
+var (
+	env   *kubetest.Env
+	stack *kubetest.Stack
+	bins  kubetest.Binaries
+	// hookURL is the base URL of the controller's webhook receiver.
+	hookURL string
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	var err error
+	if env, err = kubetest.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer env.Stop()
+	bins, err = kubetest.Build()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	addr, err := freeAddress()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	hookURL = "http://" + addr
+	stack, err = kubetest.StartStack(env, bins, kubetest.StackOptions{
+		AdminRuntimed:  true,
+		ControllerArgs: []string{"--controllers", "source", "--webhook-bind-address", addr, "--flux", "true"},
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer stack.Stop()
+	code := m.Run()
+	if races := env.RaceReports(); races != "" {
+		fmt.Fprintf(os.Stderr, "the race detector reported in a krt process:\n%s\n", races)
+		code = 1
+	}
+	return code
+}
+
+// freeAddress finds a loopback port nobody listens on.
+func freeAddress() (string, error) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer lis.Close()
+	return lis.Addr().String(), nil
+}
