@@ -31,6 +31,7 @@ import (
 	"krt.dev/krt/controllers/scheduler"
 	"krt.dev/krt/controllers/source"
 	"krt.dev/krt/controllers/ttl"
+	"krt.dev/krt/controllers/workflow"
 )
 
 // defaultRuntimedImage is the image runtime pods get unless
@@ -38,7 +39,7 @@ import (
 const defaultRuntimedImage = "ghcr.io/krt-dev/krt-runtimed:v0.1.0"
 
 // allControllers are the controllers --controllers can name.
-var allControllers = []string{"scheduler", "reaper", "ttl", "runtime", "source", "cluster"}
+var allControllers = []string{"scheduler", "reaper", "ttl", "runtime", "source", "cluster", "workflow"}
 
 func main() {
 	var (
@@ -50,6 +51,7 @@ func main() {
 		healthAddr       string
 		pprofAddr        string
 		schedulerWorkers int
+		workflowWorkers  int
 		reaperOpts       reaper.Options
 		runtimeOpts      runtimectl.Options
 		sourceOpts       source.Options
@@ -61,6 +63,7 @@ func main() {
 	flag.StringVar(&healthAddr, "health-probe-bind-address", ":8081", "where /healthz and /readyz are served")
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "", "where Go's pprof profiles are served; off when empty")
 	flag.IntVar(&schedulerWorkers, "scheduler-workers", 4, "Runs scheduled in parallel")
+	flag.IntVar(&workflowWorkers, "workflow-workers", 4, "WorkflowRuns reconciled in parallel")
 	flag.StringVar(&runtimeOpts.Pod.RuntimedImage, "runtimed-image", defaultRuntimedImage, "image with the runtimed and krt-runtime binaries, for runtime pods")
 	flag.DurationVar(&reaperOpts.ClaimTimeout, "claim-timeout", time.Minute, "how long a healthy runtime pod may leave an assigned Run unclaimed before it is given to another")
 	flag.StringVar(&sourceOpts.CacheDir, "git-cache-dir", filepath.Join(os.TempDir(), "krt-git"), "where fetched repositories are cached, one per URL")
@@ -76,7 +79,7 @@ func main() {
 	log := logger.NewLogger(logOpts)
 	ctrl.SetLogger(log)
 	addrs := addresses{metrics: metricsAddr, health: healthAddr, pprof: pprofAddr}
-	if err := run(controllers, clientOpts, leaderOpts, addrs, settings{schedulerWorkers, reaperOpts, runtimeOpts, sourceOpts, flux}); err != nil {
+	if err := run(controllers, clientOpts, leaderOpts, addrs, settings{schedulerWorkers, workflowWorkers, reaperOpts, runtimeOpts, sourceOpts, flux}); err != nil {
 		log.Error(err, "krt-controller failed")
 		os.Exit(1)
 	}
@@ -88,6 +91,7 @@ type addresses struct{ metrics, health, pprof string }
 // settings are the controllers' own options.
 type settings struct {
 	schedulerWorkers int
+	workflowWorkers  int
 	reaper           reaper.Options
 	runtime          runtimectl.Options
 	source           source.Options
@@ -161,6 +165,9 @@ func setup(ctx context.Context, mgr ctrl.Manager, enabled map[string]bool, set s
 			return source.SetupWithManager(ctx, mgr, opts)
 		}},
 		{"cluster", func() error { return cluster.SetupWithManager(mgr, registry) }},
+		{"workflow", func() error {
+			return workflow.SetupWithManager(ctx, mgr, registry, workflow.Options{Workers: set.workflowWorkers})
+		}},
 	}
 	for _, s := range steps {
 		if !enabled[s.name] {

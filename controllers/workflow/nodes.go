@@ -1,0 +1,250 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/workflows/dag"
+	"krt.dev/krt/workflows/expr"
+)
+
+// runBuilder turns one node of a step into a Run spec. It reads nothing
+// but what it is given, so it is tested without a cluster.
+type runBuilder struct {
+	env   *expr.Env
+	vars  expr.Vars // with item set for an expanded node
+	tools []krtv1.NamedTool
+}
+
+// built is a node's Run spec and the Cluster it goes to ("" for the hub).
+type built struct {
+	spec    krtv1.RunSpec
+	cluster string
+}
+
+func (b runBuilder) build(ctx context.Context, s *krtv1.Step) (built, error) {
+	var tool *krtv1.ToolSpec
+	if s.Uses != "" {
+		if tool = b.tool(s.Uses); tool == nil {
+			return built{}, fmt.Errorf("tool %s is not among the run's tools", s.Uses)
+		}
+	} else if s.Run == "" {
+		return built{}, errors.New("the step has neither run nor uses")
+	}
+	out := built{}
+	var err error
+	if out.spec.Runtime, out.cluster, err = b.where(ctx, s, tool); err != nil {
+		return built{}, err
+	}
+	if tool != nil {
+		fromTool(&out.spec, tool)
+	} else if out.spec.Script, err = b.interpolate(ctx, "run", s.Run); err != nil {
+		return built{}, err
+	} else {
+		out.spec.Language = s.Language
+	}
+	if out.spec.Env, err = b.envVars(ctx, s, tool); err != nil {
+		return built{}, err
+	}
+	out.spec.SecretEnv = secretEnv(tool, s.SecretEnv)
+	out.spec.Timeout = s.Timeout
+	out.spec.RetryPolicy = retryPolicy(s.Retries)
+	return out, nil
+}
+
+func (b runBuilder) tool(name string) *krtv1.ToolSpec {
+	for i := range b.tools {
+		if b.tools[i].Name == name {
+			return &b.tools[i].Spec
+		}
+	}
+	return nil
+}
+
+func (b runBuilder) interpolate(ctx context.Context, field, s string) (string, error) {
+	v, err := b.env.Interpolate(ctx, s, b.vars)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", field, err)
+	}
+	return v, nil
+}
+
+// where picks the runtime and cluster. A runtime written "cluster/runtime"
+// names both, as the seed dialect's runner does; an explicit cluster wins.
+func (b runBuilder) where(ctx context.Context, s *krtv1.Step, tool *krtv1.ToolSpec) (runtime, cluster string, err error) {
+	raw := s.Runtime
+	if raw == "" && tool != nil {
+		raw = tool.Runtime
+	}
+	if runtime, err = b.interpolate(ctx, "runtime", raw); err != nil {
+		return "", "", err
+	}
+	if c, rt, ok := strings.Cut(runtime, "/"); ok {
+		cluster, runtime = c, rt
+	}
+	if runtime == "" {
+		return "", "", errors.New("the step names no runtime")
+	}
+	if s.Cluster != "" {
+		if cluster, err = b.interpolate(ctx, "cluster", s.Cluster); err != nil {
+			return "", "", err
+		}
+	}
+	return runtime, cluster, nil
+}
+
+// fromTool copies what the Tool executes. Its script is not interpolated:
+// a tool gets its values as env, like any program would.
+func fromTool(spec *krtv1.RunSpec, tool *krtv1.ToolSpec) {
+	switch tool.Language {
+	case "exec":
+		spec.Command = slices.Clone(tool.Command)
+		spec.Args = slices.Clone(tool.Args)
+	case string(krtv1.LanguagePython):
+		spec.Script, spec.Language = tool.Script, krtv1.LanguagePython
+	default:
+		// A tool is bash unless it says otherwise, whatever the runtime's
+		// first language is.
+		spec.Script, spec.Language = tool.Script, krtv1.LanguageBash
+	}
+}
+
+// envVars is the step's env over the tool's inputs, which reach the
+// script upper-cased, with the tool's defaults for inputs not given.
+func (b runBuilder) envVars(ctx context.Context, s *krtv1.Step, tool *krtv1.ToolSpec) ([]krtv1.EnvVar, error) {
+	env := map[string]string{}
+	if tool != nil {
+		if err := b.inputs(ctx, s, tool, env); err != nil {
+			return nil, err
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
+		v, err := b.interpolate(ctx, "env "+k, s.Env[k])
+		if err != nil {
+			return nil, err
+		}
+		env[k] = v
+	}
+	if len(env) == 0 {
+		return nil, nil
+	}
+	out := make([]krtv1.EnvVar, 0, len(env))
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		out = append(out, krtv1.EnvVar{Name: k, Value: env[k]})
+	}
+	return out, nil
+}
+
+func (b runBuilder) inputs(ctx context.Context, s *krtv1.Step, tool *krtv1.ToolSpec, env map[string]string) error {
+	declared := map[string]bool{}
+	for _, in := range tool.Inputs {
+		declared[in.Name] = true
+		raw, given := s.With[in.Name]
+		switch {
+		case given:
+		case in.Default != nil:
+			raw = *in.Default
+		case in.Required:
+			return fmt.Errorf("tool %s needs input %s", s.Uses, in.Name)
+		default:
+			continue
+		}
+		v, err := b.interpolate(ctx, "with "+in.Name, raw)
+		if err != nil {
+			return err
+		}
+		env[envName(in.Name)] = v
+	}
+	// Inputs the tool does not declare still reach it: the seed dialect
+	// passes inputs to tools that list none.
+	for _, k := range slices.Sorted(maps.Keys(s.With)) {
+		if declared[k] {
+			continue
+		}
+		v, err := b.interpolate(ctx, "with "+k, s.With[k])
+		if err != nil {
+			return err
+		}
+		env[envName(k)] = v
+	}
+	return nil
+}
+
+// envName upper-cases an input name into an environment variable name.
+func envName(input string) string {
+	return strings.ToUpper(strings.Map(func(r rune) rune {
+		if r == '-' || r == '.' {
+			return '_'
+		}
+		return r
+	}, input))
+}
+
+// secretEnv is the tool's secret env with the step's over it, by name.
+func secretEnv(tool *krtv1.ToolSpec, step []krtv1.SecretEnvVar) []krtv1.SecretEnvVar {
+	var all []krtv1.SecretEnvVar
+	if tool != nil {
+		all = append(all, tool.SecretEnv...)
+	}
+	all = append(all, step...)
+	byName := map[string]krtv1.SecretEnvVar{}
+	for _, e := range all {
+		byName[e.Name] = e
+	}
+	out := make([]krtv1.SecretEnvVar, 0, len(byName))
+	for _, k := range slices.Sorted(maps.Keys(byName)) {
+		out = append(out, byName[k])
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// retryPolicy maps a step's retries (after the first attempt) onto the
+// Run's attempts (including it).
+func retryPolicy(r *krtv1.StepRetries) *krtv1.RetryPolicy {
+	if r == nil || r.Limit < 1 {
+		return nil
+	}
+	p := &krtv1.RetryPolicy{MaxAttempts: r.Limit + 1}
+	if r.Backoff != nil {
+		p.Backoff = &metav1.Duration{Duration: r.Backoff.Duration}
+	}
+	return p
+}
+
+// expand lists a step's nodes: one per forEach item (each interpolated),
+// one per matrix combination, or the step itself.
+func expand(ctx context.Context, env *expr.Env, vars expr.Vars, s *krtv1.Step) ([]dag.Item, error) {
+	switch {
+	case s.ForEach != nil:
+		var items []dag.Item
+		seen := map[string]bool{}
+		for i, raw := range s.ForEach.Items {
+			v, err := env.Interpolate(ctx, raw, vars)
+			if err != nil {
+				return nil, fmt.Errorf("forEach item %d: %w", i, err)
+			}
+			if key := nodeKey(v); !seen[key] {
+				seen[key] = true
+				items = append(items, dag.Item{Key: key, Value: v})
+			}
+		}
+		return items, nil
+	case len(s.Matrix) > 0:
+		items := dag.Matrix(s.Matrix)
+		for i := range items {
+			items[i].Key = nodeKey(items[i].Key)
+		}
+		return items, nil
+	}
+	return []dag.Item{{}}, nil
+}

@@ -1,0 +1,141 @@
+// Package workflow is the WorkflowRun engine: it walks a run's DAG,
+// evaluates `if` and interpolates values in CEL, creates one Run per node
+// in the hub or in a remote Cluster, holds approval gates, and folds the
+// Runs' results back into the run's compact node status.
+package workflow
+
+import (
+	"context"
+	"time"
+
+	"github.com/fluxcd/pkg/runtime/conditions"
+	"github.com/fluxcd/pkg/runtime/patch"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/client-go/tools/record"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/controllers/cluster"
+	"krt.dev/krt/workflows/expr"
+)
+
+// +kubebuilder:rbac:groups=krt.dev,resources=workflowruns,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=krt.dev,resources=workflowruns/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=krt.dev,resources=runs,verbs=get;list;watch;create;update;patch
+// +kubebuilder:rbac:groups=krt.dev,resources=approvals,verbs=get;list;watch
+// +kubebuilder:rbac:groups=krt.dev,resources=clusters,verbs=get;list;watch
+// +kubebuilder:rbac:groups=krt.dev,resources=workflows;tools,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+
+// Reasons on a WorkflowRun's conditions and events.
+const (
+	ReasonProgressing        = "Progressing"
+	ReasonSucceeded          = "Succeeded"
+	ReasonFailed             = "Failed"
+	ReasonCancelled          = "Cancelled"
+	ReasonAwaitingApproval   = "AwaitingApproval"
+	ReasonClusterUnavailable = "ClusterUnavailable"
+	// ConditionClusterUnavailable is True while a node waits for a cluster.
+	ConditionClusterUnavailable = "ClusterUnavailable"
+)
+
+var ownedConditions = []string{krtv1.ConditionReady, krtv1.ConditionReconciling,
+	krtv1.ConditionStalled, ConditionClusterUnavailable}
+
+// Reconciler runs WorkflowRuns.
+type Reconciler struct {
+	client client.Client
+	// live reads a Run the cache has not seen yet, after a create found
+	// it already there.
+	live     client.Reader
+	reg      *cluster.Registry
+	expr     *expr.Env
+	recorder record.EventRecorder
+	now      func() time.Time
+}
+
+// Reconcile moves one run forward as far as it can go now, and patches
+// its status once at the end.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	wr := &krtv1.WorkflowRun{}
+	if err := r.client.Get(ctx, req.NamespacedName, wr); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	patcher := patch.NewSerialPatcher(wr, r.client)
+	defer func() {
+		err := patcher.Patch(ctx, wr, patch.WithStatusObservedGeneration{}, patch.WithOwnedConditions{Conditions: ownedConditions})
+		retErr = kerrors.NewAggregate([]error{retErr, client.IgnoreNotFound(err)})
+	}()
+	p := r.newPass(wr)
+	if err := r.step(ctx, p); err != nil {
+		// The error's backoff requeues; a timer as well would be ignored.
+		return ctrl.Result{}, err
+	}
+	return p.result(), nil
+}
+
+// step dispatches on the run's phase. A cancel wins over everything but
+// an end already reached.
+func (r *Reconciler) step(ctx context.Context, p *pass) error {
+	wr := p.wr
+	switch {
+	case wr.Status.Phase.Terminal():
+		if wr.Status.Phase == krtv1.WorkflowCancelled {
+			// A Run created just before the cancel must not run on.
+			return p.cancelRuns(ctx)
+		}
+		return nil
+	case wr.Spec.CancelRequested:
+		return p.cancel(ctx)
+	case wr.Status.Phase == krtv1.WorkflowPending:
+		// Pending is the trigger side's hold (a concurrency group), and
+		// the trigger side lets it go.
+		return nil
+	case wr.Status.Phase == krtv1.WorkflowAwaitingApproval:
+		if done, err := p.awaitRunApproval(ctx); err != nil || !done {
+			return err
+		}
+	case wr.Status.Phase == "":
+		p.begin()
+	}
+	if wr.Status.Phase != krtv1.WorkflowRunning {
+		return nil
+	}
+	return p.progress(ctx)
+}
+
+// begin moves a new run to Running.
+func (p *pass) begin() {
+	now := metav1.NewTime(p.now)
+	p.wr.Status.Phase = krtv1.WorkflowRunning
+	p.wr.Status.StartTime = &now
+}
+
+// markRunning keeps the kstatus conditions of a run in progress.
+func markRunning(wr *krtv1.WorkflowRun, reason, msg string) {
+	conditions.MarkReconciling(wr, reason, "%s", msg)
+	conditions.MarkUnknown(wr, krtv1.ConditionReady, reason, "%s", msg)
+}
+
+// end records how a run ended, with its kstatus conditions and one event.
+func (p *pass) end(phase krtv1.WorkflowRunPhase, reason, msg string) {
+	wr := p.wr
+	now := metav1.NewTime(p.now)
+	wr.Status.Phase = phase
+	wr.Status.CompletionTime = &now
+	wr.Status.Message = krtv1.TruncateMessage(msg)
+	conditions.Delete(wr, ConditionClusterUnavailable)
+	if phase == krtv1.WorkflowSucceeded {
+		conditions.Delete(wr, krtv1.ConditionReconciling)
+		conditions.Delete(wr, krtv1.ConditionStalled)
+		conditions.MarkTrue(wr, krtv1.ConditionReady, reason, "%s", msg)
+		p.r.recorder.Event(wr, corev1.EventTypeNormal, reason, msg)
+		return
+	}
+	conditions.MarkStalled(wr, reason, "%s", msg)
+	conditions.MarkFalse(wr, krtv1.ConditionReady, reason, "%s", msg)
+	p.r.recorder.Event(wr, corev1.EventTypeWarning, reason, msg)
+}
