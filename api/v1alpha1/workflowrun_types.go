@@ -67,6 +67,20 @@ type WorkflowRunSpec struct {
 	Tools []NamedTool `json:"tools,omitempty"`
 	// +optional
 	CancelRequested bool `json:"cancelRequested,omitempty"`
+	// RequireApproval holds the run in AwaitingApproval until an Approval
+	// for its pull request's head SHA: set by the trigger for a fork or an
+	// author outside allowedAuthors.
+	// +optional
+	RequireApproval bool `json:"requireApproval,omitempty"`
+	// ConcurrencyGroup is the workflow's concurrency.group, resolved when
+	// the run was triggered. Runs in one group run one at a time.
+	// +kubebuilder:validation:MaxLength=512
+	// +optional
+	ConcurrencyGroup string `json:"concurrencyGroup,omitempty"`
+	// CancelInProgress cancels the group's older runs when this one starts;
+	// otherwise it waits in Pending for them.
+	// +optional
+	CancelInProgress bool `json:"cancelInProgress,omitempty"`
 }
 
 // WorkflowRunPhase is where a run is.
