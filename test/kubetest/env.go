@@ -89,6 +89,12 @@ func (e *Env) writeKubeconfig(name string, groups []string) (string, error) {
 	return path, os.WriteFile(path, data, 0o600)
 }
 
+// UserKubeconfig writes a kubeconfig file for a user in the given groups,
+// for the CLI acting as someone other than the admin.
+func (e *Env) UserKubeconfig(name string, groups ...string) (string, error) {
+	return e.writeKubeconfig(name, groups)
+}
+
 // UserConfig returns a rest.Config for a user in the given groups.
 func (e *Env) UserConfig(name string, groups ...string) (*rest.Config, error) {
 	user, err := e.env.AddUser(envtest.User{Name: name, Groups: groups}, nil)
