@@ -263,6 +263,9 @@ func (p *pass) start(ctx context.Context, s *krtv1.Step, name string, item any) 
 		return
 	}
 	if n.NextTry != nil && p.now.Before(n.NextTry.Time) {
+		if n.Phase == krtv1.NodeWaiting && n.Cluster != "" {
+			p.noteCluster(n.Message) // still waiting: keep the condition
+		}
 		p.wakeAt(n.NextTry.Time)
 		return
 	}
