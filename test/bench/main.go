@@ -12,6 +12,8 @@ import (
 	"os"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"krt.dev/krt/test/kubetest"
@@ -26,6 +28,7 @@ type options struct {
 	capacity int
 	lease    time.Duration
 	profiles string
+	only     string
 }
 
 func main() {
@@ -38,6 +41,7 @@ func main() {
 	flag.IntVar(&o.capacity, "capacity", 32, "Runs per runtime pod")
 	flag.DurationVar(&o.lease, "lease", 5*time.Second, "runtime pods' heartbeat lease duration, the bound on noticing a lost pod")
 	flag.StringVar(&o.profiles, "profile-dir", "", "write CPU profiles of the API server, krt-controller and (with -pods 1) runtimed, taken during the first throughput window, to this directory")
+	flag.StringVar(&o.only, "only", "", "run one group of figures, while iterating: runs or git; every figure when empty")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -46,6 +50,9 @@ func main() {
 }
 
 func run(o options) error {
+	if o.only != "" && o.only != "runs" && o.only != "git" {
+		return fmt.Errorf("-only: want runs or git, not %q", o.only)
+	}
 	ctx := context.Background()
 	fmt.Fprintln(os.Stderr, "bench: starting kube-apiserver and etcd")
 	env, err := kubetest.Start()
@@ -60,23 +67,31 @@ func run(o options) error {
 	b := &bench{opts: o, env: env, watcher: watcher, results: results{}}
 
 	// The baseline first, with nothing else running against the API server.
-	if err := b.apiWrites(ctx); err != nil {
-		return err
-	}
-	fmt.Fprintln(os.Stderr, "bench: building krt and starting the controller and the local pool")
-	bins, err := kubetest.Build()
-	if err != nil {
-		return err
-	}
-	stack, err := kubetest.StartStack(env, bins, o.stackOptions())
-	if err != nil {
-		return err
-	}
-	defer stack.Stop()
-	b.stack = stack
-	for _, fig := range []func(context.Context) error{b.latency, b.throughput, b.killToRetry} {
-		if err := fig(ctx); err != nil {
+	if o.only != "git" {
+		if err := b.apiWrites(ctx); err != nil {
 			return err
+		}
+	}
+	fmt.Fprintln(os.Stderr, "bench: building krt")
+	if b.bins, err = kubetest.Build(); err != nil {
+		return err
+	}
+	// Build leaves its binaries for the life of the process; a bench run
+	// is one process, and each run would otherwise leave 300 MB in /tmp.
+	defer os.RemoveAll(b.bins.Dir)
+	if o.only != "git" {
+		if err := b.runFigures(ctx); err != nil {
+			return err
+		}
+	}
+	// The git figures start their own source controller each, after the
+	// Run stack has stopped: no other source controller then reconciles
+	// their repositories, and the machine is theirs.
+	if o.only != "runs" {
+		for _, fig := range []func(context.Context) error{b.webhookToWorkflow, b.controllerMemory} {
+			if err := fig(ctx); err != nil {
+				return err
+			}
 		}
 	}
 	b.print()
@@ -95,5 +110,34 @@ type bench struct {
 	env     *kubetest.Env
 	watcher client.WithWatch
 	stack   *kubetest.Stack
+	bins    kubetest.Binaries
 	results results
+}
+
+// runFigures measures the Run figures on krt-controller and the local pool,
+// which stop when they are done.
+func (b *bench) runFigures(ctx context.Context) error {
+	fmt.Fprintln(os.Stderr, "bench: starting the controller and the local pool")
+	stack, err := kubetest.StartStack(b.env, b.bins, b.opts.stackOptions())
+	if err != nil {
+		return err
+	}
+	defer stack.Stop()
+	b.stack = stack
+	for _, fig := range []func(context.Context) error{b.latency, b.throughput, b.killToRetry} {
+		if err := fig(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// namespace creates a namespace for one figure, named after it.
+func (b *bench) namespace(ctx context.Context, name string) (string, error) {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: name + "-"}}
+
+	// Created first: the name is the server's, and Go leaves the order of
+	// a field read and a call in one return statement unspecified.
+	err := b.env.Client.Create(ctx, ns)
+	return ns.Name, err
 }

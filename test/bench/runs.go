@@ -10,7 +10,6 @@ import (
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
@@ -205,11 +204,6 @@ func (b *bench) waitPool(ctx context.Context, ns string) error {
 // one figure's leftovers do not weigh on the next.
 func (b *bench) clean(ctx context.Context, ns string) error {
 	return b.env.Client.DeleteAllOf(ctx, &krtv1.Run{}, client.InNamespace(ns))
-}
-
-func (b *bench) namespace(ctx context.Context, name string) (string, error) {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: name + "-"}}
-	return ns.Name, b.env.Client.Create(ctx, ns)
 }
 
 // tracker watches a namespace's Runs and records when each ended.

@@ -77,7 +77,20 @@ func (b *bench) print() {
 	fmt.Fprintf(w, "kill -9 runtimed → retried, ms\t%v\tlease %v ms\t%v\t-\n", r["kill_to_retry_ms"], r["lease_duration_ms"], r["kill_to_retry_vs_lease"])
 	fmt.Fprintf(w, "kill -9 runtimed → running again, ms\t%v\t-\t-\t-\n", r["kill_to_rerun_ms"])
 	fmt.Fprintf(w, "Runs/s vs the reference design\t%v\treference 11.3 Runs/s\t%v\t-\n", r["runs_per_second"], r["runs_per_second_vs_reference"])
+	if hook, ok := r["webhook_to_workflow_ms"].(map[string]float64); ok {
+		fmt.Fprintf(w, "webhook push→Workflow seen p50 ms (%v pushes)\t%v\tcreate→seen %v ms\t%v\t≤ 500 ms to first Run\n", r["webhook_pushes"], hook["p50"], r["create_to_watch_ms_p50"], r["webhook_to_workflow_p50_vs_create_to_watch"])
+		fmt.Fprintf(w, "webhook push→Workflow seen p90 ms\t%v\t-\t-\t-\n", hook["p90"])
+	}
+	idle, _ := r["controller_memory_idle_mib"].(map[string]float64)
+	if mem, ok := r["controller_memory_200_repositories_mib"].(map[string]float64); ok {
+		fmt.Fprintf(w, "source controller heap MiB, 200 repos / 20 URLs\t%v\tidle %v MiB\t%v\t-\n", mem["heap_inuse"], idle["heap_inuse"], r["controller_heap_vs_idle"])
+		fmt.Fprintf(w, "source controller RSS MiB, 200 repos / 20 URLs\t%v\tidle %v MiB\t%v\t-\n", mem["rss"], idle["rss"], r["controller_rss_vs_idle"])
+		fmt.Fprintf(w, "git cache on disk: repos, MiB\t%v, %v\t-\t-\t20 repos\n", r["git_cache_repositories"], r["git_cache_mib"])
+	}
 	w.Flush()
+	if _, ok := r["webhook_to_workflow_ms"]; ok {
+		fmt.Printf("\nThe webhook figure stops at the applied Workflow, a step short of the DESIGN's first Run.\n")
+	}
 	if cpu, ok := r["cpu_ms_per_run"].(map[string]float64); ok {
 		base, _ := r["cpu_ms_per_four_writes"].(map[string]float64)
 		fmt.Printf("\nCPU per Run at full throughput, ms (and for a Run's 4 writes alone, in the baseline):\n")
