@@ -30,6 +30,7 @@ import (
 	runtimectl "krt.dev/krt/controllers/runtime"
 	"krt.dev/krt/controllers/scheduler"
 	"krt.dev/krt/controllers/source"
+	"krt.dev/krt/controllers/trigger"
 	"krt.dev/krt/controllers/ttl"
 	"krt.dev/krt/controllers/workflow"
 )
@@ -39,7 +40,7 @@ import (
 const defaultRuntimedImage = "ghcr.io/krt-dev/krt-runtimed:v0.1.0"
 
 // allControllers are the controllers --controllers can name.
-var allControllers = []string{"scheduler", "reaper", "ttl", "runtime", "source", "cluster", "workflow"}
+var allControllers = []string{"scheduler", "reaper", "ttl", "runtime", "source", "cluster", "workflow", "trigger"}
 
 func main() {
 	var (
@@ -167,6 +168,9 @@ func setup(ctx context.Context, mgr ctrl.Manager, enabled map[string]bool, set s
 		{"cluster", func() error { return cluster.SetupWithManager(mgr, registry) }},
 		{"workflow", func() error {
 			return workflow.SetupWithManager(ctx, mgr, registry, workflow.Options{Workers: set.workflowWorkers})
+		}},
+		{"trigger", func() error {
+			return trigger.SetupWithManager(ctx, mgr, trigger.Options{Workers: set.workflowWorkers})
 		}},
 	}
 	for _, s := range steps {

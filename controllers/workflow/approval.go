@@ -125,9 +125,9 @@ func (p *pass) decideGate(n *krtv1.NodeStatus, a *krtv1.Approval) {
 }
 
 // awaitRunApproval holds a pull request's run until someone approves its
-// head commit; it reports whether the run may go on. Which people may
-// approve is the trigger side's check; here an approval of the right head
-// is enough.
+// head commit; it reports whether the run is now Running. When the run's
+// repository names approvers only their decisions count; when it names
+// none, anyone the API server lets create an Approval here may decide.
 func (p *pass) awaitRunApproval(ctx context.Context) (bool, error) {
 	head := ""
 	if pr := p.wr.Spec.Event.PullRequest; pr != nil {
@@ -137,8 +137,19 @@ func (p *pass) awaitRunApproval(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	approvers, err := p.prApprovers(ctx)
+	if err != nil {
+		return false, err
+	}
+	var ignored []string
 	for _, a := range list {
 		if a.Spec.Step != "" || a.Spec.HeadSHA != head {
+			continue
+		}
+		if len(approvers) > 0 && !allowed(&a.Spec, approvers) {
+			if !slices.Contains(ignored, a.Spec.User) {
+				ignored = append(ignored, a.Spec.User)
+			}
 			continue
 		}
 		if a.Spec.Decision == decisionReject {
@@ -146,11 +157,47 @@ func (p *pass) awaitRunApproval(ctx context.Context) (bool, error) {
 			return false, nil
 		}
 		p.wr.Status.ApprovedBy = clip(a.Spec.User, 255)
-		p.begin()
-		return true, nil
+		return p.admit(ctx)
 	}
-	markRunning(p.wr, ReasonAwaitingApproval, "waiting for an approval of "+head)
+	msg := "waiting for an approval of " + head
+	if len(approvers) > 0 {
+		msg += " by " + strings.Join(approvers, ", ")
+	}
+	if len(ignored) > 0 {
+		msg += fmt.Sprintf("; ignored the decision of %s, who is not an approver", strings.Join(ignored, ", "))
+	}
+	p.wr.Status.Message = krtv1.TruncateMessage(msg)
+	markRunning(p.wr, ReasonAwaitingApproval, msg)
 	return false, nil
+}
+
+// prApprovers are the pull request approvers of the run's repository,
+// found through its Workflow's label (the source controller's word), or
+// the run's own once the Workflow is gone. None when there is no
+// repository: a workflow applied by hand.
+func (p *pass) prApprovers(ctx context.Context) ([]string, error) {
+	name := p.wr.Labels[krtv1.LabelRepository]
+	if p.wr.Spec.Workflow != "" {
+		wf := &krtv1.Workflow{}
+		err := p.r.client.Get(ctx, client.ObjectKey{Namespace: p.wr.Namespace, Name: p.wr.Spec.Workflow}, wf)
+		if client.IgnoreNotFound(err) != nil {
+			return nil, err
+		}
+		if err == nil {
+			name = wf.Labels[krtv1.LabelRepository]
+		}
+	}
+	if name == "" {
+		return nil, nil
+	}
+	repo := &krtv1.WorkflowRepository{}
+	if err := p.r.client.Get(ctx, client.ObjectKey{Namespace: p.wr.Namespace, Name: name}, repo); err != nil {
+		return nil, client.IgnoreNotFound(err)
+	}
+	if pol := repo.Spec.PullRequests; pol != nil {
+		return pol.Approvers, nil
+	}
+	return nil, nil
 }
 
 // short writes a duration as people do: 24h, not 24h0m0s.

@@ -27,7 +27,7 @@ import (
 // +kubebuilder:rbac:groups=krt.dev,resources=runs,verbs=get;list;watch;create;update;patch
 // +kubebuilder:rbac:groups=krt.dev,resources=approvals,verbs=get;list;watch
 // +kubebuilder:rbac:groups=krt.dev,resources=clusters,verbs=get;list;watch
-// +kubebuilder:rbac:groups=krt.dev,resources=workflows;tools,verbs=get;list;watch
+// +kubebuilder:rbac:groups=krt.dev,resources=workflows;tools;workflowrepositories,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 
 // Reasons on a WorkflowRun's conditions and events.
@@ -90,16 +90,20 @@ func (r *Reconciler) step(ctx context.Context, p *pass) error {
 		return nil
 	case wr.Spec.CancelRequested:
 		return p.cancel(ctx)
-	case wr.Status.Phase == krtv1.WorkflowPending:
-		// Pending is the trigger side's hold (a concurrency group), and
-		// the trigger side lets it go.
-		return nil
-	case wr.Status.Phase == krtv1.WorkflowAwaitingApproval:
+	case wr.Status.Phase == krtv1.WorkflowPending,
+		wr.Status.Phase == "" && !wr.Spec.RequireApproval:
+		// Pending is a concurrency group's hold: each pass asks again.
+		if ok, err := p.admit(ctx); err != nil || !ok {
+			return err
+		}
+	case wr.Status.Phase == krtv1.WorkflowAwaitingApproval, wr.Status.Phase == "":
+		// A new run that needs an approval waits for it before it takes
+		// its place in a concurrency group, so an unapproved fork's run
+		// never cancels a trusted one.
+		wr.Status.Phase = krtv1.WorkflowAwaitingApproval
 		if done, err := p.awaitRunApproval(ctx); err != nil || !done {
 			return err
 		}
-	case wr.Status.Phase == "":
-		p.begin()
 	}
 	if wr.Status.Phase != krtv1.WorkflowRunning {
 		return nil

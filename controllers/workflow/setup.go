@@ -45,6 +45,9 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, reg *cluster.Regist
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &krtv1.Approval{}, indexApprovalRun, approvalRun); err != nil {
 		return err
 	}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &krtv1.WorkflowRun{}, indexGroup, runGroup); err != nil {
+		return err
+	}
 	r := &Reconciler{client: mgr.GetClient(), live: mgr.GetAPIReader(), reg: reg, expr: env,
 		recorder: mgr.GetEventRecorderFor("krt-workflow-controller"), now: time.Now}
 	c, err := ctrl.NewControllerManagedBy(mgr).
@@ -53,6 +56,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, reg *cluster.Regist
 			predicate.GenerationChangedPredicate{}, predicates.ReconcileRequestedPredicate{}, phaseChanged()))).
 		Watches(&krtv1.Run{}, handler.EnqueueRequestsFromMapFunc(originOf), builder.WithPredicates(runChanged())).
 		Watches(&krtv1.Approval{}, handler.EnqueueRequestsFromMapFunc(runOfApproval)).
+		Watches(&krtv1.WorkflowRun{}, handler.EnqueueRequestsFromMapFunc(r.waitersOf), builder.WithPredicates(leftGroup())).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(opts.Workers, 1)}).
 		Build(r)
 	if err != nil {
@@ -110,13 +114,32 @@ func runChangedTyped() predicate.TypedPredicate[*krtv1.Run] {
 	}}
 }
 
-// phaseChanged lets in a phase set by someone else: the trigger side
-// releasing a Pending run, say. The controller's own writes come back
-// once, and find nothing to do.
+// phaseChanged lets in a phase set by someone else, and the engine's own
+// move to Pending, which asks the group again once the cache has it. The
+// other writes of its own come back once, and find nothing to do.
 func phaseChanged() predicate.Predicate {
 	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 		old, ok1 := e.ObjectOld.(*krtv1.WorkflowRun)
 		new, ok2 := e.ObjectNew.(*krtv1.WorkflowRun)
 		return !ok1 || !ok2 || old.Status.Phase != new.Status.Phase
 	}}
+}
+
+// leftGroup passes a run that ended or went away while in a concurrency
+// group: the runs queued behind it may go.
+func leftGroup() predicate.Predicate {
+	return predicate.Funcs{
+		CreateFunc:  func(event.CreateEvent) bool { return false },
+		GenericFunc: func(event.GenericEvent) bool { return false },
+		DeleteFunc: func(e event.DeleteEvent) bool {
+			wr, ok := e.Object.(*krtv1.WorkflowRun)
+			return ok && wr.Spec.ConcurrencyGroup != ""
+		},
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			old, ok1 := e.ObjectOld.(*krtv1.WorkflowRun)
+			new, ok2 := e.ObjectNew.(*krtv1.WorkflowRun)
+			return ok1 && ok2 && new.Spec.ConcurrencyGroup != "" &&
+				!old.Status.Phase.Terminal() && new.Status.Phase.Terminal()
+		},
+	}
 }
