@@ -45,6 +45,10 @@ build:
 test: $(TOOLS)
 	go test $(TEST_FLAGS) -timeout $(TEST_TIMEOUT) $(TEST_PKGS)
 
+## run: the GitOps demo: krt dev up, a push to its git repository, the WorkflowRun it causes, its logs.
+run: $(TOOLS)
+	bash hack/make-run.sh
+
 ## bench: the DESIGN's performance figures, as ratios to baselines taken in the same run.
 bench: $(TOOLS)
 	go run ./test/bench -out $${BENCH_OUT:-bench.json}

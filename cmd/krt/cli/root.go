@@ -67,7 +67,7 @@ func NewCommand(s Streams) *cobra.Command {
 	cmd.SetOut(s.Out)
 	cmd.SetErr(s.Err)
 	r.flags.AddFlags(cmd.PersistentFlags())
-	cmd.AddCommand(r.runCommand(), r.getCommand(), r.listCommand(), r.logsCommand(), r.cancelCommand(), r.validateCommand())
+	cmd.AddCommand(r.runCommand(), r.getCommand(), r.listCommand(), r.logsCommand(), r.cancelCommand(), r.validateCommand(), r.wfCommand(), r.devCommand())
 	return cmd
 }
 

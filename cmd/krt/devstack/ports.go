@@ -1,0 +1,53 @@
+package devstack
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+)
+
+// listenPreferred listens on 127.0.0.1:port, or on a free port when that
+// one is taken, saying so through note: a busy port must not stop the
+// dev stack, but the user should know why the address differs.
+func listenPreferred(what string, port int, note func(string)) (net.Listener, error) {
+	if port > 0 {
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err == nil {
+			return l, nil
+		}
+		l2, err2 := net.Listen("tcp", "127.0.0.1:0")
+		if err2 != nil {
+			return nil, err2
+		}
+		note(fmt.Sprintf("port %d for the %s is in use (%v); using port %d instead",
+			port, what, unwrapListen(err), l2.Addr().(*net.TCPAddr).Port))
+		return l2, nil
+	}
+	return net.Listen("tcp", "127.0.0.1:0")
+}
+
+// preferredAddress is listenPreferred for a port another process will
+// listen on: it is checked and released. Another process could take it
+// in between, which on a developer's machine is unlikely enough.
+func preferredAddress(what string, port int, note func(string)) (string, error) {
+	l, err := listenPreferred(what, port, note)
+	if err != nil {
+		return "", err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr, nil
+}
+
+func freeAddress() (string, error) { return preferredAddress("", 0, nil) }
+
+func portOf(l net.Listener) int { return l.Addr().(*net.TCPAddr).Port }
+
+// unwrapListen keeps the system's reason ("address already in use")
+// without the repetition of the address.
+func unwrapListen(err error) string {
+	if op, ok := err.(*net.OpError); ok && op.Err != nil {
+		return op.Err.Error()
+	}
+	return err.Error()
+}
