@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"krt.dev/krt/api/scheme"
+	"krt.dev/krt/cmd/krt/devstack"
 )
 
 // Env is one API server shared by a test package.
@@ -68,7 +69,7 @@ func Start() (*Env, error) {
 		_ = env.Stop()
 		return nil, err
 	}
-	if err := e.applyManifests(filepath.Join(root, "config", "policy")); err != nil {
+	if err := devstack.ApplyManifests(e.Client, filepath.Join(root, "config", "policy")); err != nil {
 		_ = env.Stop()
 		return nil, fmt.Errorf("installing config/policy: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -21,29 +22,39 @@ const (
 // watchRun calls fn with the Run now and after each change, until fn
 // returns true or ctx ends.
 func watchRun(ctx context.Context, c client.WithWatch, key client.ObjectKey, fn func(*krtv1.Run) bool) error {
+	return watchObject(ctx, c, key, func() *krtv1.Run { return &krtv1.Run{} }, &krtv1.RunList{}, "the Run", fn)
+}
+
+// watchObject calls fn with the object now and after each change, until
+// fn returns true or ctx ends. The watch starts at the version read, so no
+// change between the read and the watch is missed.
+func watchObject[T client.Object](ctx context.Context, c client.WithWatch, key client.ObjectKey,
+	newObj func() T, list client.ObjectList, what string, fn func(T) bool) error {
 	for {
-		run := &krtv1.Run{}
-		if err := c.Get(ctx, key, run); err != nil {
+		obj := newObj()
+		if err := c.Get(ctx, key, obj); err != nil {
 			return err
 		}
-		if fn(run) {
+		if fn(obj) {
 			return nil
 		}
-		w, err := c.Watch(ctx, &krtv1.RunList{}, client.InNamespace(key.Namespace),
-			client.MatchingFields{"metadata.name": key.Name})
+		w, err := c.Watch(ctx, list, client.InNamespace(key.Namespace),
+			client.MatchingFields{"metadata.name": key.Name},
+			&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: obj.GetResourceVersion()}})
 		if err != nil {
 			return err
 		}
-		done, err := drain(ctx, w, fn)
+		done, err := drain(ctx, w, what, fn)
 		w.Stop()
 		if done || err != nil {
 			return err
 		}
-		// The watch closed (a timeout on the server): read again and go on.
+		// The watch ended (a server timeout, a version too old): read
+		// again and watch on.
 	}
 }
 
-func drain(ctx context.Context, w watch.Interface, fn func(*krtv1.Run) bool) (bool, error) {
+func drain[T client.Object](ctx context.Context, w watch.Interface, what string, fn func(T) bool) (bool, error) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -54,11 +65,11 @@ func drain(ctx context.Context, w watch.Interface, fn func(*krtv1.Run) bool) (bo
 			}
 			switch ev.Type {
 			case watch.Deleted:
-				return false, fmt.Errorf("the Run was deleted")
+				return false, fmt.Errorf("%s was deleted", what)
 			case watch.Error:
 				return false, nil
 			}
-			if run, ok := ev.Object.(*krtv1.Run); ok && fn(run) {
+			if obj, ok := ev.Object.(T); ok && fn(obj) {
 				return true, nil
 			}
 		}

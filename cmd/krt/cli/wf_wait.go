@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
@@ -103,51 +101,8 @@ func wfIsGate(wr *krtv1.WorkflowRun, node string) bool {
 }
 
 // wfWatchRun calls fn with the run now and after each change, until fn
-// returns true or ctx ends. The watch starts at the version read, so no
-// change between the read and the watch is missed.
+// returns true or ctx ends.
 func wfWatchRun(ctx context.Context, c client.WithWatch, key client.ObjectKey, fn func(*krtv1.WorkflowRun) bool) error {
-	for {
-		wr := &krtv1.WorkflowRun{}
-		if err := c.Get(ctx, key, wr); err != nil {
-			return err
-		}
-		if fn(wr) {
-			return nil
-		}
-		w, err := c.Watch(ctx, &krtv1.WorkflowRunList{}, client.InNamespace(key.Namespace),
-			client.MatchingFields{"metadata.name": key.Name},
-			&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: wr.ResourceVersion}})
-		if err != nil {
-			return err
-		}
-		done, err := wfDrain(ctx, w, fn)
-		w.Stop()
-		if done || err != nil {
-			return err
-		}
-		// The watch ended (a server timeout, a version too old): read
-		// again and watch on.
-	}
-}
-
-func wfDrain(ctx context.Context, w watch.Interface, fn func(*krtv1.WorkflowRun) bool) (bool, error) {
-	for {
-		select {
-		case <-ctx.Done():
-			return false, ctx.Err()
-		case ev, ok := <-w.ResultChan():
-			if !ok {
-				return false, nil
-			}
-			switch ev.Type {
-			case watch.Deleted:
-				return false, fmt.Errorf("the workflow run was deleted")
-			case watch.Error:
-				return false, nil
-			}
-			if wr, ok := ev.Object.(*krtv1.WorkflowRun); ok && fn(wr) {
-				return true, nil
-			}
-		}
-	}
+	return watchObject(ctx, c, key, func() *krtv1.WorkflowRun { return &krtv1.WorkflowRun{} },
+		&krtv1.WorkflowRunList{}, "the workflow run", fn)
 }

@@ -131,7 +131,7 @@ func (cp *controlPlane) finish(dir string, p paths) error {
 	if err := os.WriteFile(cp.kubeconfig, cp.raw, 0o600); err != nil {
 		return err
 	}
-	return applyManifests(cp.client, filepath.Join(p.Root, "config", "policy"))
+	return ApplyManifests(cp.client, filepath.Join(p.Root, "config", "policy"))
 }
 
 // renameContext names the kubeconfig's cluster, user and context after
@@ -187,9 +187,9 @@ func (cp *controlPlane) stop() {
 	}
 }
 
-// applyManifests creates (or updates) every object in dir's YAML files,
+// ApplyManifests creates (or updates) every object in dir's YAML files,
 // as an install would.
-func applyManifests(c client.Client, dir string) error {
+func ApplyManifests(c client.Client, dir string) error {
 	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil {
 		return err
