@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/fluxcd/pkg/runtime/conditions"
-	"github.com/fluxcd/pkg/runtime/patch"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/record"
@@ -42,9 +42,6 @@ const (
 	ConditionClusterUnavailable = "ClusterUnavailable"
 )
 
-var ownedConditions = []string{krtv1.ConditionReady, krtv1.ConditionReconciling,
-	krtv1.ConditionStalled, ConditionClusterUnavailable}
-
 // Reconciler runs WorkflowRuns.
 type Reconciler struct {
 	client client.Client
@@ -64,9 +61,17 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if err := r.client.Get(ctx, req.NamespacedName, wr); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	patcher := patch.NewSerialPatcher(wr, r.client)
+	// The node list is one field that a merge patch replaces whole, so a
+	// pass working from a stale read could undo a newer pass's nodes. The
+	// patch is therefore conditional on the version read: a stale pass
+	// conflicts and is retried from a fresh read.
+	before := wr.DeepCopy()
 	defer func() {
-		err := patcher.Patch(ctx, wr, patch.WithStatusObservedGeneration{}, patch.WithOwnedConditions{Conditions: ownedConditions})
+		wr.Status.ObservedGeneration = wr.Generation
+		err := r.client.Status().Patch(ctx, wr, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+		if apierrors.IsConflict(err) {
+			result, err = ctrl.Result{Requeue: true}, nil
+		}
 		retErr = kerrors.NewAggregate([]error{retErr, client.IgnoreNotFound(err)})
 	}()
 	p := r.newPass(wr)
