@@ -8,6 +8,7 @@ package promote
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"testing"
 	"time"
@@ -24,6 +25,10 @@ type cluster struct {
 var (
 	bins               kubetest.Binaries
 	hub, staging, prod cluster
+	// hubArgs are the hub controller's flags, kept for its restarts; its
+	// webhook receiver, at hookURL, takes pull request events.
+	hubArgs []string
+	hookURL string
 )
 
 func TestMain(m *testing.M) {
@@ -36,11 +41,17 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	addr, err := freeAddress()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	hookURL, hubArgs = "http://"+addr, []string{"--webhook-bind-address", addr}
 	remote := []string{"--controllers", "scheduler,reaper,ttl,runtime"}
 	for _, c := range []struct {
 		into *cluster
 		args []string
-	}{{&hub, nil}, {&staging, remote}, {&prod, remote}} {
+	}{{&hub, hubArgs}, {&staging, remote}, {&prod, remote}} {
 		stop, err := start(c.into, c.args)
 		if stop != nil {
 			defer stop()
@@ -74,4 +85,14 @@ func start(c *cluster, controllerArgs []string) (func(), error) {
 	}
 	c.stack = stack
 	return func() { stack.Stop(); env.Stop() }, nil
+}
+
+// freeAddress finds a loopback port nobody listens on.
+func freeAddress() (string, error) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer lis.Close()
+	return lis.Addr().String(), nil
 }
