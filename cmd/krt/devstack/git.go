@@ -138,31 +138,42 @@ func git(dir string, args ...string) (string, error) {
 }
 
 // onPush runs before the push returns, so once `git push` is done krt has
-// been told; the receiver only records the push, so this is quick.
+// been told; the receiver only records the push, so this is quick. A push
+// to refs/pull/N/head is pull request N, as a hosted git would report it.
 func (g *gitService) onPush(ev gitserver.PushEvent) {
 	if ev.Repo != gitRepo {
 		return
 	}
-	err := g.notify(ev)
+	kind, body, err := g.payload(ev)
+	if err == nil {
+		err = g.notify(kind, body)
+	}
 	status := "delivered"
 	if err != nil {
 		status = err.Error()
 	}
-	fmt.Fprintf(g.log, "%s push %s %s..%s: webhook %s\n", time.Now().Format(time.RFC3339), ev.Ref, short(ev.Before), short(ev.After), status)
+	fmt.Fprintf(g.log, "%s %s %s %s..%s: webhook %s\n", time.Now().Format(time.RFC3339), kind, ev.Ref, short(ev.Before), short(ev.After), status)
 }
 
-func (g *gitService) notify(ev gitserver.PushEvent) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	token, path, err := g.receiver(ctx)
-	if err != nil {
-		return err
+// payload is the GitHub webhook of a push: a pull_request event for a PR
+// head, a push event for anything else.
+func (g *gitService) payload(ev gitserver.PushEvent) (string, []byte, error) {
+	repo := map[string]string{"full_name": devRepoName, "clone_url": g.url}
+	if n, ok := pullNumber(ev.Ref); ok {
+		body, err := json.Marshal(pullRequestPayload(n, ev, repo))
+		return "pull_request", body, err
 	}
 	zero := strings.Repeat("0", 40)
 	body, err := json.Marshal(map[string]any{
-		"ref": ev.Ref, "before": orZero(ev.Before, zero), "after": orZero(ev.After, zero),
-		"repository": map[string]string{"full_name": "krt-dev/" + gitRepo, "clone_url": g.url},
+		"ref": ev.Ref, "before": orZero(ev.Before, zero), "after": orZero(ev.After, zero), "repository": repo,
 	})
+	return "push", body, err
+}
+
+func (g *gitService) notify(kind string, body []byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	token, path, err := g.receiver(ctx)
 	if err != nil {
 		return err
 	}
@@ -171,7 +182,7 @@ func (g *gitService) notify(ev gitserver.PushEvent) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-GitHub-Event", "push")
+	req.Header.Set("X-GitHub-Event", kind)
 	req.Header.Set("X-Hub-Signature-256", webhook.SignatureHeader(body, token))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -153,6 +153,10 @@ func ensureRepository(ctx context.Context, hub client.Client, url string) error 
 		// Pushes arrive by webhook; polling is only the fallback.
 		repo.Spec.Interval = metav1.Duration{Duration: time.Minute}
 		repo.Spec.Webhook = &krtv1.WebhookSpec{SecretRef: krtv1.LocalObjectReference{Name: hookSecret}}
+		// A push to refs/pull/N/head arrives as a GitHub pull_request
+		// webhook (see pulls.go). generic: there are no commit statuses
+		// to report locally.
+		repo.Spec.PullRequests = &krtv1.PullRequestPolicy{Enabled: true, Provider: "generic"}
 		return nil
 	})
 	if err != nil {
