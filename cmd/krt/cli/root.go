@@ -24,6 +24,9 @@ type Streams struct {
 type root struct {
 	Streams
 	flags *genericclioptions.ConfigFlags
+	// testClient, when set, is the client instead of one from the flags,
+	// so commands can be tested without an API server.
+	testClient client.WithWatch
 }
 
 // ExitError ends krt with a given exit code, after its message (if any)
@@ -37,7 +40,11 @@ func (e *ExitError) Error() string { return e.Message }
 
 // Main runs krt and returns its exit code.
 func Main(args []string, in io.Reader, out, errOut io.Writer) int {
-	cmd := NewCommand(Streams{In: in, Out: out, Err: errOut})
+	return execute(NewCommand(Streams{In: in, Out: out, Err: errOut}), args, errOut)
+}
+
+// execute runs a krt command tree and turns its error into an exit code.
+func execute(cmd *cobra.Command, args []string, errOut io.Writer) int {
 	cmd.SetArgs(args)
 	err := cmd.Execute()
 	var ee *ExitError
@@ -57,17 +64,21 @@ func Main(args []string, in io.Reader, out, errOut io.Writer) int {
 
 // NewCommand builds the krt command tree.
 func NewCommand(s Streams) *cobra.Command {
-	r := &root{Streams: s, flags: genericclioptions.NewConfigFlags(true)}
+	return (&root{Streams: s, flags: genericclioptions.NewConfigFlags(true)}).command()
+}
+
+func (r *root) command() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:           "krt",
 		Short:         "Run workflow steps on warm runtime pods",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	cmd.SetOut(s.Out)
-	cmd.SetErr(s.Err)
+	cmd.SetOut(r.Out)
+	cmd.SetErr(r.Err)
 	r.flags.AddFlags(cmd.PersistentFlags())
-	cmd.AddCommand(r.runCommand(), r.getCommand(), r.listCommand(), r.logsCommand(), r.cancelCommand(), r.validateCommand(), r.wfCommand(), r.devCommand())
+	cmd.AddCommand(r.runCommand(), r.getCommand(), r.listCommand(), r.logsCommand(), r.cancelCommand(),
+		r.validateCommand(), r.wfCommand(), r.devCommand())
 	return cmd
 }
 
@@ -81,6 +92,9 @@ func (r *root) restConfig() (*rest.Config, error) {
 }
 
 func (r *root) client() (client.WithWatch, error) {
+	if r.testClient != nil {
+		return r.testClient, nil
+	}
 	cfg, err := r.restConfig()
 	if err != nil {
 		return nil, err

@@ -23,7 +23,7 @@ type runOptions struct {
 	timeout    time.Duration
 	attempts   int32
 	wait       bool
-	output     string
+	output     *outputFormat
 	nameprefix string
 }
 
@@ -55,7 +55,7 @@ when cancelled.`,
 	f.DurationVar(&o.timeout, "timeout", 0, "stop the Run after this long")
 	f.Int32Var(&o.attempts, "attempts", 0, "attempts in all, when the Run's pod is lost")
 	f.BoolVarP(&o.wait, "wait", "w", false, "wait for the Run to finish, streaming its output")
-	f.StringVarP(&o.output, "output", "o", "", "print the created Run as yaml or json, or name")
+	o.output = addOutputFlag(cmd, outName, outWide, outYAML, outJSON)
 	f.StringVar(&o.nameprefix, "name-prefix", "run-", "prefix of the generated Run name")
 	return cmd
 }
@@ -78,7 +78,7 @@ func (r *root) run(ctx context.Context, o *runOptions, args []string) error {
 		return err
 	}
 	if !o.wait {
-		return r.printCreated(run, o.output)
+		return r.printCreated(run, o.output.value)
 	}
 	fmt.Fprintf(r.Err, "run.krt.dev/%s created\n", run.Name)
 	return r.waitAndFollow(ctx, c, run)
@@ -143,5 +143,5 @@ func (r *root) printCreated(run *krtv1.Run, output string) error {
 		fmt.Fprintf(r.Out, "run.krt.dev/%s\n", run.Name)
 		return nil
 	}
-	return r.printObjects(output, []krtv1.Run{*run})
+	return runPrinter.print(r.Out, printOptions{output: output}, []krtv1.Run{*run}, time.Now())
 }

@@ -3,19 +3,15 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/duration"
-	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -90,55 +86,47 @@ func (r *root) whoami(ctx context.Context) (authenticationv1.UserInfo, error) {
 	return rev.Status.UserInfo, nil
 }
 
-// wfPrintObject prints one object as yaml or json, with its kind set so
-// the output can be applied or decoded again.
-func (r *root) wfPrintObject(output string, obj runtime.Object, kind string) error {
-	obj.GetObjectKind().SetGroupVersionKind(krtv1.GroupVersion.WithKind(kind))
-	switch output {
-	case "yaml":
-		return (&printers.YAMLPrinter{}).PrintObj(obj, r.Out)
-	case "json":
-		return (&printers.JSONPrinter{}).PrintObj(obj, r.Out)
-	}
-	return fmt.Errorf("--output %q: want yaml or json", output)
-}
-
 func (r *root) wfListCommand() *cobra.Command {
 	var all bool
 	cmd := &cobra.Command{
-		Use:   "list [-A]",
+		Use:   "list [-A] [-o wide|yaml|json]",
 		Short: "List Workflows: their triggers, steps, last run and readiness",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return r.wfList(cmd.Context(), all)
-		},
+	}
+	output := addOutputFlag(cmd, outWide, outYAML, outJSON)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		return r.wfList(cmd.Context(), printOptions{output: output.value, allNamespaces: all, asList: true})
 	}
 	cmd.Flags().BoolVarP(&all, "all-namespaces", "A", false, "list Workflows in every namespace")
 	return cmd
 }
 
-func (r *root) wfList(ctx context.Context, all bool) error {
+func (r *root) wfList(ctx context.Context, o printOptions) error {
 	s, err := r.wfSession()
 	if err != nil {
 		return err
 	}
 	opts := []client.ListOption{}
-	if !all {
+	if !o.allNamespaces {
 		opts = append(opts, client.InNamespace(s.ns))
 	}
 	wfs := &krtv1.WorkflowList{}
 	if err := s.c.List(ctx, wfs, opts...); err != nil {
 		return err
 	}
-	if len(wfs.Items) == 0 {
+	if isTable(o.output) && len(wfs.Items) == 0 {
 		fmt.Fprintln(r.Err, "No Workflows found.")
 		return nil
 	}
-	runs := &krtv1.WorkflowRunList{}
-	if err := s.c.List(ctx, runs, opts...); err != nil {
-		return err
+	var newest map[string]string
+	if isTable(o.output) {
+		runs := &krtv1.WorkflowRunList{}
+		if err := s.c.List(ctx, runs, opts...); err != nil {
+			return err
+		}
+		newest = newestRuns(runs.Items)
 	}
-	return wfListTable(r.Out, wfs.Items, newestRuns(runs.Items), all, time.Now())
+	return workflowPrinter(newest).print(r.Out, o, wfs.Items, time.Now())
 }
 
 // newestRuns maps namespace/workflow to its newest run's name: the LAST
@@ -153,28 +141,6 @@ func newestRuns(runs []krtv1.WorkflowRun) map[string]string {
 		}
 	}
 	return out
-}
-
-func wfListTable(w0 io.Writer, wfs []krtv1.Workflow, newest map[string]string, all bool, now time.Time) error {
-	w := tabwriter.NewWriter(w0, 0, 4, 3, ' ', 0)
-	header := "NAME\tTRIGGERS\tSTEPS\tLAST RUN\tREADY\tAGE"
-	if all {
-		header = "NAMESPACE\t" + header
-	}
-	fmt.Fprintln(w, header)
-	for i := range wfs {
-		wf := &wfs[i]
-		last := wf.Status.LastRun
-		if last == "" {
-			last = newest[wf.Namespace+"/"+wf.Name]
-		}
-		if all {
-			fmt.Fprintf(w, "%s\t", wf.Namespace)
-		}
-		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\n", wf.Name, wfTriggers(&wf.Spec.On), len(wf.Spec.Steps),
-			orDash(last), wfReady(wf.Status.Conditions), duration.HumanDuration(now.Sub(wf.CreationTimestamp.Time)))
-	}
-	return w.Flush()
 }
 
 // wfTriggers names a workflow's triggers in the words people use.
@@ -196,12 +162,18 @@ func wfTriggers(on *krtv1.Triggers) string {
 }
 
 func wfReady(conds []metav1.Condition) string {
-	for _, c := range conds {
-		if c.Type == krtv1.ConditionReady {
-			return string(c.Status)
-		}
+	if c := meta.FindStatusCondition(conds, krtv1.ConditionReady); c != nil {
+		return string(c.Status)
 	}
 	return "-"
+}
+
+// wfReadyMessage says why a workflow is not ready.
+func wfReadyMessage(conds []metav1.Condition) string {
+	if c := meta.FindStatusCondition(conds, krtv1.ConditionReady); c != nil && c.Status != metav1.ConditionTrue {
+		return c.Message
+	}
+	return ""
 }
 
 // wfSortRuns orders runs newest first; the name breaks ties in the same

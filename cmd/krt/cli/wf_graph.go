@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
@@ -13,7 +14,6 @@ import (
 )
 
 func (r *root) wfGraphCommand() *cobra.Command {
-	var output string
 	cmd := &cobra.Command{
 		Use:   "graph RUN [-o wide|yaml|json]",
 		Short: "Show a run's steps and where each of its nodes is",
@@ -26,23 +26,22 @@ A step expanded by forEach or matrix lists its nodes under it. A step not
 started yet says what it needs. -o wide shows every step's needs and each
 node's Run; -o yaml or json prints the WorkflowRun itself.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := r.wfSession()
-			if err != nil {
-				return err
-			}
-			wr, err := s.run(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			switch output {
-			case "", "wide":
-				return wfRenderGraph(r.Out, wr, output == "wide")
-			}
-			return r.wfPrintObject(output, wr, "WorkflowRun")
-		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: wide, yaml or json")
+	output := addOutputFlag(cmd, outWide, outYAML, outJSON)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		s, err := r.wfSession()
+		if err != nil {
+			return err
+		}
+		wr, err := s.run(cmd.Context(), args[0])
+		if err != nil {
+			return err
+		}
+		if isTable(output.value) {
+			return wfRenderGraph(r.Out, wr, output.value == outWide)
+		}
+		return workflowRunPrinter.print(r.Out, printOptions{output: output.value}, []krtv1.WorkflowRun{*wr}, time.Now())
+	}
 	return cmd
 }
 

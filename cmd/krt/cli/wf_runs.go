@@ -3,9 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,30 +18,36 @@ import (
 const wfMessageWidth = 80
 
 func (r *root) wfRunsCommand() *cobra.Command {
-	var all bool
+	var all, watch bool
 	cmd := &cobra.Command{
-		Use:   "runs [WORKFLOW] [-A]",
+		Use:   "runs [WORKFLOW] [-A] [-o wide|yaml|json] [-w]",
 		Short: "List WorkflowRuns, newest first",
-		Args:  cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			wf := ""
-			if len(args) == 1 {
-				wf = args[0]
-			}
-			return r.wfRuns(cmd.Context(), wf, all)
-		},
+		Long: `Runs lists the WorkflowRuns of the namespace (-A: of every namespace), or of
+one WORKFLOW, newest first: as a table, a wide table (nodes done, revision),
+or as a WorkflowRunList in yaml or json. With --watch it then prints a row
+each time a run starts or changes, until Ctrl-C.`,
+		Args: cobra.MaximumNArgs(1),
+	}
+	output := addOutputFlag(cmd, outWide, outYAML, outJSON)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		wf := ""
+		if len(args) == 1 {
+			wf = args[0]
+		}
+		return r.wfRuns(cmd.Context(), wf, printOptions{output: output.value, allNamespaces: all, asList: true}, watch)
 	}
 	cmd.Flags().BoolVarP(&all, "all-namespaces", "A", false, "list runs in every namespace")
+	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "after listing, print each change until Ctrl-C")
 	return cmd
 }
 
-func (r *root) wfRuns(ctx context.Context, wf string, all bool) error {
+func (r *root) wfRuns(ctx context.Context, wf string, o printOptions, watch bool) error {
 	s, err := r.wfSession()
 	if err != nil {
 		return err
 	}
 	opts := []client.ListOption{}
-	if !all {
+	if !o.allNamespaces {
 		opts = append(opts, client.InNamespace(s.ns))
 	}
 	list := &krtv1.WorkflowRunList{}
@@ -51,12 +55,17 @@ func (r *root) wfRuns(ctx context.Context, wf string, all bool) error {
 		return err
 	}
 	runs := wfRunsOf(list.Items, wf)
-	if len(runs) == 0 {
+	wfSortRuns(runs)
+	if watch {
+		w := listWatch[krtv1.WorkflowRun, *krtv1.WorkflowRun]{c: s.c, list: &krtv1.WorkflowRunList{}, rv: list.ResourceVersion, opts: opts,
+			keep: func(wr *krtv1.WorkflowRun) bool { return wfRunOf(wr, wf) }}
+		return w.run(ctx, newChanges(workflowRunPrinter, o, r.Out), runs)
+	}
+	if len(runs) == 0 && isTable(o.output) {
 		fmt.Fprintln(r.Err, "No WorkflowRuns found.")
 		return nil
 	}
-	wfSortRuns(runs)
-	return wfRunsTable(r.Out, runs, all, time.Now())
+	return workflowRunPrinter.print(r.Out, o, runs, time.Now())
 }
 
 // wfRunsOf keeps the runs of one workflow. A run is matched by its label
@@ -67,30 +76,16 @@ func wfRunsOf(runs []krtv1.WorkflowRun, wf string) []krtv1.WorkflowRun {
 		return runs
 	}
 	var out []krtv1.WorkflowRun
-	for _, wr := range runs {
-		if wr.Labels[wfLabelWorkflow] == wf || wr.Spec.Workflow == wf {
-			out = append(out, wr)
+	for i := range runs {
+		if wfRunOf(&runs[i], wf) {
+			out = append(out, runs[i])
 		}
 	}
 	return out
 }
 
-func wfRunsTable(out io.Writer, runs []krtv1.WorkflowRun, all bool, now time.Time) error {
-	w := tabwriter.NewWriter(out, 0, 4, 3, ' ', 0)
-	header := "NAME\tWORKFLOW\tEVENT\tPHASE\tSTARTED\tDURATION\tMESSAGE"
-	if all {
-		header = "NAMESPACE\t" + header
-	}
-	fmt.Fprintln(w, header)
-	for i := range runs {
-		wr := &runs[i]
-		if all {
-			fmt.Fprintf(w, "%s\t", wr.Namespace)
-		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", wr.Name, wr.Spec.Workflow, wfEvent(&wr.Spec.Event),
-			wfPhase(wr), wfStarted(wr, now), wfDuration(wr, now), orDash(wfOneLine(wfRunMessage(wr), wfMessageWidth)))
-	}
-	return w.Flush()
+func wfRunOf(wr *krtv1.WorkflowRun, wf string) bool {
+	return wf == "" || wr.Labels[wfLabelWorkflow] == wf || wr.Spec.Workflow == wf
 }
 
 // wfEvent says what started a run, with the detail that tells runs of
