@@ -16,7 +16,8 @@ func (r *root) cancelCommand() *cobra.Command {
 		Short: "Ask Runs to stop",
 		Long: `Cancel sets spec.cancelRequested. A Pending Run ends at once; a Running one has
 its whole process group stopped (SIGTERM, then SIGKILL) and ends as Cancelled.`,
-		Args: cobra.MinimumNArgs(1),
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: r.complete(0, listRuns(runUnfinished)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ns, err := r.namespace()
 			if err != nil {

@@ -26,7 +26,8 @@ With --watch it prints the table, then a row each time a Run changes, until
 every Run named has finished (or Ctrl-C); with -o yaml or json, each new
 version of a Run. It exits 0 whatever the Runs' results: use krt run --wait
 for an exit code that follows one.`,
-		Args: cobra.MinimumNArgs(1),
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: r.complete(0, listRuns(nil)),
 	}
 	output := addOutputFlag(cmd, outWide, outYAML, outJSON)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -109,6 +110,7 @@ row each time a Run is created or changes, until Ctrl-C.`,
 	cmd.Flags().BoolVarP(&allNamespaces, "all-namespaces", "A", false, "list Runs in every namespace")
 	cmd.Flags().StringVarP(&runtime, "runtime", "r", "", "only Runs on this Runtime")
 	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "after listing, print each change until Ctrl-C")
+	_ = cmd.RegisterFlagCompletionFunc("runtime", r.complete(0, listRuntimes))
 	return cmd
 }
 

@@ -31,7 +31,8 @@ Run ends.
 On a local pool (krt dev up) it reads runtimed's live log server. In a
 cluster it reads the runtimed container's log through the API server
 (pods/log) and keeps the Run's own lines.`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: r.complete(1, listRuns(nil)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ns, err := r.namespace()
 			if err != nil {

@@ -77,6 +77,7 @@ func (r *root) command() *cobra.Command {
 	cmd.SetOut(r.Out)
 	cmd.SetErr(r.Err)
 	r.flags.AddFlags(cmd.PersistentFlags())
+	_ = cmd.RegisterFlagCompletionFunc("namespace", r.complete(0, listNamespaces))
 	cmd.AddCommand(r.runCommand(), r.getCommand(), r.listCommand(), r.logsCommand(), r.cancelCommand(),
 		r.validateCommand(), r.wfCommand(), r.devCommand())
 	return cmd

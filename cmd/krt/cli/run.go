@@ -56,6 +56,9 @@ when cancelled.`,
 	f.Int32Var(&o.attempts, "attempts", 0, "attempts in all, when the Run's pod is lost")
 	f.BoolVarP(&o.wait, "wait", "w", false, "wait for the Run to finish, streaming its output")
 	o.output = addOutputFlag(cmd, outName, outWide, outYAML, outJSON)
+	_ = cmd.RegisterFlagCompletionFunc("runtime", r.complete(0, listRuntimes))
+	_ = cmd.RegisterFlagCompletionFunc("language", cobra.FixedCompletions(
+		[]string{string(krtv1.LanguageBash), string(krtv1.LanguagePython)}, cobra.ShellCompDirectiveNoFileComp))
 	f.StringVar(&o.nameprefix, "name-prefix", "run-", "prefix of the generated Run name")
 	return cmd
 }

@@ -36,7 +36,8 @@ func (r *root) wfDecideCommand(decision string) *cobra.Command {
 (the admission policy refuses any other). Name the STEP of a gate that is
 waiting, or the node of one item of it (step[item]); leave STEP out for a pull
 request's run that is AwaitingApproval: the approval is then for its head commit.`,
-		Args: cobra.RangeArgs(1, 2),
+		Args:              cobra.RangeArgs(1, 2),
+		ValidArgsFunction: r.completeDecision(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			step := ""
 			if len(args) == 2 {
@@ -218,7 +219,8 @@ func (r *root) wfCancelCommand() *cobra.Command {
 		Short: "Ask workflow runs to stop",
 		Long: `Cancel sets spec.cancelRequested on each run. Its running steps' Runs are asked
 to stop, every node not yet done ends Cancelled, and finally steps do not run.`,
-		Args: cobra.MinimumNArgs(1),
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: r.complete(0, listWorkflowRuns(wfRunUnfinished)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := r.wfSession()
 			if err != nil {

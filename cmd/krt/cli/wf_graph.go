@@ -25,7 +25,8 @@ steps, each with a symbol for its phase:
 A step expanded by forEach or matrix lists its nodes under it. A step not
 started yet says what it needs. -o wide shows every step's needs and each
 node's Run; -o yaml or json prints the WorkflowRun itself.`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: r.complete(1, listWorkflowRuns(nil)),
 	}
 	output := addOutputFlag(cmd, outWide, outYAML, outJSON)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {

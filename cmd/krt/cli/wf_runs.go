@@ -26,7 +26,8 @@ func (r *root) wfRunsCommand() *cobra.Command {
 one WORKFLOW, newest first: as a table, a wide table (nodes done, revision),
 or as a WorkflowRunList in yaml or json. With --watch it then prints a row
 each time a run starts or changes, until Ctrl-C.`,
-		Args: cobra.MaximumNArgs(1),
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: r.complete(1, listWorkflows(nil)),
 	}
 	output := addOutputFlag(cmd, outWide, outYAML, outJSON)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {

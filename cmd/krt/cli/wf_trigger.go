@@ -33,7 +33,8 @@ With --wait it reports progress on stderr until the run ends, and exits 0
 when it succeeded, 1 when it failed and 130 when it was cancelled.`,
 		Example: `  krt wf trigger promote-web --param env=prod
   krt wf trigger nightly --wait`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: r.complete(1, listWorkflows(wfHasManualTrigger)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return r.wfTrigger(cmd.Context(), args[0], o)
 		},
