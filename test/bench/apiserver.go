@@ -22,34 +22,47 @@ import (
 // update, patch, delete) on Runs, their status included, so the bench can
 // check the write budget from the server's side.
 func (b *bench) writeCount(ctx context.Context) (float64, error) {
+	w, err := b.writesByResource(ctx)
+	return w["runs"], err
+}
+
+// writesByResource is the API server's count of writes to each krt.dev
+// resource so far, by resource ("runs", "workflowruns"), and of those
+// refused with a 409 ("runs_409").
+func (b *bench) writesByResource(ctx context.Context) (map[string]float64, error) {
 	cs, err := kubernetes.NewForConfig(b.env.Config)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	raw, err := cs.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(strings.NewReader(string(raw)))
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	var n float64
+	out := map[string]float64{}
 	for _, m := range families["apiserver_request_total"].GetMetric() {
 		labels := map[string]string{}
 		for _, l := range m.GetLabel() {
 			labels[l.GetName()] = l.GetValue()
 		}
-		if labels["group"] != "krt.dev" || labels["resource"] != "runs" {
+		if labels["group"] != "krt.dev" {
 			continue
 		}
 		switch labels["verb"] {
 		case "POST", "PUT", "PATCH", "DELETE", "APPLY":
-			n += m.GetCounter().GetValue()
+			out[labels["resource"]] += m.GetCounter().GetValue()
+			// A 409 is a write that lost a race (a conflict, or a create
+			// of what exists): counted, but also apart, since it is waste.
+			if labels["code"] == "409" {
+				out[labels["resource"]+"_409"] += m.GetCounter().GetValue()
+			}
 		}
 	}
-	return n, nil
+	return out, nil
 }
 
 // Where the krt processes serve pprof when the bench profiles them.
@@ -71,9 +84,9 @@ func (o options) stackOptions() kubetest.StackOptions {
 }
 
 // profile takes CPU profiles of the API server and the krt processes at
-// once, for the given window.
-func (b *bench) profile(ctx context.Context, window time.Duration) error {
-	if err := os.MkdirAll(b.opts.profiles, 0o755); err != nil {
+// once, for the given window, into dir.
+func (b *bench) profile(ctx context.Context, dir string, window time.Duration) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	secs := fmt.Sprint(int(window.Seconds()))
@@ -87,7 +100,7 @@ func (b *bench) profile(ctx context.Context, window time.Duration) error {
 		if err != nil {
 			return err
 		}
-		return os.WriteFile(filepath.Join(b.opts.profiles, "kube-apiserver.prof"), raw, 0o644)
+		return os.WriteFile(filepath.Join(dir, "kube-apiserver.prof"), raw, 0o644)
 	})
 	targets := map[string]string{"krt-controller": controllerPprof}
 	if b.opts.pods == 1 {
@@ -104,7 +117,7 @@ func (b *bench) profile(ctx context.Context, window time.Duration) error {
 			if err != nil {
 				return err
 			}
-			return os.WriteFile(filepath.Join(b.opts.profiles, name+".prof"), raw, 0o644)
+			return os.WriteFile(filepath.Join(dir, name+".prof"), raw, 0o644)
 		})
 	}
 	return g.Wait()

@@ -38,10 +38,10 @@ func main() {
 	flag.DurationVar(&o.window, "window", 8*time.Second, "measuring window of each repeat")
 	flag.Float64Var(&o.rate, "rate", 50, "arrival rate of the latency figure, in Runs per second")
 	flag.IntVar(&o.pods, "pods", 2, "runtime pods in the warm pool")
-	flag.IntVar(&o.capacity, "capacity", 32, "Runs per runtime pod")
+	flag.IntVar(&o.capacity, "capacity", 32, "Runs per runtime pod; the workflow figures raise it so that the 500-wide fan-out starts at once")
 	flag.DurationVar(&o.lease, "lease", 5*time.Second, "runtime pods' heartbeat lease duration, the bound on noticing a lost pod")
-	flag.StringVar(&o.profiles, "profile-dir", "", "write CPU profiles of the API server, krt-controller and (with -pods 1) runtimed, taken during the first throughput window, to this directory")
-	flag.StringVar(&o.only, "only", "", "run one group of figures, while iterating: runs or git; every figure when empty")
+	flag.StringVar(&o.profiles, "profile-dir", "", "write CPU profiles of the API server, krt-controller and (with -pods 1) runtimed, taken during the first throughput window, to this directory, and of the first run of each workflow figure, to its wf-* subdirectory")
+	flag.StringVar(&o.only, "only", "", "run one group of figures, while iterating: runs, wf or git; every figure when empty")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -50,8 +50,8 @@ func main() {
 }
 
 func run(o options) error {
-	if o.only != "" && o.only != "runs" && o.only != "git" {
-		return fmt.Errorf("-only: want runs or git, not %q", o.only)
+	if o.only != "" && o.only != "runs" && o.only != "wf" && o.only != "git" {
+		return fmt.Errorf("-only: want runs, wf or git, not %q", o.only)
 	}
 	ctx := context.Background()
 	fmt.Fprintln(os.Stderr, "bench: starting kube-apiserver and etcd")
@@ -67,7 +67,7 @@ func run(o options) error {
 	b := &bench{opts: o, env: env, watcher: watcher, results: results{}}
 
 	// The baseline first, with nothing else running against the API server.
-	if o.only != "git" {
+	if o.wants("runs") {
 		if err := b.apiWrites(ctx); err != nil {
 			return err
 		}
@@ -79,15 +79,13 @@ func run(o options) error {
 	// Build leaves its binaries for the life of the process; a bench run
 	// is one process, and each run would otherwise leave 300 MB in /tmp.
 	defer os.RemoveAll(b.bins.Dir)
-	if o.only != "git" {
-		if err := b.runFigures(ctx); err != nil {
-			return err
-		}
+	if err := b.stackFigures(ctx); err != nil {
+		return err
 	}
 	// The git figures start their own source controller each, after the
 	// Run stack has stopped: no other source controller then reconciles
 	// their repositories, and the machine is theirs.
-	if o.only != "runs" {
+	if o.wants("git") {
 		for _, fig := range []func(context.Context) error{b.webhookToWorkflow, b.controllerMemory} {
 			if err := fig(ctx); err != nil {
 				return err
@@ -114,9 +112,22 @@ type bench struct {
 	results results
 }
 
-// runFigures measures the Run figures on krt-controller and the local pool,
-// which stop when they are done.
-func (b *bench) runFigures(ctx context.Context) error {
+// wants reports whether a group of figures is to be measured.
+func (o options) wants(group string) bool { return o.only == "" || o.only == group }
+
+// stackFigures measures the Run and then the workflow figures on
+// krt-controller and the local pool, which stop when they are done.
+func (b *bench) stackFigures(ctx context.Context) error {
+	var figs []func(context.Context) error
+	if b.opts.wants("runs") {
+		figs = append(figs, b.latency, b.throughput, b.killToRetry)
+	}
+	if b.opts.wants("wf") {
+		figs = append(figs, b.workflowFigures)
+	}
+	if len(figs) == 0 {
+		return nil
+	}
 	fmt.Fprintln(os.Stderr, "bench: starting the controller and the local pool")
 	stack, err := kubetest.StartStack(b.env, b.bins, b.opts.stackOptions())
 	if err != nil {
@@ -124,7 +135,7 @@ func (b *bench) runFigures(ctx context.Context) error {
 	}
 	defer stack.Stop()
 	b.stack = stack
-	for _, fig := range []func(context.Context) error{b.latency, b.throughput, b.killToRetry} {
+	for _, fig := range figs {
 		if err := fig(ctx); err != nil {
 			return err
 		}

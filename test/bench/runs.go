@@ -70,7 +70,7 @@ func (b *bench) throughput(ctx context.Context) error {
 		time.Sleep(2 * time.Second) // warm up: the pipeline fills
 		before, start := tr.count(), time.Now()
 		if i == 0 && b.opts.profiles != "" {
-			if err := b.profile(ctx, b.opts.window); err != nil {
+			if err := b.profile(ctx, b.opts.profiles, b.opts.window); err != nil {
 				return err
 			}
 		}
@@ -185,8 +185,13 @@ func (b *bench) pool(ctx context.Context, name string) (string, error) {
 
 // waitPool waits until the namespace's pool pods are up and heartbeating.
 func (b *bench) waitPool(ctx context.Context, ns string) error {
+	return b.waitPoolOf(ctx, ns, "noop")
+}
+
+// waitPoolOf waits for the pods of one Runtime of the namespace.
+func (b *bench) waitPoolOf(ctx context.Context, ns, runtime string) error {
 	return wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 2*time.Minute, true, func(context.Context) (bool, error) {
-		pods := b.stack.Pool.Pods(ns, "noop")
+		pods := b.stack.Pool.Pods(ns, runtime)
 		if len(pods) != b.opts.pods {
 			return false, nil
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"sort"
@@ -64,19 +65,10 @@ func (b *bench) print() {
 	r := b.results
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "FIGURE\tMEDIAN\tBASELINE (same run)\tRATIO\tTARGET")
-	fmt.Fprintf(w, "API writes/s\t%v\t-\t-\t-\n", r["api_writes_per_second"])
-	fmt.Fprintf(w, "ceiling Runs/s (writes/s ÷ 4)\t%v\t-\t-\t-\n", r["ceiling_runs_per_second"])
-	fmt.Fprintf(w, "API writes per Run (server's count)\t%v\t-\t-\t4\n", r["api_writes_per_run"])
-	fmt.Fprintf(w, "sustained no-op Runs/s\t%v\tceiling %v\t%v\t≥ 0.5\n", r["runs_per_second"], r["ceiling_runs_per_second"], r["runs_per_second_vs_ceiling"])
-	if lat, ok := r["latency_ms"].(map[string]float64); ok {
-		fmt.Fprintf(w, "create→Succeeded p50 ms @%v/s\t%v\treference 580 ms\t%v\t≤ 25 ms\n", r["latency_rate_per_second"], lat["p50"], r["latency_p50_vs_reference"])
-		fmt.Fprintf(w, "  the same, against 4 serial writes\t%v\t%v ms\t%v\t-\n", lat["p50"], r["four_serial_writes_ms_p50"], r["latency_p50_vs_four_serial_writes"])
-		fmt.Fprintf(w, "create→Succeeded p95 ms\t%v\t-\t-\t-\n", lat["p95"])
-		fmt.Fprintf(w, "create→Succeeded p99 ms\t%v\t-\t-\t≤ 150 ms\n", lat["p99"])
+	if b.opts.wants("runs") {
+		b.printRuns(w)
 	}
-	fmt.Fprintf(w, "kill -9 runtimed → retried, ms\t%v\tlease %v ms\t%v\t-\n", r["kill_to_retry_ms"], r["lease_duration_ms"], r["kill_to_retry_vs_lease"])
-	fmt.Fprintf(w, "kill -9 runtimed → running again, ms\t%v\t-\t-\t-\n", r["kill_to_rerun_ms"])
-	fmt.Fprintf(w, "Runs/s vs the reference design\t%v\treference 11.3 Runs/s\t%v\t-\n", r["runs_per_second"], r["runs_per_second_vs_reference"])
+	b.printWorkflows(w)
 	if hook, ok := r["webhook_to_workflow_ms"].(map[string]float64); ok {
 		fmt.Fprintf(w, "webhook push→Workflow seen p50 ms (%v pushes)\t%v\tcreate→seen %v ms\t%v\t≤ 500 ms to first Run\n", r["webhook_pushes"], hook["p50"], r["create_to_watch_ms_p50"], r["webhook_to_workflow_p50_vs_create_to_watch"])
 		fmt.Fprintf(w, "webhook push→Workflow seen p90 ms\t%v\t-\t-\t-\n", hook["p90"])
@@ -98,4 +90,23 @@ func (b *bench) print() {
 			fmt.Printf("  %-15s %6.2f  (%.2f)\n", name, cpu[name], base[name])
 		}
 	}
+	b.printWorkflowCosts()
+}
+
+// printRuns adds the Run figures to the table.
+func (b *bench) printRuns(w io.Writer) {
+	r := b.results
+	fmt.Fprintf(w, "API writes/s\t%v\t-\t-\t-\n", r["api_writes_per_second"])
+	fmt.Fprintf(w, "ceiling Runs/s (writes/s ÷ 4)\t%v\t-\t-\t-\n", r["ceiling_runs_per_second"])
+	fmt.Fprintf(w, "API writes per Run (server's count)\t%v\t-\t-\t4\n", r["api_writes_per_run"])
+	fmt.Fprintf(w, "sustained no-op Runs/s\t%v\tceiling %v\t%v\t≥ 0.5\n", r["runs_per_second"], r["ceiling_runs_per_second"], r["runs_per_second_vs_ceiling"])
+	if lat, ok := r["latency_ms"].(map[string]float64); ok {
+		fmt.Fprintf(w, "create→Succeeded p50 ms @%v/s\t%v\treference 580 ms\t%v\t≤ 25 ms\n", r["latency_rate_per_second"], lat["p50"], r["latency_p50_vs_reference"])
+		fmt.Fprintf(w, "  the same, against 4 serial writes\t%v\t%v ms\t%v\t-\n", lat["p50"], r["four_serial_writes_ms_p50"], r["latency_p50_vs_four_serial_writes"])
+		fmt.Fprintf(w, "create→Succeeded p95 ms\t%v\t-\t-\t-\n", lat["p95"])
+		fmt.Fprintf(w, "create→Succeeded p99 ms\t%v\t-\t-\t≤ 150 ms\n", lat["p99"])
+	}
+	fmt.Fprintf(w, "kill -9 runtimed → retried, ms\t%v\tlease %v ms\t%v\t-\n", r["kill_to_retry_ms"], r["lease_duration_ms"], r["kill_to_retry_vs_lease"])
+	fmt.Fprintf(w, "kill -9 runtimed → running again, ms\t%v\t-\t-\t-\n", r["kill_to_rerun_ms"])
+	fmt.Fprintf(w, "Runs/s vs the reference design\t%v\treference 11.3 Runs/s\t%v\t-\n", r["runs_per_second"], r["runs_per_second_vs_reference"])
 }
