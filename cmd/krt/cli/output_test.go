@@ -161,6 +161,7 @@ func TestOutputFlag(t *testing.T) {
 	}{
 		{args: []string{"get", "-o", "yml", "x"}, wantErr: `invalid argument "yml" for "-o, --output" flag: unknown output format "yml": want one of wide, yaml, json`},
 		{args: []string{"wf", "runs", "-o", "name"}, wantErr: `want one of wide, yaml, json`},
+		{args: []string{"version", "--client", "-o", "wide"}, wantErr: `unknown output format "wide": want one of yaml, json`},
 		{args: []string{"run", "-o", "table", "--", "true"}, wantErr: `want one of name, wide, yaml, json`},
 	}
 	for _, tc := range cases {

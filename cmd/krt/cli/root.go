@@ -79,7 +79,7 @@ func (r *root) command() *cobra.Command {
 	r.flags.AddFlags(cmd.PersistentFlags())
 	_ = cmd.RegisterFlagCompletionFunc("namespace", r.complete(0, listNamespaces))
 	cmd.AddCommand(r.runCommand(), r.getCommand(), r.listCommand(), r.logsCommand(), r.cancelCommand(),
-		r.validateCommand(), r.wfCommand(), r.devCommand())
+		r.validateCommand(), r.wfCommand(), r.devCommand(), r.versionCommand())
 	return cmd
 }
 
