@@ -69,8 +69,22 @@ func NewCommand(s Streams) *cobra.Command {
 
 func (r *root) command() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:           "krt",
-		Short:         "Run workflow steps on warm runtime pods",
+		Use:   "krt",
+		Short: "Run workflow steps on warm runtime pods",
+		Long: `krt runs scripts on warm runtime pods and drives krt's workflows, with
+kubectl's conventions: --kubeconfig, --context and -n, and -o wide, yaml or
+json on every command that prints objects.
+
+Exit codes: 0 on success and 1 on an error, except where a command waits for
+a result and passes it on:
+
+  krt run --wait         0 succeeded, the Run's exit code when it failed,
+                         124 timed out, 130 cancelled
+  krt wf trigger --wait  0 succeeded, 1 failed, 130 cancelled
+  krt dev status         0 ready, 2 starting or stopping, 1 not running
+
+Shell completion, of commands and of the names of Runs, Workflows and
+WorkflowRuns on the API server: see krt completion --help.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

@@ -37,8 +37,14 @@ func (r *root) runCommand() *cobra.Command {
 The script is the words after --, joined by spaces, or the contents of -f FILE
 (a .py file runs with python). With --wait, krt shows progress on stderr,
 streams the Run's output to stdout, and exits with the Run's result:
-0 when it succeeded, its exit code when it failed, 124 on timeout and 130
-when cancelled.`,
+
+  0    the Run succeeded
+  N    the Run failed with exit code N (1 when it failed without one)
+  124  the Run timed out
+  130  the Run was cancelled
+
+Without --wait it prints the Run's name as soon as it is created; -o name
+prints only run.krt.dev/NAME, for scripts.`,
 		Example: `  krt run -- echo hello
   krt run -r python --wait -f check.py
   krt run --wait --timeout 30s --env TARGET=staging -- './deploy.sh "$TARGET"'`,
