@@ -155,6 +155,10 @@ type NodeStatus struct {
 	NextTry *metav1.Time `json:"nextTry,omitempty"`
 }
 
+// MaxNodes is how many nodes one run may have; it is status.nodes'
+// MaxItems, which must say the same.
+const MaxNodes = 4000
+
 // WorkflowRunStatus is the run's progress.
 type WorkflowRunStatus struct {
 	// +optional
@@ -221,6 +225,8 @@ const (
 	// AnnotationOrigin on a Run in a remote cluster names its WorkflowRun
 	// as namespace/name in the hub.
 	AnnotationOrigin = "krt.dev/origin"
+	// AnnotationNode is the node's full name: the label is cut to fit.
+	AnnotationNode = "krt.dev/node"
 )
 
 func init() {

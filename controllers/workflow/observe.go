@@ -89,6 +89,7 @@ func runMessage(run *krtv1.Run) string {
 // cancel stops the run: its Runs are asked to stop wherever they run, and
 // every node not yet done is Cancelled. Finally steps do not run.
 func (p *pass) cancel(ctx context.Context) error {
+	p.adoptUnrecorded(ctx)
 	err := p.cancelRuns(ctx)
 	for i := range p.wr.Status.Nodes {
 		if n := &p.wr.Status.Nodes[i]; !n.Phase.Done() {
