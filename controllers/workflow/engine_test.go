@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -108,6 +109,25 @@ func TestForEach(t *testing.T) {
 		finish(t, run, krtv1.RunSucceeded, nil, "")
 	}
 	waitPhase(t, wr, krtv1.WorkflowSucceeded)
+}
+
+// A matrix too large for one run's status fails its step, with no Runs,
+// instead of leaving a status the API server refuses.
+func TestTooManyNodes(t *testing.T) {
+	ns := env.Namespace(t)
+	var xs []string
+	for i := range 70 {
+		xs = append(xs, fmt.Sprint(i))
+	}
+	wr := newRun(t, ns, "huge", krtv1.WorkflowSpec{Steps: []krtv1.Step{
+		{Name: "grid", Matrix: map[string][]string{"x": xs, "y": xs}, Runtime: "bash", Run: "true"},
+	}}, nil)
+	waitNode(t, wr, "grid", krtv1.NodeFailed, "expands to 4900 nodes")
+	waitPhase(t, wr, krtv1.WorkflowFailed)
+	runs := &krtv1.RunList{}
+	if err := env.Client.List(context.Background(), runs, client.InNamespace(ns)); err != nil || len(runs.Items) != 0 {
+		t.Errorf("%d Runs (%v), want none", len(runs.Items), err)
+	}
 }
 
 func TestApproval(t *testing.T) {

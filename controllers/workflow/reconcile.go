@@ -10,6 +10,7 @@ import (
 
 	"github.com/fluxcd/pkg/runtime/conditions"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
@@ -68,6 +69,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	before := wr.DeepCopy()
 	defer func() {
 		wr.Status.ObservedGeneration = wr.Generation
+		if equality.Semantic.DeepEqual(before.Status, wr.Status) {
+			// Every patch makes the API server rework the whole object,
+			// definition included: a pass that changed nothing is free.
+			return
+		}
 		err := r.client.Status().Patch(ctx, wr, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
 		if apierrors.IsConflict(err) {
 			result, err = ctrl.Result{Requeue: true}, nil

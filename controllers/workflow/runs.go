@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -18,9 +19,23 @@ import (
 // cache has shown yet; its create event normally comes first.
 const unseenRetry = time.Second
 
-// createRun creates a node's Run where the node runs. The name is a hash
-// of the run and the node, so after a restart the create finds the Run it
-// made before instead of making a second one.
+// createParallelism bounds the creates one pass has in flight: a wide
+// fan-out goes at the API server's pace rather than one round trip at a
+// time, without flooding it.
+const createParallelism = 16
+
+// pendingRun is a node whose Run is built and waits for its create.
+type pendingRun struct {
+	node    string // by name: adding nodes may move the status slice
+	cluster string
+	t       target
+	run     *krtv1.Run
+	err     error
+}
+
+// createRun queues a node's Run for flushRuns. The name is a hash of the
+// run and the node, so after a restart the create finds the Run it made
+// before instead of making a second one.
 func (p *pass) createRun(ctx context.Context, n *krtv1.NodeStatus, out built) {
 	t, err := p.target(ctx, out.cluster)
 	if err != nil {
@@ -32,15 +47,48 @@ func (p *pass) createRun(ctx context.Context, n *krtv1.NodeStatus, out built) {
 		p.errs = append(p.errs, err)
 		return
 	}
-	err = t.client.Create(ctx, run)
+	p.pending = append(p.pending, pendingRun{node: n.Name, cluster: out.cluster, t: t, run: run})
+}
+
+// flushRuns creates the queued Runs, concurrently, then records each
+// result in its node. A Run the cache already holds is not created again:
+// a pass reading a status older than its own last patch would otherwise
+// send a create for every node of a fan-out, each refused.
+func (p *pass) flushRuns(ctx context.Context) {
+	pending := p.pending
+	p.pending = nil
+	sem := make(chan struct{}, createParallelism)
+	var wg sync.WaitGroup
+	for i := range pending {
+		pr := &pending[i]
+		if err := pr.t.client.Get(ctx, client.ObjectKeyFromObject(pr.run), &krtv1.Run{}); err == nil {
+			pr.err = apierrors.NewAlreadyExists(krtv1.GroupVersion.WithResource("runs").GroupResource(), pr.run.Name)
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			pr.err = pr.t.client.Create(ctx, pr.run)
+		}()
+	}
+	wg.Wait()
+	for i := range pending {
+		p.created(ctx, &pending[i])
+	}
+}
+
+// created records the outcome of one create in its node.
+func (p *pass) created(ctx context.Context, pr *pendingRun) {
+	n, err := p.nodes.get(pr.node), pr.err
 	switch {
 	case err == nil, apierrors.IsAlreadyExists(err):
 	case apierrors.IsInvalid(err):
 		// No retry makes an invalid spec valid.
 		p.settle(n, krtv1.NodeFailed, "creating its Run: "+err.Error())
 		return
-	case !t.hub:
-		p.waitCluster(n, out.cluster, err)
+	case !pr.t.hub:
+		p.waitCluster(n, pr.cluster, err)
 		return
 	default:
 		p.errs = append(p.errs, fmt.Errorf("creating Run for node %s: %w", n.Name, err))
@@ -50,12 +98,12 @@ func (p *pass) createRun(ctx context.Context, n *krtv1.NodeStatus, out built) {
 		now := metav1.NewTime(p.now)
 		n.Started = &now
 	}
-	n.Phase, n.Run, n.Cluster, n.NextTry, n.Message = krtv1.NodeRunning, run.Name, out.cluster, nil, ""
+	n.Phase, n.Run, n.Cluster, n.NextTry, n.Message = krtv1.NodeRunning, pr.run.Name, pr.cluster, nil, ""
 	delete(p.missing, n.Name)
 	if apierrors.IsAlreadyExists(err) {
 		// The run's status may be older than its Runs (a stale cache, a
 		// restart): take up what the Run has done since.
-		p.adopt(ctx, n, t)
+		p.adopt(ctx, n, pr.t)
 	}
 }
 
@@ -69,7 +117,7 @@ func (p *pass) newRun(node string, spec krtv1.RunSpec, t target) (*krtv1.Run, er
 				krtv1.LabelWorkflowRun: dag.LabelValue(wr.Name),
 				krtv1.LabelNode:        labelValue(node),
 			},
-			Annotations: map[string]string{krtv1.AnnotationOrigin: wr.Namespace + "/" + wr.Name},
+			Annotations: map[string]string{krtv1.AnnotationOrigin: wr.Namespace + "/" + wr.Name, krtv1.AnnotationNode: node},
 		},
 		Spec: spec,
 	}

@@ -94,10 +94,15 @@ func runOfApproval(_ context.Context, o client.Object) []reconcile.Request {
 	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: a.Namespace, Name: a.Spec.WorkflowRun}}}
 }
 
-// runMoved is what wakes a run: a Run that changed phase or attempt.
-// Assignments and the like change neither, and are not the run's affair.
+// runMoved is what wakes a run: a Run that ended (or came back from an
+// end), or began a retry. Being scheduled, claimed and started are not
+// the run's affair: waking for each would cost a status patch per step
+// that the user would not miss, in a chain where every write counts.
 func runMoved(old, new *krtv1.Run) bool {
-	return old.Status.Phase != new.Status.Phase || old.Status.Attempt != new.Status.Attempt
+	if old.Status.Phase.Terminal() != new.Status.Phase.Terminal() {
+		return true
+	}
+	return new.Status.Attempt > 1 && old.Status.Attempt != new.Status.Attempt
 }
 
 func runChanged() predicate.Predicate {

@@ -39,6 +39,8 @@ type pass struct {
 	clusterMsg string
 	wake       time.Time
 	errs       []error
+	// pending are Runs built in this pass, created together by flushRuns.
+	pending []pendingRun
 }
 
 func (r *Reconciler) newPass(wr *krtv1.WorkflowRun) *pass {
@@ -180,6 +182,7 @@ func (p *pass) advance(ctx context.Context, s *krtv1.Step, finally bool) {
 		}
 		p.start(ctx, s, name, items[name])
 	}
+	p.flushRuns(ctx)
 	p.noteStep(s.Name, finally)
 }
 
@@ -223,11 +226,17 @@ func (p *pass) open(ctx context.Context, s *krtv1.Step, finally bool) bool {
 	if err != nil {
 		return p.decided(s, krtv1.NodeFailed, err.Error(), finally)
 	}
+	// One node fewer than the room left: the failed step needs its own.
+	if room := krtv1.MaxNodes - len(p.wr.Status.Nodes); len(list) >= room {
+		msg := fmt.Sprintf("expands to %d nodes, more than the %d a run may still hold (at most %d in all)", len(list), room-1, krtv1.MaxNodes)
+		return p.decided(s, krtv1.NodeFailed, msg, finally)
+	}
 	for _, it := range list {
 		name := dag.NodeName(s.Name, it.Key)
 		p.nodes.add(krtv1.NodeStatus{Name: name, Phase: krtv1.NodePending})
 		p.start(ctx, s, name, it.Value)
 	}
+	p.flushRuns(ctx)
 	p.noteStep(s.Name, finally)
 	return true
 }
