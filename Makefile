@@ -37,9 +37,12 @@ generate: $(TOOLS)
 	mkdir -p test/crds/flux && cp $(BIN)/fluxcrds/source.toolkit.fluxcd.io_gitrepositories.yaml \
 		$(BIN)/fluxcrds/source.toolkit.fluxcd.io_externalartifacts.yaml test/crds/flux/
 
+# What `krt version` reports.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+
 ## build: the krt, krt-controller, runtimed and krt-runtime binaries in bin/.
 build:
-	CGO_ENABLED=0 go build -o $(BIN)/ ./cmd/...
+	CGO_ENABLED=0 go build -ldflags "-X krt.dev/krt/cmd/krt/cli.Version=$(VERSION)" -o $(BIN)/ ./cmd/...
 
 ## test: the whole suite against a real kube-apiserver and etcd, with the race detector.
 test: $(TOOLS)

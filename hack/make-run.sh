@@ -22,7 +22,8 @@ die() {
 }
 
 say "building krt (bin/)"
-(cd "$root" && CGO_ENABLED=0 go build -o bin/ ./cmd/...)
+version=$(git -C "$root" describe --tags --always --dirty 2>/dev/null || echo devel)
+(cd "$root" && CGO_ENABLED=0 go build -ldflags "-X krt.dev/krt/cmd/krt/cli.Version=$version" -o bin/ ./cmd/...)
 
 # A fresh directory each time: the demo does not depend on, or disturb, a
 # `krt dev up` of the user's own, and a second `make run` starts clean.
