@@ -105,18 +105,33 @@ func runMoved(old, new *krtv1.Run) bool {
 	return new.Status.Attempt > 1 && old.Status.Attempt != new.Status.Attempt
 }
 
+// runAppeared lets in a Run that a cache lists already ended: one that
+// finished while its cluster was out of reach, or before a restart. A
+// new Run is the engine's own doing; waking for it would only read a
+// WorkflowRun older than the patch that records it, and conflict.
+func runAppeared(run *krtv1.Run) bool { return run.Status.Phase.Terminal() }
+
 func runChanged() predicate.Predicate {
-	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
-		old, ok1 := e.ObjectOld.(*krtv1.Run)
-		new, ok2 := e.ObjectNew.(*krtv1.Run)
-		return !ok1 || !ok2 || runMoved(old, new)
-	}}
+	return predicate.Funcs{
+		CreateFunc: func(e event.CreateEvent) bool {
+			run, ok := e.Object.(*krtv1.Run)
+			return !ok || runAppeared(run)
+		},
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			old, ok1 := e.ObjectOld.(*krtv1.Run)
+			new, ok2 := e.ObjectNew.(*krtv1.Run)
+			return !ok1 || !ok2 || runMoved(old, new)
+		},
+	}
 }
 
 func runChangedTyped() predicate.TypedPredicate[*krtv1.Run] {
-	return predicate.TypedFuncs[*krtv1.Run]{UpdateFunc: func(e event.TypedUpdateEvent[*krtv1.Run]) bool {
-		return runMoved(e.ObjectOld, e.ObjectNew)
-	}}
+	return predicate.TypedFuncs[*krtv1.Run]{
+		CreateFunc: func(e event.TypedCreateEvent[*krtv1.Run]) bool { return runAppeared(e.Object) },
+		UpdateFunc: func(e event.TypedUpdateEvent[*krtv1.Run]) bool {
+			return runMoved(e.ObjectOld, e.ObjectNew)
+		},
+	}
 }
 
 // phaseChanged lets in a phase set by someone else, and the engine's own
