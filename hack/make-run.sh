@@ -127,25 +127,10 @@ done
 say "krt wf graph $run -o wide"
 "$krt" wf graph "$run" -o wide
 
-# Each node's Run lives where its cluster is: the hub, or a workload
-# cluster's namespace, which its Cluster registration names.
-say "step logs"
-"$krt" wf graph "$run" -o json | python3 -c '
-import json, sys
-state = json.load(open(sys.argv[1]))
-servers = {c["name"]: c["kubeconfig"] for c in state["clusters"]}
-regs = {r["name"]: r for r in state.get("registrations", [])}
-run = json.load(sys.stdin)
-for n in run["status"].get("nodes", []):
-    if not n.get("run"):
-        continue
-    reg = regs.get(n.get("cluster", ""))
-    kc, ns = (servers[reg["server"]], reg["namespace"]) if reg else (state["kubeconfig"], run["metadata"]["namespace"])
-    print(n["name"], n.get("cluster") or "hub", kc, ns, n["run"])' "$state" |
-	while read -r node where kc ns name; do
-		echo "--- $node (on $where, Run $name)"
-		"$krt" logs --kubeconfig "$kc" -n "$ns" "$name" || echo "(no logs: see $dir/logs)"
-	done
+# Each node's Run lives where its cluster is; krt wf logs reads each
+# from there, through the Cluster's kubeconfig Secret.
+say "krt wf logs $run"
+"$krt" wf logs "$run" || echo "(see $dir/logs)"
 
 final=${last%% *}
 say "stopping the dev stack"

@@ -14,8 +14,10 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"krt.dev/krt/api/scheme"
 	krtv1 "krt.dev/krt/api/v1alpha1"
 )
 
@@ -55,19 +57,35 @@ cluster it reads the runtimed container's log through the API server
 			if run.Status.AssignedPod == "" {
 				return fmt.Errorf("run %s has not started yet (phase %s); use -f to wait for it", run.Name, phaseOf(run))
 			}
-			return r.streamLogs(cmd.Context(), run, follow)
+			src, err := r.hubLogSource()
+			if err != nil {
+				return err
+			}
+			return r.streamLogs(cmd.Context(), src, run, follow)
 		},
 	}
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "wait for the Run and stream its output until it ends")
 	return cmd
 }
 
-// streamLogs copies a Run's log from its pod to stdout.
-func (r *root) streamLogs(ctx context.Context, run *krtv1.Run, follow bool) error {
-	c, err := r.client()
+// logSource is the API server a Run lives in: the hub, or a Cluster's.
+type logSource struct {
+	c   client.WithWatch
+	cfg *rest.Config
+}
+
+func (r *root) hubLogSource() (logSource, error) {
+	cfg, err := r.restConfig()
 	if err != nil {
-		return err
+		return logSource{}, err
 	}
+	c, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme.New()})
+	return logSource{c: c, cfg: cfg}, err
+}
+
+// streamLogs copies a Run's log from its pod to stdout.
+func (r *root) streamLogs(ctx context.Context, src logSource, run *krtv1.Run, follow bool) error {
+	c := src.c
 	pod := &corev1.Pod{}
 	if err := c.Get(ctx, client.ObjectKey{Namespace: run.Namespace, Name: run.Status.AssignedPod}, pod); err != nil {
 		return fmt.Errorf("run %s ran on pod %s, which is gone, and its logs with it (%v)", run.Name, run.Status.AssignedPod, err)
@@ -75,7 +93,7 @@ func (r *root) streamLogs(ctx context.Context, run *krtv1.Run, follow bool) erro
 	if ip := net.ParseIP(pod.Status.PodIP); ip != nil && ip.IsLoopback() {
 		return r.localLogs(ctx, run, pod, follow)
 	}
-	return r.podLogs(ctx, c, run, pod, follow)
+	return r.podLogs(ctx, src, run, pod, follow)
 }
 
 // localLogs reads runtimed's own log server, which a local pool's pods
@@ -103,12 +121,9 @@ func (r *root) localLogs(ctx context.Context, run *krtv1.Run, pod *corev1.Pod, f
 // podLogs reads the runtimed container's log, one JSON object per line,
 // and prints the Run's lines. Following stops shortly after the Run ends,
 // since runtimed's log goes on with other Runs.
-func (r *root) podLogs(ctx context.Context, c client.WithWatch, run *krtv1.Run, pod *corev1.Pod, follow bool) error {
-	cfg, err := r.restConfig()
-	if err != nil {
-		return err
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
+func (r *root) podLogs(ctx context.Context, src logSource, run *krtv1.Run, pod *corev1.Pod, follow bool) error {
+	c := src.c
+	cs, err := kubernetes.NewForConfig(src.cfg)
 	if err != nil {
 		return err
 	}

@@ -95,7 +95,11 @@ func (r *root) waitAndFollow(ctx context.Context, c client.WithWatch, run *krtv1
 			following = make(chan struct{})
 			go func(cur *krtv1.Run) {
 				defer close(following)
-				if err := r.streamLogs(ctx, cur, true); err != nil {
+				src, err := r.hubLogSource()
+				if err == nil {
+					err = r.streamLogs(ctx, src, cur, true)
+				}
+				if err != nil {
 					fmt.Fprintf(r.Err, "warning: logs: %v\n", err)
 				}
 			}(cur.DeepCopy())

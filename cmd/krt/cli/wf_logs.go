@@ -1,0 +1,135 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"krt.dev/krt/api/scheme"
+	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/workflows/dag"
+)
+
+func (r *root) wfLogsCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "logs RUN [STEP]",
+		Short: "Print the logs of a run's steps, from whichever cluster ran them",
+		Long: `Logs prints the output of each node of a WorkflowRun that has a Run, in status
+order, under a line naming the node, its cluster and its Run; with STEP, only
+that step's nodes. A node that ran in a remote cluster is read through that
+Cluster's kubeconfig Secret in the hub, so this needs "get" on it; without,
+the node says so and the rest still print. The exit code is 1 when any
+node's logs could not be read.`,
+		Args:              cobra.RangeArgs(1, 2),
+		ValidArgsFunction: r.complete(1, listWorkflowRuns(nil)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			step := ""
+			if len(args) == 2 {
+				step = args[1]
+			}
+			return r.wfLogs(cmd.Context(), args[0], step)
+		},
+	}
+}
+
+func (r *root) wfLogs(ctx context.Context, name, step string) error {
+	s, err := r.wfSession()
+	if err != nil {
+		return err
+	}
+	wr, err := s.run(ctx, name)
+	if err != nil {
+		return err
+	}
+	hub, err := r.hubLogSource()
+	if err != nil {
+		return err
+	}
+	sources := map[string]logSource{"": hub}
+	failed, shown := 0, 0
+	for _, n := range wr.Status.Nodes {
+		if n.Run == "" || (step != "" && dag.StepOf(n.Name) != step) {
+			continue
+		}
+		shown++
+		fmt.Fprintf(r.Out, "--- %s (%s, Run %s)\n", n.Name, where(n.Cluster), n.Run)
+		if err := r.nodeLogs(ctx, s, sources, n); err != nil {
+			failed++
+			fmt.Fprintf(r.Out, "(no logs: %v)\n", err)
+		}
+	}
+	switch {
+	case shown == 0 && step != "":
+		return fmt.Errorf("run %s has no node of step %q with a Run", name, step)
+	case shown == 0:
+		fmt.Fprintf(r.Err, "Run %s has started no steps yet.\n", name)
+	case failed > 0:
+		return &ExitError{Code: 1, Message: fmt.Sprintf("the logs of %d of %d nodes could not be read", failed, shown)}
+	}
+	return nil
+}
+
+func where(cluster string) string {
+	if cluster == "" {
+		return "on the hub"
+	}
+	return "on " + cluster
+}
+
+// nodeLogs prints one node's Run's output, connecting to its cluster the
+// first time one of its nodes needs it.
+func (r *root) nodeLogs(ctx context.Context, s *wfSession, sources map[string]logSource, n krtv1.NodeStatus) error {
+	src, ok := sources[n.Cluster]
+	ns := s.ns
+	if n.Cluster != "" {
+		cl := &krtv1.Cluster{}
+		if err := s.c.Get(ctx, client.ObjectKey{Namespace: s.ns, Name: n.Cluster}, cl); err != nil {
+			return err
+		}
+		ns = cl.Spec.Namespace
+		if ns == "" {
+			ns = "default"
+		}
+		if !ok {
+			var err error
+			if src, err = clusterLogSource(ctx, s.c, cl); err != nil {
+				return err
+			}
+			sources[n.Cluster] = src
+		}
+	}
+	run := &krtv1.Run{}
+	if err := src.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: n.Run}, run); err != nil {
+		return err
+	}
+	if run.Status.AssignedPod == "" {
+		return errors.New("its Run has not started")
+	}
+	return r.streamLogs(ctx, src, run, false)
+}
+
+// clusterLogSource connects to a Cluster as the controller does, from
+// its kubeconfig Secret in the hub.
+func clusterLogSource(ctx context.Context, hub client.Client, cl *krtv1.Cluster) (logSource, error) {
+	ref := cl.Spec.KubeconfigSecretRef
+	key := ref.Key
+	if key == "" {
+		key = "kubeconfig"
+	}
+	secret := &corev1.Secret{}
+	if err := hub.Get(ctx, client.ObjectKey{Namespace: cl.Namespace, Name: ref.Name}, secret); err != nil {
+		return logSource{}, fmt.Errorf("the kubeconfig of cluster %s: %w", cl.Name, err)
+	}
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(secret.Data[key])
+	if err != nil {
+		return logSource{}, fmt.Errorf("Secret %s key %q is not a kubeconfig: %w", ref.Name, key, err)
+	}
+	cfg.UserAgent = "krt-cli"
+	c, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme.New()})
+	return logSource{c: c, cfg: cfg}, err
+}
