@@ -27,7 +27,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	os.RemoveAll(bins.Dir)
+	os.Exit(code)
 }
 
 // krt runs the CLI to completion and returns its combined output and

@@ -35,6 +35,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	defer os.RemoveAll(bins.Dir)
 	// Short heartbeats and claim timeouts, so that fault tests take seconds.
 	stack, err = kubetest.StartStack(env, bins, kubetest.StackOptions{
 		KillGrace:      2 * time.Second,

@@ -41,6 +41,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	defer os.RemoveAll(bins.Dir)
 	addr, err := freeAddress()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
