@@ -11,6 +11,7 @@ import (
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
 	"krt.dev/krt/sources/folder"
+	"krt.dev/krt/workflows/expr"
 	"krt.dev/krt/workflows/parse"
 	"krt.dev/krt/workflows/validate"
 )
@@ -27,18 +28,16 @@ const (
 // a failure to apply is returned, since only that is worth retrying at the
 // same revision.
 func (r *Reconciler) reconcileContent(ctx context.Context, repo *krtv1.WorkflowRepository, revision string, files map[string][]byte) error {
-	built, err := folder.Build(files, workflowDir(repo))
+	checked, err := checkFolder(ctx, r.client, r.expr, repo, files)
 	if err != nil {
+		return r.markApplyFailed(repo, err)
+	}
+	if err := checked.buildErr; err != nil {
 		repo.Status.ParseErrors = []krtv1.ParseError{{File: workflowDir(repo), Message: err.Error()}}
 		r.markInvalid(repo, revision, fmt.Sprintf("building %s at %s: %v", workflowDir(repo), revision, err))
 		return nil
 	}
-	docs, errs := parseAll(built)
-	known, err := r.clusterTools(ctx, repo)
-	if err != nil {
-		return r.markApplyFailed(repo, err)
-	}
-	errs = append(errs, validate.Set(docs, known, r.expr)...)
+	docs, errs := checked.docs, checked.errs
 	bad := map[string]bool{}
 	for _, e := range errs {
 		bad[e.File] = true
@@ -68,6 +67,35 @@ func (r *Reconciler) reconcileContent(ctx context.Context, repo *krtv1.WorkflowR
 	conditions.Delete(repo, krtv1.ConditionReconciling)
 	conditions.MarkTrue(repo, krtv1.ConditionReady, ReasonSucceeded, "%s", msg)
 	return nil
+}
+
+// checked is a workflow folder built, parsed and validated.
+type checked struct {
+	docs []parse.Document
+	// errs are located; a file with any is bad as a whole.
+	errs []*parse.Error
+	// known are the namespace's Tools the repository does not define.
+	known map[string]*krtv1.ToolSpec
+	// buildErr is a folder that did not build (a broken kustomization).
+	buildErr error
+}
+
+// checkFolder builds, parses and validates a folder's files. It is the one
+// way a revision to apply and a pull request's head are read, so a head
+// is held to exactly the rules of the branch it would merge into. Only an
+// API error is returned.
+func checkFolder(ctx context.Context, c client.Reader, env *expr.Env, repo *krtv1.WorkflowRepository, files map[string][]byte) (*checked, error) {
+	built, err := folder.Build(files, workflowDir(repo))
+	if err != nil {
+		return &checked{buildErr: err}, nil
+	}
+	docs, errs := parseAll(built)
+	known, err := clusterTools(ctx, c, repo)
+	if err != nil {
+		return nil, err
+	}
+	errs = append(errs, validate.Set(docs, known, env)...)
+	return &checked{docs: docs, errs: errs, known: known}, nil
 }
 
 // markInvalid reports files that could not be applied. It is not Stalled:
@@ -102,9 +130,9 @@ func parseAll(files map[string][]byte) ([]parse.Document, []*parse.Error) {
 
 // clusterTools are the namespace's Tools that this repository does not
 // define: steps may use them too.
-func (r *Reconciler) clusterTools(ctx context.Context, repo *krtv1.WorkflowRepository) (map[string]*krtv1.ToolSpec, error) {
+func clusterTools(ctx context.Context, c client.Reader, repo *krtv1.WorkflowRepository) (map[string]*krtv1.ToolSpec, error) {
 	list := &krtv1.ToolList{}
-	if err := r.client.List(ctx, list, client.InNamespace(repo.Namespace)); err != nil {
+	if err := c.List(ctx, list, client.InNamespace(repo.Namespace)); err != nil {
 		return nil, err
 	}
 	out := map[string]*krtv1.ToolSpec{}

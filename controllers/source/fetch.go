@@ -53,11 +53,7 @@ func (r *Reconciler) resolve(ctx context.Context, repo *krtv1.WorkflowRepository
 			if err := r.git.Fetch(ctx, url, auth, res); err != nil {
 				return nil, err
 			}
-			files, err := r.git.ReadTree(url, res.Commit, workflowDir(repo))
-			if err != nil || !folder.HasKustomization(files, workflowDir(repo)) {
-				return files, err
-			}
-			return r.git.ReadTree(url, res.Commit, "")
+			return readFolder(r.git, url, res.Commit, workflowDir(repo))
 		},
 		changed: func(previous string) ([]string, bool, error) {
 			return r.git.ChangedPaths(url, previous, res.Commit, maxChangedPaths)
@@ -66,6 +62,16 @@ func (r *Reconciler) resolve(ctx context.Context, repo *krtv1.WorkflowRepository
 }
 
 const maxChangedPaths = 256
+
+// readFolder reads the workflow folder of a fetched commit: only dir's
+// files, unless dir holds a kustomization, whose bases may be anywhere.
+func readFolder(cache *git.Cache, url, commit, dir string) (map[string][]byte, error) {
+	files, err := cache.ReadTree(url, commit, dir)
+	if err != nil || !folder.HasKustomization(files, dir) {
+		return files, err
+	}
+	return cache.ReadTree(url, commit, "")
+}
 
 func workflowDir(repo *krtv1.WorkflowRepository) string {
 	if repo.Spec.Path == "" {
@@ -76,12 +82,16 @@ func workflowDir(repo *krtv1.WorkflowRepository) string {
 
 // auth reads the repository's Secret, if it names one.
 func (r *Reconciler) auth(ctx context.Context, repo *krtv1.WorkflowRepository) (*git.Auth, error) {
+	return readAuth(ctx, r.secrets, repo)
+}
+
+func readAuth(ctx context.Context, secrets client.Reader, repo *krtv1.WorkflowRepository) (*git.Auth, error) {
 	if repo.Spec.SecretRef == nil {
 		return nil, nil
 	}
 	secret := &corev1.Secret{}
 	key := client.ObjectKey{Namespace: repo.Namespace, Name: repo.Spec.SecretRef.Name}
-	if err := r.secrets.Get(ctx, key, secret); err != nil {
+	if err := secrets.Get(ctx, key, secret); err != nil {
 		return nil, fmt.Errorf("reading the credentials Secret %q: %w", key.Name, err)
 	}
 	auth, err := git.AuthFromSecret(secret.Data)

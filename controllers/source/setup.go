@@ -22,6 +22,10 @@ import (
 type Options struct {
 	// CacheDir holds the shared git cache, one bare repository per URL.
 	CacheDir string
+	// Cache is the git cache to use instead of opening CacheDir: one
+	// process must share one Cache, whose locks keep two fetches of a URL
+	// apart (the trigger controller reads pull request heads into it).
+	Cache *git.Cache
 	// WebhookAddress is where the receiver listens; off when empty.
 	WebhookAddress string
 	// Flux reads Flux sources; off when Flux's CRDs are not installed.
@@ -31,9 +35,12 @@ type Options struct {
 // SetupWithManager registers the WorkflowRepository controller and, if
 // asked, the webhook receiver.
 func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error {
-	cache, err := git.NewCache(opts.CacheDir)
-	if err != nil {
-		return err
+	cache := opts.Cache
+	if cache == nil {
+		var err error
+		if cache, err = git.NewCache(opts.CacheDir); err != nil {
+			return err
+		}
 	}
 	env, err := expr.NewEnv()
 	if err != nil {
