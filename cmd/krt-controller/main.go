@@ -33,6 +33,7 @@ import (
 	"krt.dev/krt/controllers/trigger"
 	"krt.dev/krt/controllers/ttl"
 	"krt.dev/krt/controllers/workflow"
+	"krt.dev/krt/sources/git"
 )
 
 // defaultRuntimedImage is the image runtime pods get unless
@@ -147,6 +148,16 @@ func setup(ctx context.Context, mgr ctrl.Manager, enabled map[string]bool, set s
 	if err := mgr.Add(registry); err != nil {
 		return err
 	}
+	// One git cache for the process: the source controller fetches the
+	// followed branches into it and the trigger controller pull request
+	// heads, and only one Cache's locks keep their fetches of a URL apart.
+	if enabled["source"] || enabled["trigger"] {
+		cache, err := git.NewCache(set.source.CacheDir)
+		if err != nil {
+			return err
+		}
+		set.source.Cache = cache
+	}
 	steps := []struct {
 		name  string
 		setup func() error
@@ -170,7 +181,7 @@ func setup(ctx context.Context, mgr ctrl.Manager, enabled map[string]bool, set s
 			return workflow.SetupWithManager(ctx, mgr, registry, workflow.Options{Workers: set.workflowWorkers})
 		}},
 		{"trigger", func() error {
-			return trigger.SetupWithManager(ctx, mgr, trigger.Options{Workers: set.workflowWorkers})
+			return trigger.SetupWithManager(ctx, mgr, trigger.Options{Workers: set.workflowWorkers, GitCache: set.source.Cache})
 		}},
 	}
 	for _, s := range steps {

@@ -30,6 +30,7 @@ import (
 // +kubebuilder:rbac:groups=krt.dev,resources=workflows/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=krt.dev,resources=workflowrepositories;tools,verbs=get;list;watch
 // +kubebuilder:rbac:groups=krt.dev,resources=workflowruns,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups=krt.dev,resources=workflowruns/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 
@@ -181,8 +182,15 @@ func (r *Reconciler) create(ctx context.Context, wf *krtv1.Workflow, tools []krt
 	if err != nil {
 		return false, &problem{ReasonTriggerFailed, fmt.Sprintf("%s: %v", c.what, err)}
 	}
+	return r.submit(ctx, wr, c, wf)
+}
+
+// submit creates a built run, holding it for an approval if the event
+// needs one, and notes it on about. It reports false when the run was
+// already there; a run the API server refuses is a *problem.
+func (r *Reconciler) submit(ctx context.Context, wr *krtv1.WorkflowRun, c candidate, about client.Object) (bool, error) {
 	wr.Spec.RequireApproval = c.requireApproval
-	err = r.client.Create(ctx, wr)
+	err := r.client.Create(ctx, wr)
 	if apierrors.IsAlreadyExists(err) {
 		return false, nil
 	}
@@ -192,7 +200,7 @@ func (r *Reconciler) create(ctx context.Context, wf *krtv1.Workflow, tools []krt
 	if err != nil {
 		return false, err
 	}
-	r.recorder.Eventf(wf, corev1.EventTypeNormal, "Triggered", "created %s for %s", wr.Name, c.what)
+	r.recorder.Eventf(about, corev1.EventTypeNormal, "Triggered", "created %s for %s", wr.Name, c.what)
 	return true, nil
 }
 

@@ -48,10 +48,13 @@ func pushCandidates(wf *krtv1.Workflow, repo *krtv1.WorkflowRepository) []candid
 // on.pullRequest matches, one per head. Only a repository whose policy
 // enables PRs runs them at all; an untrusted PR's run waits for approval.
 // The workflow as applied (from the followed branch) is the definition:
-// the PR head is an input, never the code of the workflow.
+// the PR head is an input, never the code of the workflow. A repository
+// whose definitions come from the head has its PR runs made from the
+// head instead (heads.go), so none of its Workflows makes any here.
 func prCandidates(wf *krtv1.Workflow, repo *krtv1.WorkflowRepository) []candidate {
 	t := wf.Spec.On.PullRequest
-	if t == nil || repo == nil || repo.Spec.PullRequests == nil || !repo.Spec.PullRequests.Enabled {
+	if t == nil || repo == nil || repo.Spec.PullRequests == nil || !repo.Spec.PullRequests.Enabled ||
+		headDefinitions(repo.Spec.PullRequests) {
 		return nil
 	}
 	pol := repo.Spec.PullRequests
@@ -64,14 +67,26 @@ func prCandidates(wf *krtv1.Workflow, repo *krtv1.WorkflowRepository) []candidat
 		if !pr.UpdatedAt.IsZero() && pr.UpdatedAt.Before(&wf.CreationTimestamp) {
 			continue // as with pushes, adding a workflow replays nothing
 		}
-		out = append(out, candidate{
-			name:            runs.Name(wf.Name, fmt.Sprintf("pr%d-%s", pr.Number, shortSHA(pr.HeadSHA))),
-			event:           krtv1.WorkflowEvent{Type: krtv1.EventPullRequest, PullRequest: pr.DeepCopy()},
-			requireApproval: !trusted(pol, pr),
-			what:            fmt.Sprintf("pull request #%d at %s", pr.Number, pr.HeadSHA),
-		})
+		out = append(out, prCandidate(wf.Name, pol, pr))
 	}
 	return out
+}
+
+// prCandidate is a PR's run of a workflow, whichever branch defines it:
+// the name is the same, so one event is one run either way.
+func prCandidate(workflow string, pol *krtv1.PullRequestPolicy, pr *krtv1.PullRequest) candidate {
+	return candidate{
+		name:            runs.Name(workflow, fmt.Sprintf("pr%d-%s", pr.Number, shortSHA(pr.HeadSHA))),
+		event:           krtv1.WorkflowEvent{Type: krtv1.EventPullRequest, PullRequest: pr.DeepCopy()},
+		requireApproval: !trusted(pol, pr),
+		what:            fmt.Sprintf("pull request #%d at %s", pr.Number, pr.HeadSHA),
+	}
+}
+
+// headDefinitions reports whether a repository's PR runs take their
+// definitions from the PR head rather than from the followed branch.
+func headDefinitions(pol *krtv1.PullRequestPolicy) bool {
+	return pol != nil && pol.Enabled && pol.DefinitionsFrom == "head"
 }
 
 // scheduleCandidates are the latest tick of each cron since the workflow

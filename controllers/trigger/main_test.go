@@ -22,6 +22,7 @@ import (
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
 	"krt.dev/krt/controllers/workflow"
+	"krt.dev/krt/sources/git"
 	"krt.dev/krt/test/kubetest"
 	"krt.dev/krt/workflows/dag"
 )
@@ -33,11 +34,14 @@ var (
 	clockOffset atomic.Int64
 	fakeAPI     = &fakeProvider{}
 	stopManager func()
+	// gitCache outlives a manager restart, as the controller's disk does.
+	gitCache *git.Cache
 )
 
 // TestMain runs the trigger controller and the WorkflowRun engine
 // in-process against a real API server. No runtime pods run: the tests
-// finish Runs themselves.
+// finish Runs themselves. Tests of head definitions serve real git
+// repositories over HTTP.
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
@@ -57,6 +61,16 @@ func run(m *testing.M) int {
 	srv := httptest.NewServer(fakeAPI)
 	defer srv.Close()
 	fakeAPI.url = srv.URL
+	cacheDir, err := os.MkdirTemp("", "krt-trigger-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(cacheDir)
+	if gitCache, err = git.NewCache(cacheDir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	if stopManager, err = startManager(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -82,7 +96,8 @@ func startManager() (func(), error) {
 		return nil, err
 	}
 	now := func() time.Time { return time.Now().Add(time.Duration(clockOffset.Load())) }
-	if err := SetupWithManager(ctx, mgr, Options{Workers: 2, Now: now, HTTPClient: &http.Client{Timeout: 5 * time.Second}}); err != nil {
+	if err := SetupWithManager(ctx, mgr, Options{Workers: 2, Now: now, HTTPClient: &http.Client{Timeout: 5 * time.Second},
+		GitCache: gitCache}); err != nil {
 		cancel()
 		return nil, err
 	}

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/sources/git"
 	"krt.dev/krt/workflows/expr"
 	"krt.dev/krt/workflows/runs"
 )
@@ -37,6 +38,11 @@ type Options struct {
 	// evaluation; the expr package's defaults if zero.
 	CostLimit    uint64
 	ExprDeadline time.Duration
+	// GitCache is where pull request heads are fetched, for repositories
+	// with definitionsFrom: head: the source controller's, so a head that
+	// shares its history with the followed branch fetches only what is
+	// new. A private cache in a temporary directory if nil.
+	GitCache *git.Cache
 }
 
 // SetupWithManager registers the trigger controller, over Workflows, and
@@ -61,6 +67,9 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(opts.Workers, 1)}).
 		Complete(r)
 	if err != nil {
+		return err
+	}
+	if err := setupHeads(mgr, r, opts); err != nil {
 		return err
 	}
 	return setupReporter(mgr, opts)
