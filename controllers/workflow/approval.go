@@ -172,12 +172,14 @@ func (p *pass) awaitRunApproval(ctx context.Context) (bool, error) {
 }
 
 // prApprovers are the pull request approvers of the run's repository,
-// found through its Workflow's label (the source controller's word), or
-// the run's own once the Workflow is gone. None when there is no
-// repository: a workflow applied by hand.
+// named by the run's own label (the trigger's word), else by its
+// Workflow's (the source controller's). The run's label comes first: a
+// run of a workflow that only a PR head defines has no Workflow object,
+// and one applied by hand under that name must not lift its approvers.
+// None when there is no repository: a workflow applied by hand.
 func (p *pass) prApprovers(ctx context.Context) ([]string, error) {
 	name := p.wr.Labels[krtv1.LabelRepository]
-	if p.wr.Spec.Workflow != "" {
+	if name == "" && p.wr.Spec.Workflow != "" {
 		wf := &krtv1.Workflow{}
 		err := p.r.client.Get(ctx, client.ObjectKey{Namespace: p.wr.Namespace, Name: p.wr.Spec.Workflow}, wf)
 		if client.IgnoreNotFound(err) != nil {
