@@ -225,6 +225,11 @@ const (
 	// AnnotationOrigin on a Run in a remote cluster names its WorkflowRun
 	// as namespace/name in the hub.
 	AnnotationOrigin = "krt.dev/origin"
+	// AnnotationQueuedAt on a WorkflowRun is when it was made, to the
+	// nanosecond (RFC 3339): creationTimestamp has whole seconds, and a
+	// concurrency group must know which of two runs in one second is
+	// newer.
+	AnnotationQueuedAt = "krt.dev/queued-at"
 	// AnnotationNode is the node's full name: the label is cut to fit.
 	AnnotationNode = "krt.dev/node"
 )

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -82,9 +83,18 @@ func (p *pass) olderInGroup(ctx context.Context) ([]krtv1.WorkflowRun, error) {
 	return out, nil
 }
 
+// before orders runs by the API server's creation time, then, within its
+// one-second grain, by when their maker stamped them (two pushes to a PR
+// in one second must cancel the older head, whatever the names say), and
+// last by name.
 func before(a, b *krtv1.WorkflowRun) bool {
 	if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
 		return c < 0
+	}
+	qa, errA := time.Parse(time.RFC3339Nano, a.Annotations[krtv1.AnnotationQueuedAt])
+	qb, errB := time.Parse(time.RFC3339Nano, b.Annotations[krtv1.AnnotationQueuedAt])
+	if errA == nil && errB == nil && !qa.Equal(qb) {
+		return qa.Before(qb)
 	}
 	return cmp.Less(a.Name, b.Name)
 }

@@ -117,3 +117,32 @@ func TestRunApprovalRespectsRepositoryApprovers(t *testing.T) {
 		})
 	}
 }
+
+// Two runs made in one second are ordered by when they were stamped, not
+// by their names, which for PR heads are commit hashes.
+func TestBefore(t *testing.T) {
+	t0 := time.Now().Truncate(time.Second)
+	run := func(name string, created time.Time, queued string) *krtv1.WorkflowRun {
+		wr := &krtv1.WorkflowRun{ObjectMeta: metav1.ObjectMeta{Name: name, CreationTimestamp: metav1.NewTime(created)}}
+		if queued != "" {
+			wr.Annotations = map[string]string{krtv1.AnnotationQueuedAt: queued}
+		}
+		return wr
+	}
+	early, late := t0.Add(100*time.Millisecond).Format(time.RFC3339Nano), t0.Add(900*time.Millisecond).Format(time.RFC3339Nano)
+	for _, tc := range []struct {
+		name string
+		a, b *krtv1.WorkflowRun
+		want bool
+	}{
+		{"an earlier second wins over the stamps", run("pr1-fff", t0, late), run("pr1-000", t0.Add(time.Second), early), true},
+		{"one second: the stamp decides", run("pr1-fff", t0, early), run("pr1-000", t0, late), true},
+		{"one second: the later stamp is after", run("pr1-000", t0, late), run("pr1-fff", t0, early), false},
+		{"no stamps: the name decides", run("a", t0, ""), run("b", t0, ""), true},
+		{"one stamp missing: the name decides", run("b", t0, early), run("a", t0, ""), false},
+	} {
+		if got := before(tc.a, tc.b); got != tc.want {
+			t.Errorf("%s: before = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -54,7 +55,8 @@ func NewRun(wf *krtv1.Workflow, tools []krtv1.NamedTool, ev krtv1.WorkflowEvent,
 		return nil, err
 	}
 	wr := &krtv1.WorkflowRun{
-		ObjectMeta: metav1.ObjectMeta{Namespace: wf.Namespace, Name: name, Labels: runLabels(wf, ev, group)},
+		ObjectMeta: metav1.ObjectMeta{Namespace: wf.Namespace, Name: name, Labels: runLabels(wf, ev, group),
+			Annotations: map[string]string{krtv1.AnnotationQueuedAt: time.Now().UTC().Format(time.RFC3339Nano)}},
 		Spec: krtv1.WorkflowRunSpec{
 			Workflow: wf.Name, Revision: revision, Event: *ev.DeepCopy(), Params: copyParams(params),
 			Definition: *wf.Spec.DeepCopy(), Tools: used, ConcurrencyGroup: group,
