@@ -35,7 +35,7 @@ func (b *bench) startGitController(name string) (*gitController, error) {
 	c := &gitController{cacheDir: filepath.Join(b.env.Dir, name+"-git-cache")}
 	for _, addr := range []*string{&c.metrics, &c.pprof, &c.hook} {
 		var err error
-		if *addr, err = freeAddress(); err != nil {
+		if *addr, err = kubetest.FreeAddress(); err != nil {
 			return nil, err
 		}
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -135,15 +134,4 @@ spec:
       runtime: bash
       run: echo %q
 `, name, name)
-}
-
-// freeAddress finds a loopback port nobody listens on, for the dedicated
-// controller's endpoints.
-func freeAddress() (string, error) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer lis.Close()
-	return lis.Addr().String(), nil
 }

@@ -6,7 +6,6 @@ package gitops
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"testing"
 
@@ -38,7 +37,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(bins.Dir)
-	addr, err := freeAddress()
+	addr, err := kubetest.FreeAddress()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -59,14 +58,4 @@ func run(m *testing.M) int {
 		code = 1
 	}
 	return code
-}
-
-// freeAddress finds a loopback port nobody listens on.
-func freeAddress() (string, error) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer lis.Close()
-	return lis.Addr().String(), nil
 }

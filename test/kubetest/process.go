@@ -1,6 +1,7 @@
 package kubetest
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -75,4 +76,16 @@ func (p *Process) Tail(n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// FreeAddress finds a loopback address nobody listens on, for a process's
+// endpoint. Another process may take it before it is used; on a test
+// machine that is rare enough.
+func FreeAddress() (string, error) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer lis.Close()
+	return lis.Addr().String(), nil
 }

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/test/kubetest"
 )
 
 // A step whose cluster does not answer waits, saying why, and retries;
@@ -25,7 +26,7 @@ func TestUnreachableClusterComesBack(t *testing.T) {
 	ns := hub.env.Namespace(t)
 	namespace(t, staging, "staging-flaky")
 	runtime(t, staging, "staging-flaky", "deployer")
-	addr, err := freeAddress()
+	addr, err := kubetest.FreeAddress()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ package promote
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"testing"
 	"time"
@@ -42,7 +41,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(bins.Dir)
-	addr, err := freeAddress()
+	addr, err := kubetest.FreeAddress()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -86,14 +85,4 @@ func start(c *cluster, controllerArgs []string) (func(), error) {
 	}
 	c.stack = stack
 	return func() { stack.Stop(); env.Stop() }, nil
-}
-
-// freeAddress finds a loopback port nobody listens on.
-func freeAddress() (string, error) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer lis.Close()
-	return lis.Addr().String(), nil
 }
