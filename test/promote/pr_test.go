@@ -112,38 +112,54 @@ func TestPullRequestRuns(t *testing.T) {
 }
 
 func newPRWorld(t *testing.T) *prWorld {
-	ctx := context.Background()
 	w := &prWorld{ns: hub.env.Namespace(t), token: "pr-hook-token", gates: t.TempDir()}
 	runtime(t, hub, w.ns, "bash")
 	runtime(t, hub, w.ns, "python")
-	srv := gittest.Serve(t, gitserver.Options{}, "flows")
-	w.clone = gittest.NewClone(t, srv.URL)
-	w.clone.Write(map[string]string{"workflows/pr-checks.yaml": fmt.Sprintf(prChecks, w.gates)})
-	w.clone.Commit("pr-checks")
-	w.clone.Push("HEAD:refs/heads/main")
+	w.clone, w.hook = servedRepo(t, w.ns, w.token, map[string]string{"workflows/pr-checks.yaml": fmt.Sprintf(prChecks, w.gates)},
+		&krtv1.PullRequestPolicy{Enabled: true, Provider: "generic", Approvers: []string{"group:release-managers"}},
+		"pr-checks")
+	return w
+}
 
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "hook", Namespace: w.ns}, StringData: map[string]string{"token": w.token}}
-	repo := &krtv1.WorkflowRepository{ObjectMeta: metav1.ObjectMeta{Name: "flows", Namespace: w.ns},
+// servedRepo serves a git repository holding files on main, and points
+// a WorkflowRepository in ns at it, with a webhook token; it waits until
+// the named workflows are applied, and returns a clone and the webhook URL.
+func servedRepo(t *testing.T, ns, token string, files map[string]string, prs *krtv1.PullRequestPolicy, workflows ...string) (*gittest.Clone, string) {
+	t.Helper()
+	ctx := context.Background()
+	srv := gittest.Serve(t, gitserver.Options{}, "flows")
+	clone := gittest.NewClone(t, srv.URL)
+	clone.Write(files)
+	clone.Commit("workflows")
+	clone.Push("HEAD:refs/heads/main")
+
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "hook", Namespace: ns}, StringData: map[string]string{"token": token}}
+	repo := &krtv1.WorkflowRepository{ObjectMeta: metav1.ObjectMeta{Name: "flows", Namespace: ns},
 		Spec: krtv1.WorkflowRepositorySpec{URL: srv.URL, Ref: &krtv1.GitRef{Branch: "main"}, Path: "workflows",
-			Interval: metav1.Duration{Duration: time.Hour},
-			Webhook:  &krtv1.WebhookSpec{SecretRef: krtv1.LocalObjectReference{Name: "hook"}},
-			PullRequests: &krtv1.PullRequestPolicy{Enabled: true, Provider: "generic",
-				Approvers: []string{"group:release-managers"}}}}
+			// Only webhooks explain a new revision.
+			Interval:     metav1.Duration{Duration: time.Hour},
+			Webhook:      &krtv1.WebhookSpec{SecretRef: krtv1.LocalObjectReference{Name: "hook"}},
+			PullRequests: prs}}
 	for _, o := range []client.Object{secret, repo} {
 		if err := hub.env.Client.Create(ctx, o); err != nil {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, time.Minute, "pr-checks to be applied", func() (bool, string) {
+	hook := ""
+	eventually(t, time.Minute, fmt.Sprintf("%v to be applied", workflows), func() (bool, string) {
 		cur := &krtv1.WorkflowRepository{}
 		if err := hub.env.Client.Get(ctx, client.ObjectKeyFromObject(repo), cur); err != nil {
 			return false, err.Error()
 		}
-		w.hook = hookURL + cur.Status.WebhookPath
-		err := hub.env.Client.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "pr-checks"}, &krtv1.Workflow{})
-		return cur.Status.WebhookPath != "" && err == nil, fmt.Sprint(cur.Status.Conditions)
+		hook = hookURL + cur.Status.WebhookPath
+		for _, name := range workflows {
+			if err := hub.env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &krtv1.Workflow{}); err != nil {
+				return false, err.Error()
+			}
+		}
+		return cur.Status.WebhookPath != "", fmt.Sprint(cur.Status.Conditions)
 	})
-	return w
+	return clone, hook
 }
 
 // pushPR commits to the PR's head and pushes it, as its author would, then
@@ -156,21 +172,28 @@ func (w *prWorld) pushPR(t *testing.T, number int, headRepo, action string) stri
 	body := fmt.Sprintf(`{"action":%q,"number":%d,"pull_request":{"user":{"login":"dana"},
 		"head":{"sha":%q,"ref":"feature-%d","repo":{"full_name":%q}},
 		"base":{"ref":"main","repo":{"full_name":"team/flows"}}}}`, action, number, sha, number, headRepo)
-	req, err := http.NewRequest(http.MethodPost, w.hook, bytes.NewBufferString(body))
+	sendHook(t, w.hook, w.token, "pull_request", body)
+	return sha
+}
+
+// sendHook posts a GitHub webhook signed with token, as the git host
+// would, and expects it accepted.
+func sendHook(t *testing.T, url, token, event, body string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewBufferString(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("X-GitHub-Event", "pull_request")
-	req.Header.Set("X-Hub-Signature-256", webhook.SignatureHeader([]byte(body), []byte(w.token)))
+	req.Header.Set("X-GitHub-Event", event)
+	req.Header.Set("X-Hub-Signature-256", webhook.SignatureHeader([]byte(body), []byte(token)))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("the webhook of PR %d answered %s", number, resp.Status)
+		t.Fatalf("the %s webhook answered %s", event, resp.Status)
 	}
-	return sha
 }
 
 // open lets the lint step of head's runs finish.
