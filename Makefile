@@ -6,7 +6,7 @@ export GOFLAGS := -buildvcs=false
 
 BIN := $(CURDIR)/bin
 export KUBEBUILDER_ASSETS := $(BIN)
-TOOLS := $(BIN)/kube-apiserver $(BIN)/etcd $(BIN)/controller-gen $(BIN)/buf
+TOOLS := $(BIN)/kube-apiserver $(BIN)/etcd $(BIN)/controller-gen $(BIN)/buf $(BIN)/helm
 
 # A shared, noisy machine: bound each test binary, keep the whole suite well
 # under CI's 90 minutes.
@@ -14,17 +14,17 @@ TEST_TIMEOUT ?= 30m
 TEST_FLAGS ?= -race
 TEST_PKGS ?= ./...
 
-.PHONY: all tools generate build test bench run clean
+.PHONY: all tools generate build images test bench run clean
 
 all: build
 
-## tools: pinned kube-apiserver, etcd, controller-gen and buf in bin/ (cached in ~/.cache/krt/tools).
+## tools: pinned kube-apiserver, etcd, controller-gen, buf and helm in bin/ (cached in ~/.cache/krt/tools).
 tools: $(TOOLS)
 
 $(TOOLS) &: hack/tools.sh hack/tools/go.mod
 	bash hack/tools.sh
 
-## generate: deep-copies, CRDs, RBAC and the runtime protocol's gRPC code.
+## generate: deep-copies, CRDs, RBAC, the runtime protocol's gRPC code, and their copies in charts/krt.
 generate: $(TOOLS)
 	$(BIN)/controller-gen object:headerFile=hack/boilerplate.go.txt paths=./api/...
 	$(BIN)/controller-gen crd paths=./api/... output:crd:artifacts:config=config/crd/bases
@@ -36,6 +36,16 @@ generate: $(TOOLS)
 		GOFLAGS=-mod=mod $(BIN)/controller-gen crd paths=./v1 output:crd:artifacts:config=$(BIN)/fluxcrds
 	mkdir -p test/crds/flux && cp $(BIN)/fluxcrds/source.toolkit.fluxcd.io_gitrepositories.yaml \
 		$(BIN)/fluxcrds/source.toolkit.fluxcd.io_externalartifacts.yaml test/crds/flux/
+	@# config/ is the one source of truth for the install: the kustomize base
+	@# lists every CRD, and the chart carries copies of the CRDs, the
+	@# ClusterRole and the admission policies.
+	{ echo '# Written by make generate: every CRD in bases/.'; \
+		echo 'apiVersion: kustomize.config.k8s.io/v1beta1'; echo 'kind: Kustomization'; echo 'resources:'; \
+		for f in config/crd/bases/*.yaml; do echo "  - bases/$${f##*/}"; done; } > config/crd/kustomization.yaml
+	rm -rf charts/krt/crds charts/krt/files && mkdir -p charts/krt/crds charts/krt/files/policy
+	cp config/crd/bases/*.yaml charts/krt/crds/
+	cp config/rbac/role.yaml charts/krt/files/
+	cp config/policy/*.yaml charts/krt/files/policy/
 
 # What `krt version` reports.
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
@@ -43,6 +53,16 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo deve
 ## build: the krt, krt-controller, runtimed and krt-runtime binaries in bin/.
 build:
 	CGO_ENABLED=0 go build -ldflags "-X krt.dev/krt/cmd/krt/cli.Version=$(VERSION)" -o $(BIN)/ ./cmd/...
+
+# Where `make images` tags krt's images; the install defaults are
+# ghcr.io/krt-dev/krt-controller and ghcr.io/krt-dev/krt-runtimed.
+IMAGE_REGISTRY ?= ghcr.io/krt-dev
+IMAGE_TAG ?= $(VERSION)
+
+## images: the krt-controller and krt-runtimed images, from the Dockerfile (needs docker with BuildKit).
+images:
+	docker build --target controller -t $(IMAGE_REGISTRY)/krt-controller:$(IMAGE_TAG) .
+	docker build --target runtimed -t $(IMAGE_REGISTRY)/krt-runtimed:$(IMAGE_TAG) .
 
 ## test: the whole suite against a real kube-apiserver and etcd, with the race detector.
 test: $(TOOLS)
