@@ -57,6 +57,12 @@ type Receiver struct {
 	log  logr.Logger
 }
 
+// NeedLeaderElection is false: every replica serves webhooks, so a
+// Service in front of them never sends a delivery to a pod that does not
+// listen. What a webhook does (a reconcile request, a PR recorded with
+// retries on conflict) is safe from any replica.
+func (rc *Receiver) NeedLeaderElection() bool { return false }
+
 // Start serves until ctx ends; it makes the Receiver a manager Runnable.
 func (rc *Receiver) Start(ctx context.Context) error {
 	lis, err := net.Listen("tcp", rc.Addr)
