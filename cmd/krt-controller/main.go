@@ -70,6 +70,7 @@ func main() {
 	flag.DurationVar(&reaperOpts.ClaimTimeout, "claim-timeout", time.Minute, "how long a healthy runtime pod may leave an assigned Run unclaimed before it is given to another")
 	flag.StringVar(&sourceOpts.CacheDir, "git-cache-dir", filepath.Join(os.TempDir(), "krt-git"), "where fetched repositories are cached, one per URL")
 	flag.StringVar(&sourceOpts.WebhookAddress, "webhook-bind-address", ":9292", "where the git webhook receiver listens; empty to disable")
+	flag.IntVar(&sourceOpts.Workers, "source-workers", 4, "WorkflowRepositories reconciled in parallel (fetches of one URL still take turns)")
 	flag.StringVar(&flux, "flux", "auto", "read Flux sources named by sourceRef: auto (when Flux's CRDs are installed), true or false")
 	clientOpts.BindFlags(flag.CommandLine)
 	leaderOpts.BindFlags(flag.CommandLine)

@@ -9,6 +9,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -30,6 +31,9 @@ type Options struct {
 	WebhookAddress string
 	// Flux reads Flux sources; off when Flux's CRDs are not installed.
 	Flux bool
+	// Workers reconcile repositories in parallel; the cache's per-URL
+	// lock keeps two fetches of one URL apart. One when zero.
+	Workers int
 }
 
 // SetupWithManager registers the WorkflowRepository controller and, if
@@ -71,7 +75,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 		b = b.Watches(&sourcev1.GitRepository{}, handler.EnqueueRequestsFromMapFunc(r.reposOfSource(sourcev1.GitRepositoryKind))).
 			Watches(&sourcev1.ExternalArtifact{}, handler.EnqueueRequestsFromMapFunc(r.reposOfSource(sourcev1.ExternalArtifactKind)))
 	}
-	return b.Complete(r)
+	return b.WithOptions(controller.Options{MaxConcurrentReconciles: max(opts.Workers, 1)}).Complete(r)
 }
 
 // reposOfSource wakes the repositories that read a Flux source when its
