@@ -230,6 +230,10 @@ const (
 	// concurrency group must know which of two runs in one second is
 	// newer.
 	AnnotationQueuedAt = "krt.dev/queued-at"
+	// AnnotationDefinitionError on a WorkflowRun says its definition cannot
+	// run, and why (a pull request head that does not validate): the
+	// engine ends such a run Failed before it starts.
+	AnnotationDefinitionError = "krt.dev/definition-error"
 	// AnnotationNode is the node's full name: the label is cut to fit.
 	AnnotationNode = "krt.dev/node"
 )

@@ -5,13 +5,10 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/fluxcd/pkg/runtime/conditions"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
 	"krt.dev/krt/controllers/source"
@@ -19,11 +16,7 @@ import (
 	"krt.dev/krt/workflows/runs"
 )
 
-// AnnotationDefinitionError on a WorkflowRun says that the trigger made it
-// to fail, and why: a restart that finds it not failed yet fails it.
-const AnnotationDefinitionError = "krt.dev/definition-error"
-
-// ReasonInvalidDefinition ends a run whose head definition cannot run.
+// ReasonInvalidDefinition is the event of a run made to fail.
 const ReasonInvalidDefinition = "InvalidDefinition"
 
 // start creates the run of one headRun: a run of the head's definition,
@@ -64,70 +57,38 @@ func repoOwner(repo *krtv1.WorkflowRepository) metav1.OwnerReference {
 	return *ref
 }
 
-// fail creates a run that has failed, and says why. A run of that name
-// already there is left alone, unless it is one of these not failed yet.
+// fail creates a run that the engine ends Failed at once, saying why. A
+// run of that name already there is left alone.
 func (h *heads) fail(ctx context.Context, repo *krtv1.WorkflowRepository, hr headRun, msg string) error {
 	msg = krtv1.TruncateMessage(msg)
 	wr := failedRun(repo, hr, msg)
 	err := h.client.Create(ctx, wr)
 	switch {
 	case apierrors.IsAlreadyExists(err):
-		if err := h.client.Get(ctx, client.ObjectKeyFromObject(wr), wr); err != nil {
-			return client.IgnoreNotFound(err)
-		}
-		if wr.Annotations[AnnotationDefinitionError] == "" {
-			return nil
-		}
+		return nil
 	case err != nil:
 		return err
-	default:
-		h.recorder.Eventf(repo, corev1.EventTypeWarning, ReasonInvalidDefinition, "created %s failed for %s: %s", wr.Name, hr.c.what, msg)
 	}
-	return h.markFailed(ctx, wr)
+	h.recorder.Eventf(repo, corev1.EventTypeWarning, ReasonInvalidDefinition, "created %s failed for %s: %s", wr.Name, hr.c.what, msg)
+	return nil
 }
 
-// failedRun is a run that will never run a step. The API needs a
-// definition of one step at least; it gets one that does nothing. It is
-// created held for an approval, so that the engine, which may see it
-// before it is marked Failed, can only park it in AwaitingApproval.
+// failedRun is a run that will never run a step: its definition-error
+// annotation has the engine end it before it starts. The API needs a
+// definition of one step at least; it gets one that does nothing.
 func failedRun(repo *krtv1.WorkflowRepository, hr headRun, msg string) *krtv1.WorkflowRun {
 	return &krtv1.WorkflowRun{
 		ObjectMeta: metav1.ObjectMeta{
 			Namespace: repo.Namespace, Name: hr.c.name,
 			Labels: map[string]string{runs.LabelWorkflow: dag.LabelValue(hr.wf.Name), runs.LabelEvent: hr.c.event.Type,
 				krtv1.LabelRepository: repo.Name},
-			Annotations:     map[string]string{AnnotationDefinitionError: msg},
+			Annotations:     map[string]string{krtv1.AnnotationDefinitionError: msg},
 			OwnerReferences: []metav1.OwnerReference{repoOwner(repo)},
 		},
 		Spec: krtv1.WorkflowRunSpec{
 			Workflow: hr.wf.Name, Revision: hr.wf.Annotations[krtv1.AnnotationRevision], Event: *hr.c.event.DeepCopy(),
 			Definition: krtv1.WorkflowSpec{Steps: []krtv1.Step{{Name: "invalid-definition",
 				Run: "# never runs: the definition in the pull request's head is invalid; see status.message\nexit 1"}}},
-			RequireApproval: true,
 		},
 	}
-}
-
-// markFailed ends a run made by fail, unless it has ended already. It
-// reads the API server, not the cache, since the engine may write first.
-func (h *heads) markFailed(ctx context.Context, wr *krtv1.WorkflowRun) error {
-	key := client.ObjectKeyFromObject(wr)
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		cur := &krtv1.WorkflowRun{}
-		if err := h.api.Get(ctx, key, cur); err != nil {
-			return client.IgnoreNotFound(err)
-		}
-		if cur.Status.Phase.Terminal() {
-			return nil
-		}
-		msg := cur.Annotations[AnnotationDefinitionError]
-		now := metav1.NewTime(h.now())
-		cur.Status.Phase = krtv1.WorkflowFailed
-		cur.Status.Message = msg
-		cur.Status.CompletionTime = &now
-		conditions.Delete(cur, krtv1.ConditionReconciling)
-		conditions.MarkStalled(cur, ReasonInvalidDefinition, "%s", msg)
-		conditions.MarkFalse(cur, krtv1.ConditionReady, ReasonInvalidDefinition, "%s", msg)
-		return h.client.Status().Update(ctx, cur)
-	})
 }

@@ -76,7 +76,6 @@ const (
 type heads struct {
 	*Reconciler
 	reader *source.HeadReader
-	api    client.Reader // uncached, to fail a run the engine just wrote
 
 	mu sync.Mutex
 	// handled are, by repository, the PR events whose runs all exist: a
@@ -100,7 +99,7 @@ func setupHeads(mgr ctrl.Manager, r *Reconciler, opts Options) error {
 		}
 	}
 	h := &heads{Reconciler: r, reader: source.NewHeadReader(mgr.GetClient(), mgr.GetAPIReader(), cache, r.expr),
-		api: mgr.GetAPIReader(), handled: map[types.NamespacedName]map[string]bool{}}
+		handled: map[types.NamespacedName]map[string]bool{}}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("prheads").
 		For(&krtv1.WorkflowRepository{}, builder.WithPredicates(headRepos())).

@@ -39,6 +39,7 @@ const (
 	ReasonCancelled          = "Cancelled"
 	ReasonAwaitingApproval   = "AwaitingApproval"
 	ReasonClusterUnavailable = "ClusterUnavailable"
+	ReasonInvalidDefinition  = "InvalidDefinition"
 	// ConditionClusterUnavailable is True while a node waits for a cluster.
 	ConditionClusterUnavailable = "ClusterUnavailable"
 )
@@ -98,6 +99,10 @@ func (r *Reconciler) step(ctx context.Context, p *pass) error {
 			// A Run created just before the cancel must not run on.
 			return p.cancelRuns(ctx)
 		}
+		return nil
+	case wr.Annotations[krtv1.AnnotationDefinitionError] != "":
+		// Made to fail by its maker, who found the definition invalid.
+		p.end(krtv1.WorkflowFailed, ReasonInvalidDefinition, wr.Annotations[krtv1.AnnotationDefinitionError])
 		return nil
 	case wr.Spec.CancelRequested:
 		return p.cancel(ctx)
