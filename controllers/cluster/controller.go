@@ -100,13 +100,26 @@ func namespaceOf(cl *krtv1.Cluster) string {
 }
 
 func (r *Reconciler) restConfig(ctx context.Context, cl *krtv1.Cluster) (*rest.Config, []byte, error) {
+	cfg, raw, err := RESTConfig(ctx, r.secrets, cl)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.Timeout = probeTimeout * 3
+	cfg.UserAgent = "krt-controller"
+	return cfg, raw, nil
+}
+
+// RESTConfig reads a Cluster's kubeconfig from its Secret, in the
+// Cluster's namespace; it returns the raw kubeconfig too. The CLI reaches
+// a cluster the way the controller does with it.
+func RESTConfig(ctx context.Context, secrets client.Reader, cl *krtv1.Cluster) (*rest.Config, []byte, error) {
 	ref := cl.Spec.KubeconfigSecretRef
 	key := ref.Key
 	if key == "" {
 		key = defaultKey
 	}
 	secret := &corev1.Secret{}
-	if err := r.secrets.Get(ctx, client.ObjectKey{Namespace: cl.Namespace, Name: ref.Name}, secret); err != nil {
+	if err := secrets.Get(ctx, client.ObjectKey{Namespace: cl.Namespace, Name: ref.Name}, secret); err != nil {
 		return nil, nil, fmt.Errorf("reading Secret %q: %w", ref.Name, err)
 	}
 	raw, ok := secret.Data[key]
@@ -117,8 +130,6 @@ func (r *Reconciler) restConfig(ctx context.Context, cl *krtv1.Cluster) (*rest.C
 	if err != nil {
 		return nil, nil, fmt.Errorf("Secret %q key %q is not a kubeconfig: %w", ref.Name, key, err)
 	}
-	cfg.Timeout = probeTimeout * 3
-	cfg.UserAgent = "krt-controller"
 	return cfg, raw, nil
 }
 

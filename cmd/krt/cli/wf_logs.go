@@ -6,12 +6,11 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"krt.dev/krt/api/scheme"
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/controllers/cluster"
 	"krt.dev/krt/workflows/dag"
 )
 
@@ -116,18 +115,9 @@ func (r *root) nodeLogs(ctx context.Context, s *wfSession, sources map[string]lo
 // clusterLogSource connects to a Cluster as the controller does, from
 // its kubeconfig Secret in the hub.
 func clusterLogSource(ctx context.Context, hub client.Client, cl *krtv1.Cluster) (logSource, error) {
-	ref := cl.Spec.KubeconfigSecretRef
-	key := ref.Key
-	if key == "" {
-		key = "kubeconfig"
-	}
-	secret := &corev1.Secret{}
-	if err := hub.Get(ctx, client.ObjectKey{Namespace: cl.Namespace, Name: ref.Name}, secret); err != nil {
-		return logSource{}, fmt.Errorf("the kubeconfig of cluster %s: %w", cl.Name, err)
-	}
-	cfg, err := clientcmd.RESTConfigFromKubeConfig(secret.Data[key])
+	cfg, _, err := cluster.RESTConfig(ctx, hub, cl)
 	if err != nil {
-		return logSource{}, fmt.Errorf("Secret %s key %q is not a kubeconfig: %w", ref.Name, key, err)
+		return logSource{}, fmt.Errorf("the kubeconfig of cluster %s: %w", cl.Name, err)
 	}
 	cfg.UserAgent = "krt-cli"
 	c, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme.New()})
