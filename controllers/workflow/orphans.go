@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -60,12 +61,9 @@ func (p *pass) ours(run *krtv1.Run) bool {
 func (p *pass) clustersNamed() []string {
 	out := []string{""}
 	add := func(c string) {
-		for _, have := range out {
-			if have == c {
-				return
-			}
+		if !slices.Contains(out, c) {
+			out = append(out, c)
 		}
-		out = append(out, c)
 	}
 	for _, n := range p.wr.Status.Nodes {
 		add(n.Cluster)
