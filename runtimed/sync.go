@@ -30,6 +30,15 @@ func (a *Agent) sync(ctx context.Context, name string) error {
 		a.fence(name, nil, "the Run is assigned to another pod of the same name")
 		return nil
 	}
+	if run.Spec.Runtime != a.opts.Runtime {
+		// Only a broken or hostile scheduler puts a Run here: this pod
+		// holds another Runtime's Secrets and isolation. Leave it
+		// unclaimed; the reaper's claim timeout gives it back.
+		a.fence(name, nil, "the Run is for another Runtime")
+		a.opts.Log.Info("refusing a Run of another Runtime", "run", run.Name,
+			"runtime", run.Spec.Runtime, "this pod's runtime", a.opts.Runtime)
+		return nil
+	}
 	ex := a.fence(name, run, "the Run moved on: another attempt, or ended elsewhere")
 	switch {
 	case ex != nil:

@@ -47,7 +47,14 @@ type RuntimeSpec struct {
 	// +optional
 	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
 
+	// ServiceAccountName is the runtime pods' identity, krt-runtime-<name>
+	// when empty. A Runtime may not borrow an account made for something
+	// else: the name must start with krt-runtime-, so the admission
+	// policies that hold runtimed to its own pod's Lease and Runs cover it,
+	// and the account must carry the label krt.dev/runtime=<this Runtime>,
+	// set by whoever may edit ServiceAccounts, to say it is meant for it.
 	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('krt-runtime-')",message="serviceAccountName must start with krt-runtime-: a Runtime may only use a ServiceAccount made for krt runtimes (docs/security.md)"
 	// +optional
 	ServiceAccountName string `json:"serviceAccountName,omitempty"`
 

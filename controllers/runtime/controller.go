@@ -73,6 +73,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		conditions.Delete(rt, krtv1.ConditionReconciling)
 		return ctrl.Result{}, nil // nothing to do until the spec changes
 	}
+	if err := r.dedicatedServiceAccount(ctx, rt); err != nil {
+		conditions.MarkStalled(rt, ReasonForeignServiceAccount, "%s", err)
+		conditions.MarkFalse(rt, krtv1.ConditionReady, ReasonForeignServiceAccount, "%s", err)
+		conditions.Delete(rt, krtv1.ConditionReconciling)
+		// The account may be labelled later: look again, slowly.
+		return ctrl.Result{RequeueAfter: statusInterval}, nil
+	}
 	conditions.Delete(rt, krtv1.ConditionStalled)
 	if err := r.apply(ctx, rt); err != nil {
 		conditions.MarkReconciling(rt, ReasonApplyFailed, "%s", err)

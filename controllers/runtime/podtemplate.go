@@ -64,8 +64,11 @@ func PodTemplate(rt *krtv1.Runtime, opts PodOptions) corev1.PodTemplateSpec {
 	return corev1.PodTemplateSpec{
 		ObjectMeta: metaForPod(rt, capacity),
 		Spec: corev1.PodSpec{
-			ServiceAccountName:            ServiceAccountName(rt),
-			AutomountServiceAccountToken:  ptr.To(true),
+			ServiceAccountName: ServiceAccountName(rt),
+			// No container gets the account's token by default: a step's
+			// script must hold no Kubernetes credential. runtimed alone
+			// mounts one, projected below.
+			AutomountServiceAccountToken:  ptr.To(false),
 			EnableServiceLinks:            ptr.To(false),
 			TerminationGracePeriodSeconds: ptr.To(int64(60)),
 			SecurityContext: &corev1.PodSecurityContext{
@@ -75,6 +78,7 @@ func PodTemplate(rt *krtv1.Runtime, opts PodOptions) corev1.PodTemplateSpec {
 			Volumes: []corev1.Volume{
 				{Name: "krt", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 				{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+				runtimedToken(),
 			},
 			InitContainers: []corev1.Container{{
 				Name: "install-runtime", Image: opts.RuntimedImage,
@@ -130,14 +134,40 @@ func runtimedContainer(rt *krtv1.Runtime, opts PodOptions, port int32, shared []
 		Env:             []corev1.EnvVar{field("POD_NAME", "metadata.name"), field("POD_NAMESPACE", "metadata.namespace"), field("POD_UID", "metadata.uid")},
 		Ports:           []corev1.ContainerPort{{Name: krtv1.LogsPortName, ContainerPort: port, Protocol: corev1.ProtocolTCP}},
 		SecurityContext: restricted(),
-		VolumeMounts:    shared,
-		ReadinessProbe:  health,
-		LivenessProbe:   health,
+		VolumeMounts: append(append([]corev1.VolumeMount(nil), shared...),
+			corev1.VolumeMount{Name: tokenVolume, MountPath: TokenDir, ReadOnly: true}),
+		ReadinessProbe: health,
+		LivenessProbe:  health,
 		Resources: corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("20m"), corev1.ResourceMemory: resource.MustParse("48Mi")},
 			Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")},
 		},
 	}
+}
+
+// TokenDir is where runtimed finds its token, the path client-go's
+// in-cluster config reads.
+const TokenDir = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+const tokenVolume = "runtimed-token"
+
+// tokenLifetime is the projected token's; the kubelet renews it at 80%.
+const tokenLifetime = 3600
+
+// runtimedToken is the projected volume a kubelet would otherwise mount in
+// every container: a short-lived token bound to the pod and to the API
+// server's audience, with the CA and namespace beside it.
+func runtimedToken() corev1.Volume {
+	return corev1.Volume{Name: tokenVolume, VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+		DefaultMode: ptr.To(int32(0o444)),
+		Sources: []corev1.VolumeProjection{
+			{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token", ExpirationSeconds: ptr.To(int64(tokenLifetime))}},
+			{ConfigMap: &corev1.ConfigMapProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "kube-root-ca.crt"},
+				Items: []corev1.KeyToPath{{Key: "ca.crt", Path: "ca.crt"}}}},
+			{DownwardAPI: &corev1.DownwardAPIProjection{Items: []corev1.DownwardAPIVolumeFile{{Path: "namespace",
+				FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.namespace"}}}}},
+		},
+	}}}
 }
 
 // probe spells out the API server's defaults, so that comparing the live

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -86,6 +87,7 @@ func (p *Pool) SetupWithManager(mgr ctrl.Manager) error {
 		// Status changes (the Runtime controller's counts) are not ours.
 		For(&krtv1.Runtime{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Owns(&corev1.Pod{}).
+		Owns(&appsv1.Deployment{}).
 		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
 		Complete(p)
 }
@@ -101,6 +103,9 @@ func (p *Pool) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, er
 	}
 	if runtimectl.Validate(rt) != nil {
 		return ctrl.Result{}, nil // the Runtime controller reports why
+	}
+	if ok, err := p.deployed(ctx, rt); !ok || err != nil {
+		return ctrl.Result{}, err
 	}
 	pods := &corev1.PodList{}
 	if err := p.api.List(ctx, pods, client.InNamespace(rt.Namespace), client.MatchingLabels{krtv1.LabelRuntime: rt.Name}); err != nil {
@@ -129,6 +134,22 @@ func (p *Pool) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, er
 		}
 	}
 	return ctrl.Result{}, nil
+}
+
+// deployed says whether the Runtime controller made the Runtime's
+// Deployment: as in a cluster, no Deployment means no pods, so a Runtime
+// the controller refused runs nothing here either. Without the Runtime
+// controller the pool stands in for it.
+func (p *Pool) deployed(ctx context.Context, rt *krtv1.Runtime) (bool, error) {
+	if !p.opts.ServiceAccountTokens {
+		return true, nil
+	}
+	d := &appsv1.Deployment{}
+	err := p.api.Get(ctx, client.ObjectKey{Namespace: rt.Namespace, Name: runtimectl.Name(rt)}, d)
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // reapGone stops the processes of pods that no longer exist and returns the
