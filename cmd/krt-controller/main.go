@@ -57,6 +57,7 @@ func main() {
 		reaperOpts       reaper.Options
 		runtimeOpts      runtimectl.Options
 		sourceOpts       source.Options
+		kubeconfigOpts   cluster.KubeconfigOptions
 		flux             string
 	)
 	flag.StringSliceVar(&controllers, "controllers", []string{"*"},
@@ -72,6 +73,7 @@ func main() {
 	flag.StringVar(&sourceOpts.WebhookAddress, "webhook-bind-address", ":9292", "where the git webhook receiver listens; empty to disable")
 	flag.IntVar(&sourceOpts.Workers, "source-workers", 4, "WorkflowRepositories reconciled in parallel (fetches of one URL still take turns)")
 	flag.StringVar(&flux, "flux", "auto", "read Flux sources named by sourceRef: auto (when Flux's CRDs are installed), true or false")
+	kubeconfigOpts.BindFlags(flag.CommandLine)
 	clientOpts.BindFlags(flag.CommandLine)
 	leaderOpts.BindFlags(flag.CommandLine)
 	logOpts.BindFlags(flag.CommandLine)
@@ -82,7 +84,7 @@ func main() {
 	log := logger.NewLogger(logOpts)
 	ctrl.SetLogger(log)
 	addrs := addresses{metrics: metricsAddr, health: healthAddr, pprof: pprofAddr}
-	if err := run(controllers, clientOpts, leaderOpts, addrs, settings{schedulerWorkers, workflowWorkers, reaperOpts, runtimeOpts, sourceOpts, flux}); err != nil {
+	if err := run(controllers, clientOpts, leaderOpts, addrs, settings{schedulerWorkers, workflowWorkers, reaperOpts, runtimeOpts, sourceOpts, kubeconfigOpts, flux}); err != nil {
 		log.Error(err, "krt-controller failed")
 		os.Exit(1)
 	}
@@ -98,6 +100,7 @@ type settings struct {
 	reaper           reaper.Options
 	runtime          runtimectl.Options
 	source           source.Options
+	kubeconfig       cluster.KubeconfigOptions
 	flux             string
 }
 
@@ -177,7 +180,7 @@ func setup(ctx context.Context, mgr ctrl.Manager, enabled map[string]bool, set s
 			}
 			return source.SetupWithManager(ctx, mgr, opts)
 		}},
-		{"cluster", func() error { return cluster.SetupWithManager(mgr, registry) }},
+		{"cluster", func() error { return cluster.SetupWithManager(mgr, registry, set.kubeconfig) }},
 		{"workflow", func() error {
 			return workflow.SetupWithManager(ctx, mgr, registry, workflow.Options{Workers: set.workflowWorkers})
 		}},

@@ -13,7 +13,6 @@ import (
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -29,10 +28,13 @@ const (
 	ReasonConnected   = "Connected"
 	ReasonUnreachable = "Unreachable"
 	ReasonBadConfig   = "KubeconfigInvalid"
-	defaultKey        = "kubeconfig"
-	probeInterval     = time.Minute
-	unreachableRetry  = 15 * time.Second
-	probeTimeout      = 10 * time.Second
+	// ReasonInsecure says the kubeconfig uses a field krt refuses unless
+	// an operator opts in (KubeconfigOptions).
+	ReasonInsecure   = "InsecureKubeconfig"
+	defaultKey       = "kubeconfig"
+	probeInterval    = time.Minute
+	unreachableRetry = 15 * time.Second
+	probeTimeout     = 10 * time.Second
 )
 
 // Reconciler probes Clusters and keeps the Registry connected to them.
@@ -42,14 +44,16 @@ type Reconciler struct {
 	// every Secret in the cluster.
 	secrets  client.Reader
 	registry *Registry
+	opts     KubeconfigOptions
 }
 
 // SetupWithManager registers the Cluster controller and the Registry.
-func SetupWithManager(mgr ctrl.Manager, reg *Registry) error {
+// opts says which kubeconfig fields an operator allows.
+func SetupWithManager(mgr ctrl.Manager, reg *Registry, opts KubeconfigOptions) error {
 	if err := mgr.Add(reg); err != nil {
 		return err
 	}
-	r := &Reconciler{client: mgr.GetClient(), secrets: mgr.GetAPIReader(), registry: reg}
+	r := &Reconciler{client: mgr.GetClient(), secrets: mgr.GetAPIReader(), registry: reg, opts: opts}
 	// A changed kubeconfig is picked up at the next probe, a minute at most.
 	return ctrl.NewControllerManagedBy(mgr).Named("cluster").For(&krtv1.Cluster{}).Complete(r)
 }
@@ -73,8 +77,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	cl.Status.LastProbeTime = &now
 	cfg, raw, err := r.restConfig(ctx, cl)
 	if err != nil {
-		conditions.MarkFalse(cl, krtv1.ConditionReady, ReasonBadConfig, "%s", err)
-		conditions.MarkStalled(cl, ReasonBadConfig, "%s", err)
+		reason := ReasonBadConfig
+		if IsInsecureKubeconfig(err) {
+			reason = ReasonInsecure
+			// A connection made before the Secret changed must not
+			// outlive the kubeconfig that is now refused.
+			r.registry.forget(req.NamespacedName)
+		}
+		conditions.MarkFalse(cl, krtv1.ConditionReady, reason, "%s", err)
+		conditions.MarkStalled(cl, reason, "%s", err)
 		return ctrl.Result{RequeueAfter: probeInterval}, nil
 	}
 	conditions.Delete(cl, krtv1.ConditionStalled)
@@ -100,7 +111,7 @@ func namespaceOf(cl *krtv1.Cluster) string {
 }
 
 func (r *Reconciler) restConfig(ctx context.Context, cl *krtv1.Cluster) (*rest.Config, []byte, error) {
-	cfg, raw, err := RESTConfig(ctx, r.secrets, cl)
+	cfg, raw, err := RESTConfig(ctx, r.secrets, cl, r.opts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -110,9 +121,11 @@ func (r *Reconciler) restConfig(ctx context.Context, cl *krtv1.Cluster) (*rest.C
 }
 
 // RESTConfig reads a Cluster's kubeconfig from its Secret, in the
-// Cluster's namespace; it returns the raw kubeconfig too. The CLI reaches
-// a cluster the way the controller does with it.
-func RESTConfig(ctx context.Context, secrets client.Reader, cl *krtv1.Cluster) (*rest.Config, []byte, error) {
+// Cluster's namespace, refusing the fields opts do not allow; it returns
+// the raw kubeconfig too. Every client of a Cluster is made here: the
+// controller's probe, the Registry the workflow controller uses, and the
+// CLI, which reaches a cluster the way the controller does.
+func RESTConfig(ctx context.Context, secrets client.Reader, cl *krtv1.Cluster, opts KubeconfigOptions) (*rest.Config, []byte, error) {
 	ref := cl.Spec.KubeconfigSecretRef
 	key := ref.Key
 	if key == "" {
@@ -126,9 +139,12 @@ func RESTConfig(ctx context.Context, secrets client.Reader, cl *krtv1.Cluster) (
 	if !ok {
 		return nil, nil, fmt.Errorf("Secret %q has no key %q", ref.Name, key)
 	}
-	cfg, err := clientcmd.RESTConfigFromKubeConfig(raw)
-	if err != nil {
-		return nil, nil, fmt.Errorf("Secret %q key %q is not a kubeconfig: %w", ref.Name, key, err)
+	cfg, err := RESTConfigFromKubeconfig(raw, opts)
+	switch {
+	case IsInsecureKubeconfig(err):
+		return nil, nil, fmt.Errorf("Secret %q key %q: %w", ref.Name, key, err)
+	case err != nil:
+		return nil, nil, fmt.Errorf("Secret %q key %q is not a usable kubeconfig: %w", ref.Name, key, err)
 	}
 	return cfg, raw, nil
 }

@@ -56,7 +56,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	reg := cluster.NewRegistry(mgr.GetLogger())
-	if err := cluster.SetupWithManager(mgr, reg); err != nil {
+	if err := cluster.SetupWithManager(mgr, reg, cluster.KubeconfigOptions{}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

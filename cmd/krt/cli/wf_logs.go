@@ -15,7 +15,8 @@ import (
 )
 
 func (r *root) wfLogsCommand() *cobra.Command {
-	return &cobra.Command{
+	var opts cluster.KubeconfigOptions
+	cmd := &cobra.Command{
 		Use:   "logs RUN [STEP]",
 		Short: "Print the logs of a run's steps, from whichever cluster ran them",
 		Long: `Logs prints the output of each node of a WorkflowRun that has a Run, in status
@@ -23,7 +24,11 @@ order, under a line naming the node, its cluster and its Run; with STEP, only
 that step's nodes. A node that ran in a remote cluster is read through that
 Cluster's kubeconfig Secret in the hub, so this needs "get" on it; without,
 the node says so and the rest still print. The exit code is 1 when any
-node's logs could not be read.`,
+node's logs could not be read.
+
+A Cluster's kubeconfig is checked as krt-controller checks it: exec and
+auth-provider plugins, files, proxy-url and insecure-skip-tls-verify are
+refused unless the flag of the same name allows them (see docs/security.md).`,
 		Args:              cobra.RangeArgs(1, 2),
 		ValidArgsFunction: r.complete(1, listWorkflowRuns(nil)),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -31,12 +36,14 @@ node's logs could not be read.`,
 			if len(args) == 2 {
 				step = args[1]
 			}
-			return r.wfLogs(cmd.Context(), args[0], step)
+			return r.wfLogs(cmd.Context(), args[0], step, opts)
 		},
 	}
+	opts.BindFlags(cmd.Flags())
+	return cmd
 }
 
-func (r *root) wfLogs(ctx context.Context, name, step string) error {
+func (r *root) wfLogs(ctx context.Context, name, step string, opts cluster.KubeconfigOptions) error {
 	s, err := r.wfSession()
 	if err != nil {
 		return err
@@ -57,7 +64,7 @@ func (r *root) wfLogs(ctx context.Context, name, step string) error {
 		}
 		shown++
 		fmt.Fprintf(r.Out, "--- %s (%s, Run %s)\n", n.Name, where(n.Cluster), n.Run)
-		if err := r.nodeLogs(ctx, s, sources, n); err != nil {
+		if err := r.nodeLogs(ctx, s, sources, n, opts); err != nil {
 			failed++
 			fmt.Fprintf(r.Out, "(no logs: %v)\n", err)
 		}
@@ -82,7 +89,8 @@ func where(cluster string) string {
 
 // nodeLogs prints one node's Run's output, connecting to its cluster the
 // first time one of its nodes needs it.
-func (r *root) nodeLogs(ctx context.Context, s *wfSession, sources map[string]logSource, n krtv1.NodeStatus) error {
+func (r *root) nodeLogs(ctx context.Context, s *wfSession, sources map[string]logSource, n krtv1.NodeStatus,
+	opts cluster.KubeconfigOptions) error {
 	src, ok := sources[n.Cluster]
 	ns := s.ns
 	if n.Cluster != "" {
@@ -96,7 +104,7 @@ func (r *root) nodeLogs(ctx context.Context, s *wfSession, sources map[string]lo
 		}
 		if !ok {
 			var err error
-			if src, err = clusterLogSource(ctx, s.c, cl); err != nil {
+			if src, err = clusterLogSource(ctx, s.c, cl, opts); err != nil {
 				return err
 			}
 			sources[n.Cluster] = src
@@ -113,9 +121,9 @@ func (r *root) nodeLogs(ctx context.Context, s *wfSession, sources map[string]lo
 }
 
 // clusterLogSource connects to a Cluster as the controller does, from
-// its kubeconfig Secret in the hub.
-func clusterLogSource(ctx context.Context, hub client.Client, cl *krtv1.Cluster) (logSource, error) {
-	cfg, _, err := cluster.RESTConfig(ctx, hub, cl)
+// its kubeconfig Secret in the hub, refusing the same fields.
+func clusterLogSource(ctx context.Context, hub client.Client, cl *krtv1.Cluster, opts cluster.KubeconfigOptions) (logSource, error) {
+	cfg, _, err := cluster.RESTConfig(ctx, hub, cl, opts)
 	if err != nil {
 		return logSource{}, fmt.Errorf("the kubeconfig of cluster %s: %w", cl.Name, err)
 	}
