@@ -49,6 +49,9 @@ type Options struct {
 	RuntimeAddress string
 	// LogsAddress is where the live log server listens.
 	LogsAddress string
+	// LogsToken is the bearer token the log server asks for; without one
+	// it serves only /healthz.
+	LogsToken string
 	// LeaseDuration is how long one heartbeat counts as fresh.
 	LeaseDuration time.Duration
 	// KillGrace is what the Runtime Server waits between SIGTERM and SIGKILL.
@@ -130,7 +133,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("log server: %w", err)
 	}
-	srv := &http.Server{Handler: logs.Handler(a.logs), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: logs.Handler(a.logs, a.opts.LogsToken), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(lis); !errors.Is(err, http.ErrServerClosed) {
 			a.opts.Log.Error(err, "log server stopped")

@@ -7,8 +7,6 @@ import (
 
 	runtimev1 "krt.dev/krt/api/runtime/v1"
 	krtv1 "krt.dev/krt/api/v1alpha1"
-	"krt.dev/krt/runtimed/logs"
-	"krt.dev/krt/runtimed/mask"
 )
 
 // tailLines and tailBytes bound the stderr tail in a failed Run's message.
@@ -36,70 +34,6 @@ func (r result) apply(run *krtv1.Run) (retried bool) {
 	return run.RetryOrFinish(r.phase, r.reason, r.message, !r.neverStarted, time.Now())
 }
 
-// collector turns the Execute stream into masked log lines, a stderr tail
-// and, at the end, a result.
-type collector struct {
-	a       *Agent
-	run     *krtv1.Run
-	masker  *mask.Masker
-	log     *logs.Log
-	split   map[runtimev1.Stream]*logs.Splitter
-	tail    []string
-	outputs *runtimev1.Outputs
-	exit    *runtimev1.Exit
-	// offset is how much output has arrived, to attach again from there.
-	offset int64
-}
-
-func newCollector(a *Agent, run *krtv1.Run, m *mask.Masker, log *logs.Log) *collector {
-	hold := max(m.Longest()-1, 0)
-	return &collector{a: a, run: run, masker: m, log: log, split: map[runtimev1.Stream]*logs.Splitter{
-		runtimev1.Stream_STREAM_STDOUT: {Mask: m.String, Hold: hold},
-		runtimev1.Stream_STREAM_STDERR: {Mask: m.String, Hold: hold},
-	}}
-}
-
-func (c *collector) event(ev *runtimev1.ExecuteEvent) {
-	switch e := ev.Event.(type) {
-	case *runtimev1.ExecuteEvent_Log:
-		sp := c.split[e.Log.GetStream()]
-		if sp == nil {
-			sp = c.split[runtimev1.Stream_STREAM_STDOUT]
-		}
-		for _, line := range sp.Write(e.Log.GetData()) {
-			c.line(e.Log.GetStream(), line)
-		}
-		c.offset = e.Log.GetOffset() + int64(len(e.Log.GetData()))
-	case *runtimev1.ExecuteEvent_Outputs:
-		c.outputs = e.Outputs
-	case *runtimev1.ExecuteEvent_Exit:
-		c.exit = e.Exit
-	}
-}
-
-func (c *collector) flush() {
-	for stream, sp := range c.split {
-		for _, line := range sp.Flush() {
-			c.line(stream, line)
-		}
-	}
-}
-
-func (c *collector) line(stream runtimev1.Stream, text string) {
-	text = c.masker.String(text)
-	name := "stdout"
-	if stream == runtimev1.Stream_STREAM_STDERR {
-		name = "stderr"
-		c.tail = append(c.tail, text)
-		if len(c.tail) > tailLines {
-			c.tail = c.tail[1:]
-		}
-	}
-	line := logs.Line{Time: time.Now(), Attempt: c.run.Status.Attempt, Stream: name, Text: text}
-	c.log.Append(line)
-	c.a.out.write(c.run, line)
-}
-
 // result maps the exit and outputs onto a terminal phase. timedOut says
 // that runtimed's own backstop cancelled the execution.
 func (c *collector) result(run *krtv1.Run, timedOut bool) result {
@@ -119,17 +53,18 @@ func (c *collector) result(run *krtv1.Run, timedOut bool) result {
 		if run.Spec.Timeout != nil {
 			res.message = fmt.Sprintf("timed out after %s", run.Spec.Timeout.Duration)
 		}
+		res.message += c.logNote()
 	case runtimev1.ExitReason_EXIT_REASON_CANCELLED:
-		res.phase, res.reason, res.message = krtv1.RunCancelled, krtv1.ReasonCancelled, "cancelled while running"
+		res.phase, res.reason, res.message = krtv1.RunCancelled, krtv1.ReasonCancelled, "cancelled while running"+c.logNote()
 	case runtimev1.ExitReason_EXIT_REASON_START_FAILED:
 		res.phase, res.reason = krtv1.RunFailed, krtv1.ReasonRuntimeError
 		res.message = "could not start: " + c.masker.String(c.exit.GetMessage())
 	default:
 		if code == 0 {
-			res.phase, res.reason, res.message = krtv1.RunSucceeded, krtv1.ReasonSucceeded, "exit code 0"
+			res.phase, res.reason, res.message = krtv1.RunSucceeded, krtv1.ReasonSucceeded, "exit code 0"+c.logNote()
 		} else {
 			res.phase, res.reason = krtv1.RunFailed, krtv1.ReasonExitCode
-			res.message = c.withTail(fmt.Sprintf("exit code %d", code))
+			res.message = c.withTail(fmt.Sprintf("exit code %d", code) + c.logNote())
 		}
 	}
 	if res.phase == krtv1.RunSucceeded || res.phase == krtv1.RunFailed {

@@ -57,7 +57,12 @@ func TestCollectorResult(t *testing.T) {
 			run := &krtv1.Run{Spec: krtv1.RunSpec{Timeout: &metav1.Duration{Duration: time.Second}}}
 			a := &Agent{out: newJSONLines(nil)}
 			c := newCollector(a, run, mask.New("s3cret"), logs.NewStore(logs.Options{}).Open("u"))
+			var offset int64
 			for _, ev := range tc.events {
+				if l := ev.GetLog(); l != nil { // as the Runtime Server numbers its output
+					l.Offset = offset
+					offset += int64(len(l.Data))
+				}
 				c.event(ev)
 			}
 			c.flush()

@@ -12,6 +12,12 @@ const (
 	AnnotationCapacity = "krt.dev/capacity"
 	// LogsPortName is the name of runtimed's live log port on a runtime pod.
 	LogsPortName = "krt-logs"
+	// AnnotationLocalLogsToken is on the pods of the local pool only (krt
+	// dev up, the tests): the bearer token of runtimed's log server, which
+	// `krt logs` reads there because no kubelet serves pods/log. Reading it
+	// takes "get" on the pod. In a cluster no pod has it: runtimed serves
+	// no logs, and `krt logs` reads pods/log.
+	AnnotationLocalLogsToken = "krt.dev/local-logs-token"
 	// FieldAssignedPod is the selectable field runtimed watches with.
 	FieldAssignedPod = "status.assignedPod"
 )

@@ -34,6 +34,7 @@ func main() {
 	secrets := flag.String("allowed-secrets", "", "comma-separated Secrets that Runs may read through secretEnv (the Runtime's spec.secrets)")
 	flag.StringVar(&opts.RuntimeAddress, "runtime-address", "unix:///krt/run/runtime.sock", "gRPC target of the Runtime Server")
 	flag.StringVar(&opts.LogsAddress, "logs-address", ":8081", "where the live log server listens")
+	tokenFile := flag.String("logs-token-file", "", "a file holding the bearer token that reading a Run's log from the log server takes; without it, the server answers only /healthz")
 	flag.DurationVar(&opts.LeaseDuration, "lease-duration", 15*time.Second, "how long one heartbeat stays fresh")
 	flag.DurationVar(&opts.KillGrace, "kill-grace", 10*time.Second, "time between SIGTERM and SIGKILL for a cancelled Run")
 	flag.IntVar(&opts.Workers, "workers", 4, "Runs claimed in parallel")
@@ -51,6 +52,14 @@ func main() {
 	opts.Stdout = os.Stdout
 	if *pprofAddr != "" {
 		go func() { log.Error(http.ListenAndServe(*pprofAddr, nil), "pprof server") }()
+	}
+	if *tokenFile != "" {
+		token, err := os.ReadFile(*tokenFile)
+		if err != nil || len(strings.TrimSpace(string(token))) == 0 {
+			fmt.Fprintln(os.Stderr, "runtimed: --logs-token-file: the file must hold a token:", err)
+			os.Exit(1)
+		}
+		opts.LogsToken = strings.TrimSpace(string(token))
 	}
 	if *secrets != "" {
 		opts.AllowedSecrets = strings.Split(*secrets, ",")

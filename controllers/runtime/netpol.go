@@ -13,20 +13,18 @@ import (
 	krtv1 "krt.dev/krt/api/v1alpha1"
 )
 
-// networkPolicy closes a Runtime's pods to all ingress but runtimed's log
-// port from the same namespace. With spec.network it also closes egress to
-// all but its rules, DNS, and the API server that runtimed needs.
+// networkPolicy closes a Runtime's pods to all ingress. Nothing needs to
+// reach them: `krt logs` reads runtimed's container log through the API
+// server (pods/log), runtimed's log server answers nobody in a cluster, and
+// the kubelet's probes come from the node, which a NetworkPolicy always
+// admits. With spec.network it also closes egress to all but its rules,
+// DNS, and the API server that runtimed needs.
 func networkPolicy(rt *krtv1.Runtime, apiServer []networkingv1.NetworkPolicyEgressRule) *networkingv1.NetworkPolicy {
-	logs := intstr.FromString(krtv1.LogsPortName)
 	np := &networkingv1.NetworkPolicy{
 		ObjectMeta: meta(rt, Name(rt)),
 		Spec: networkingv1.NetworkPolicySpec{
 			PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{krtv1.LabelRuntime: rt.Name}},
 			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
-			Ingress: []networkingv1.NetworkPolicyIngressRule{{
-				From:  []networkingv1.NetworkPolicyPeer{{PodSelector: &metav1.LabelSelector{}}},
-				Ports: []networkingv1.NetworkPolicyPort{{Protocol: ptrProto(corev1.ProtocolTCP), Port: &logs}},
-			}},
 		},
 	}
 	if rt.Spec.Network == nil {

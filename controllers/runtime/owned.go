@@ -42,7 +42,10 @@ func copyOwned(want, live client.Object) {
 			l.RoleRef = w.RoleRef // immutable once created
 		}
 	case *networkingv1.NetworkPolicy:
-		if l := live.(*networkingv1.NetworkPolicy); !equality.Semantic.DeepDerivative(w.Spec, l.Spec) {
+		// No ingress rule is a rule (deny all), which DeepDerivative would
+		// take for "anything goes".
+		l := live.(*networkingv1.NetworkPolicy)
+		if !equality.Semantic.DeepDerivative(w.Spec, l.Spec) || len(w.Spec.Ingress) != len(l.Spec.Ingress) {
 			l.Spec = w.Spec
 		}
 	case *corev1.ServiceAccount:

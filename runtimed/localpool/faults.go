@@ -6,6 +6,8 @@ import (
 	"syscall"
 
 	"k8s.io/apimachinery/pkg/types"
+
+	krtv1 "krt.dev/krt/api/v1alpha1"
 )
 
 // PodInfo describes one running local pod.
@@ -15,8 +17,9 @@ type PodInfo struct {
 	Runtime         string
 	// Dir holds the pod's sockets, work directories and process logs.
 	Dir string
-	// LogsURL is runtimed's live log server.
-	LogsURL string
+	// LogsURL is runtimed's live log server; reading a Run's log there
+	// takes LogsToken as a bearer token.
+	LogsURL, LogsToken string
 	// RuntimedPID and ServerPID are 0 when the process is not running.
 	RuntimedPID, ServerPID int
 }
@@ -36,7 +39,8 @@ func (p *Pool) Pods(namespace, runtime string) []PodInfo {
 	var out []PodInfo
 	for _, pp := range pods {
 		pp.mu.Lock()
-		info := PodInfo{Name: pp.pod.Name, Namespace: pp.pod.Namespace, UID: pp.pod.UID, Runtime: pp.runtime, Dir: pp.dir, LogsURL: pp.LogsURL()}
+		info := PodInfo{Name: pp.pod.Name, Namespace: pp.pod.Namespace, UID: pp.pod.UID, Runtime: pp.runtime, Dir: pp.dir,
+			LogsURL: pp.LogsURL(), LogsToken: pp.pod.Annotations[krtv1.AnnotationLocalLogsToken]}
 		if pp.alive(pp.runtimed) {
 			info.RuntimedPID = pp.runtimed.Process.Pid
 		}

@@ -17,11 +17,16 @@ const (
 )
 
 // podFor is a runtime pod as the Runtime controller's Deployment would make
-// it, with the log port the local runtimed listens on.
-func podFor(rt *krtv1.Runtime, logsPort int) *corev1.Pod {
+// it, with the log port the local runtimed listens on and the token its log
+// server asks for.
+func podFor(rt *krtv1.Runtime, logsPort int, logsToken string) *corev1.Pod {
 	tmpl := runtimectl.PodTemplate(rt, runtimectl.PodOptions{RuntimedImage: localImage, LogsPort: int32(logsPort)})
 	spec := tmpl.Spec
 	spec.NodeName = nodeName
+	if tmpl.Annotations == nil {
+		tmpl.Annotations = map[string]string{}
+	}
+	tmpl.Annotations[krtv1.AnnotationLocalLogsToken] = logsToken
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
 			GenerateName: rt.Name + "-",

@@ -6,6 +6,8 @@ package localpool
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -189,7 +191,11 @@ func (p *Pool) addPod(ctx context.Context, rt *krtv1.Runtime) error {
 	if err != nil {
 		return err
 	}
-	pod := podFor(rt, port)
+	token := make([]byte, 32)
+	if _, err := rand.Read(token); err != nil {
+		return err
+	}
+	pod := podFor(rt, port, hex.EncodeToString(token))
 	if err := p.client.Create(ctx, pod); err != nil {
 		return fmt.Errorf("creating pod for runtime %s: %w", rt.Name, err)
 	}

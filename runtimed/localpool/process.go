@@ -15,6 +15,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	krtv1 "krt.dev/krt/api/v1alpha1"
 )
 
 // podProcs are the two processes that stand in for a runtime pod's
@@ -78,6 +80,13 @@ func (p *Pool) startRuntimed(pp *podProcs) error {
 		"--lease-duration", p.opts.LeaseDuration.String(),
 		"--kill-grace", p.opts.KillGrace.String(),
 		"--kube-api-qps", "-1")
+	if token := pp.pod.Annotations[krtv1.AnnotationLocalLogsToken]; token != "" {
+		file := filepath.Join(pp.dir, "logs-token")
+		if err := os.WriteFile(file, []byte(token), 0o600); err != nil {
+			return err
+		}
+		cmd.Args = append(cmd.Args, "--logs-token-file", file)
+	}
 	cmd.Args = append(cmd.Args, p.opts.RuntimedArgs...)
 	cmd.Env = os.Environ()
 	if err := p.spawn(pp, cmd, "runtimed"); err != nil {

@@ -1,10 +1,12 @@
 package logs
 
 import (
+	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/types"
 )
@@ -14,15 +16,40 @@ import (
 //	GET /runs/{uid}/logs[?follow=true][&format=json]
 //
 // Plain text by default, one line per line; JSON lines with format=json.
-func Handler(s *Store) http.Handler {
+//
+// Reading a log takes the bearer token, this pod's own secret. Without a
+// token the log API is off: in a cluster, `krt logs` reads runtimed's
+// container log through the API server (pods/log), which RBAC authorises,
+// and nothing else has a reason to call runtimed. /healthz, for the
+// kubelet's probes, tells nothing and needs nothing.
+func Handler(s *Store, token string) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /runs/{uid}/logs", func(w http.ResponseWriter, r *http.Request) {
+		if !authorized(w, r, token) {
+			return
+		}
 		serveLog(s, w, r)
 	})
 	return mux
+}
+
+// authorized answers 403 when the log API is off and 401 without the right
+// token, and reports whether the request may go on.
+func authorized(w http.ResponseWriter, r *http.Request, token string) bool {
+	if token == "" {
+		http.Error(w, "runtimed serves no logs here: read them with `krt logs`, through the API server", http.StatusForbidden)
+		return false
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="runtimed"`)
+		http.Error(w, "a bearer token for this pod's log server is required", http.StatusUnauthorized)
+		return false
+	}
+	return true
 }
 
 func serveLog(s *Store, w http.ResponseWriter, r *http.Request) {

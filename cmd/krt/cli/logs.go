@@ -97,13 +97,16 @@ func (r *root) streamLogs(ctx context.Context, src logSource, run *krtv1.Run, fo
 }
 
 // localLogs reads runtimed's own log server, which a local pool's pods
-// serve on the loopback address.
+// serve on the loopback address, with the token the pool put on the pod.
 func (r *root) localLogs(ctx context.Context, run *krtv1.Run, pod *corev1.Pod, follow bool) error {
 	u := fmt.Sprintf("http://%s/runs/%s/logs?follow=%t",
 		net.JoinHostPort(pod.Status.PodIP, strconv.Itoa(int(krtv1.LogsPort(pod)))), run.UID, follow)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return err
+	}
+	if token := pod.Annotations[krtv1.AnnotationLocalLogsToken]; token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
