@@ -30,7 +30,19 @@ $(TOOLS) &: hack/tools.sh hack/tools/go.mod
 generate: $(TOOLS)
 	$(BIN)/controller-gen object:headerFile=hack/boilerplate.go.txt paths=./api/...
 	$(BIN)/controller-gen crd paths=./api/... output:crd:artifacts:config=config/crd/bases
-	$(BIN)/controller-gen rbac:roleName=krt-controller paths=./controllers/... output:rbac:artifacts:config=config/rbac
+	@# RBAC: a ClusterRole per controller, from the markers in its package,
+	@# so that an install binds only the controllers it runs (one with a
+	@# namespaced rule also gets a Role there); and runtimed's, which the
+	@# runtime controller binds in each Runtime's namespace.
+	rm -f config/rbac/*.yaml config/rbac/kustomization.yml
+	for d in $$(grep -l '^// +kubebuilder:rbac' controllers/*/*.go | xargs -n1 dirname | sort -u); do \
+		$(BIN)/controller-gen rbac:roleName=krt-controller-$${d##*/} paths=./$$d/... output:rbac:stdout \
+			> config/rbac/controller-$${d##*/}.yaml || exit 1; done
+	$(BIN)/controller-gen rbac:roleName=krt-runtimed paths=./runtimed output:rbac:stdout > config/rbac/runtimed.yaml
+	@# .yml: krt dev and the tests apply every *.yaml in config/rbac.
+	{ echo '# Written by make generate: every role in this folder.'; \
+		echo 'apiVersion: kustomize.config.k8s.io/v1beta1'; echo 'kind: Kustomization'; echo 'resources:'; \
+		for f in config/rbac/*.yaml; do echo "  - $${f##*/}"; done; } > config/rbac/kustomization.yml
 	cd api/runtime/v1 && PATH=$(BIN):$$PATH $(BIN)/buf generate
 	@# Flux's GitRepository and ExternalArtifact CRDs, from its API module,
 	@# for the tests that read a Flux source.
@@ -40,13 +52,13 @@ generate: $(TOOLS)
 		$(BIN)/fluxcrds/source.toolkit.fluxcd.io_externalartifacts.yaml test/crds/flux/
 	@# config/ is the one source of truth for the install: the kustomize base
 	@# lists every CRD, and the chart carries copies of the CRDs, the
-	@# ClusterRole and the admission policies.
+	@# roles and the admission policies.
 	{ echo '# Written by make generate: every CRD in bases/.'; \
 		echo 'apiVersion: kustomize.config.k8s.io/v1beta1'; echo 'kind: Kustomization'; echo 'resources:'; \
 		for f in config/crd/bases/*.yaml; do echo "  - bases/$${f##*/}"; done; } > config/crd/kustomization.yaml
-	rm -rf charts/krt/crds charts/krt/files && mkdir -p charts/krt/crds charts/krt/files/policy
+	rm -rf charts/krt/crds charts/krt/files && mkdir -p charts/krt/crds charts/krt/files/policy charts/krt/files/rbac
 	cp config/crd/bases/*.yaml charts/krt/crds/
-	cp config/rbac/role.yaml charts/krt/files/
+	cp config/rbac/*.yaml charts/krt/files/rbac/
 	cp config/policy/*.yaml charts/krt/files/policy/
 
 # What `krt version` reports.

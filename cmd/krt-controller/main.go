@@ -19,7 +19,6 @@ import (
 	flag "github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/api/meta"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -59,6 +58,7 @@ func main() {
 		sourceOpts       source.Options
 		kubeconfigOpts   cluster.KubeconfigOptions
 		flux             string
+		watchNamespaces  []string
 	)
 	flag.StringSliceVar(&controllers, "controllers", []string{"*"},
 		fmt.Sprintf("controllers to run: * for all, or a list of %v", allControllers))
@@ -67,6 +67,10 @@ func main() {
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "", "where Go's pprof profiles are served; off when empty")
 	flag.IntVar(&schedulerWorkers, "scheduler-workers", 4, "Runs scheduled in parallel")
 	flag.IntVar(&workflowWorkers, "workflow-workers", 4, "WorkflowRuns reconciled in parallel")
+	flag.StringSliceVar(&watchNamespaces, "watch-namespaces", nil,
+		"namespaces to watch, comma-separated; all when empty. Roles in these namespaces are then all the RBAC krt-controller needs, besides reading the API server's EndpointSlices in default")
+	flag.StringVar(&runtimeOpts.RuntimedClusterRole, "runtimed-cluster-role", runtimectl.DefaultRuntimedClusterRole,
+		"the ClusterRole each Runtime's pods are bound to in its namespace; krt-controller's bind right must name it")
 	flag.StringVar(&runtimeOpts.Pod.RuntimedImage, "runtimed-image", defaultRuntimedImage, "image with the runtimed and krt-runtime binaries, for runtime pods")
 	flag.DurationVar(&reaperOpts.ClaimTimeout, "claim-timeout", time.Minute, "how long a healthy runtime pod may leave an assigned Run unclaimed before it is given to another")
 	flag.StringVar(&sourceOpts.CacheDir, "git-cache-dir", filepath.Join(os.TempDir(), "krt-git"), "where fetched repositories are cached, one per URL")
@@ -84,7 +88,8 @@ func main() {
 	log := logger.NewLogger(logOpts)
 	ctrl.SetLogger(log)
 	addrs := addresses{metrics: metricsAddr, health: healthAddr, pprof: pprofAddr}
-	if err := run(controllers, clientOpts, leaderOpts, addrs, settings{schedulerWorkers, workflowWorkers, reaperOpts, runtimeOpts, sourceOpts, kubeconfigOpts, flux}); err != nil {
+	set := settings{schedulerWorkers, workflowWorkers, reaperOpts, runtimeOpts, sourceOpts, kubeconfigOpts, flux, watchNamespaces}
+	if err := run(controllers, clientOpts, leaderOpts, addrs, set); err != nil {
 		log.Error(err, "krt-controller failed")
 		os.Exit(1)
 	}
@@ -102,6 +107,7 @@ type settings struct {
 	source           source.Options
 	kubeconfig       cluster.KubeconfigOptions
 	flux             string
+	namespaces       []string
 }
 
 func run(controllers []string, clientOpts client.Options, leaderOpts leaderelection.Options,
@@ -110,13 +116,20 @@ func run(controllers []string, clientOpts client.Options, leaderOpts leaderelect
 	if err != nil {
 		return err
 	}
+	namespaces, err := parseNamespaces(set.namespaces)
+	if err != nil {
+		return err
+	}
+	cacheOpts, err := cacheOptions(namespaces)
+	if err != nil {
+		return err
+	}
 	cfg := client.GetConfigOrDie(clientOpts)
 	cfg.UserAgent = "krt-controller"
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme: scheme.New(),
-		// Nothing reads managed fields; dropping them halves what the
-		// cache holds and copies.
-		Cache:                         cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		Scheme:                        scheme.New(),
+		Cache:                         cacheOpts,
+		Client:                        clientOptions(),
 		Metrics:                       metricsserver.Options{BindAddress: addrs.metrics},
 		HealthProbeBindAddress:        addrs.health,
 		PprofBindAddress:              addrs.pprof,
@@ -145,8 +158,12 @@ func run(controllers []string, clientOpts client.Options, leaderOpts leaderelect
 
 // setup registers each enabled controller with the manager.
 func setup(ctx context.Context, mgr ctrl.Manager, enabled map[string]bool, set settings) error {
-	if err := index.Register(ctx, mgr.GetFieldIndexer()); err != nil {
-		return err
+	// The Run indexes are the runtime plane's; registering them starts a
+	// Run informer, which a control plane of source alone has no right to.
+	if enabled["scheduler"] || enabled["reaper"] || enabled["runtime"] {
+		if err := index.Register(ctx, mgr.GetFieldIndexer()); err != nil {
+			return err
+		}
 	}
 	registry := cluster.NewRegistry(mgr.GetLogger().WithName("clusters"))
 	if err := mgr.Add(registry); err != nil {

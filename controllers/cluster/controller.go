@@ -19,6 +19,10 @@ import (
 	krtv1 "krt.dev/krt/api/v1alpha1"
 )
 
+// The cluster controller's rights (make generate writes them into the
+// ClusterRole krt-controller-cluster): Clusters, and the Secret holding a
+// Cluster's kubeconfig, read live by name.
+//
 // +kubebuilder:rbac:groups=krt.dev,resources=clusters,verbs=get;list;watch
 // +kubebuilder:rbac:groups=krt.dev,resources=clusters/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get

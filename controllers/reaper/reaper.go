@@ -23,8 +23,12 @@ import (
 	"krt.dev/krt/runtimed/heartbeat"
 )
 
+// The reaper's rights (make generate writes them into the ClusterRole
+// krt-controller-reaper): it reads Runs, runtime pods and their Leases,
+// resets or fails a Run through its status, and says so in an Event.
+//
 // +kubebuilder:rbac:groups=krt.dev,resources=runs,verbs=get;list;watch
-// +kubebuilder:rbac:groups=krt.dev,resources=runs/status,verbs=update;patch
+// +kubebuilder:rbac:groups=krt.dev,resources=runs/status,verbs=update
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch

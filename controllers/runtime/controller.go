@@ -12,6 +12,7 @@ import (
 
 	"github.com/fluxcd/pkg/runtime/conditions"
 	"github.com/fluxcd/pkg/runtime/patch"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -21,14 +22,26 @@ import (
 	krtv1 "krt.dev/krt/api/v1alpha1"
 )
 
+// The runtime controller's rights (make generate writes them into the
+// ClusterRole krt-controller-runtime). It only creates and updates what a
+// Runtime owns; the garbage collector deletes it, so no delete. It never
+// holds escalate: it grants runtimed the ClusterRole krt-runtimed, which
+// it may bind and nothing else, and a Role naming the Runtime's Secrets,
+// which needs get on Secrets (never list or watch). The API server's
+// EndpointSlices, for the NetworkPolicy's egress, are read in default only.
+//
 // +kubebuilder:rbac:groups=krt.dev,resources=runtimes,verbs=get;list;watch
 // +kubebuilder:rbac:groups=krt.dev,resources=runtimes/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles,verbs=get;list;watch;create;update;patch;delete;escalate;bind
-// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
+// +kubebuilder:rbac:groups=krt.dev,resources=runs,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update
+// +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=get;list;watch;create;update
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;update
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=krt-runtimed
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch,namespace=default
 
 // Reasons on a Runtime's conditions.
 const (
@@ -44,6 +57,10 @@ const statusInterval = 10 * time.Second
 // Options configures the Reconciler.
 type Options struct {
 	Pod PodOptions
+	// RuntimedClusterRole is bound to each Runtime's ServiceAccount in its
+	// namespace; DefaultRuntimedClusterRole when empty. The controller's
+	// bind right names it (resourceNames), so the two must agree.
+	RuntimedClusterRole string
 }
 
 // Reconciler reconciles Runtimes.
@@ -102,7 +119,12 @@ func (r *Reconciler) apply(ctx context.Context, rt *krtv1.Runtime) error {
 	if rt.Spec.ServiceAccountName == "" {
 		objects = append(objects, serviceAccount(rt))
 	}
-	objects = append(objects, role(rt), roleBinding(rt), networkPolicy(rt, egress), deployment(rt, r.opts.Pod))
+	clusterRole := r.opts.RuntimedClusterRole
+	if clusterRole == "" {
+		clusterRole = DefaultRuntimedClusterRole
+	}
+	objects = append(objects, role(rt), roleBinding(rt), runtimedBinding(rt, clusterRole),
+		networkPolicy(rt, egress), deployment(rt, r.opts.Pod))
 	var errs []error
 	for _, want := range objects {
 		if err := r.createOrUpdate(ctx, rt, want); err != nil {
@@ -124,11 +146,34 @@ func (r *Reconciler) apiServerEgress(ctx context.Context, rt *krtv1.Runtime) ([]
 func (r *Reconciler) createOrUpdate(ctx context.Context, rt *krtv1.Runtime, want client.Object) error {
 	live := want.DeepCopyObject().(client.Object)
 	_, err := controllerutil.CreateOrUpdate(ctx, r.client, live, func() error {
+		if err := sameRoleRef(want, live); err != nil {
+			return err
+		}
 		copyOwned(want, live)
 		return controllerutil.SetControllerReference(rt, live, r.client.Scheme())
 	})
-	if apierrors.IsAlreadyExists(err) || apierrors.IsConflict(err) {
+	if apierrors.IsAlreadyExists(err) {
+		// The cache holds only objects labelled krt.dev/runtime.
+		return fmt.Errorf("it exists but is not in krt's cache: either it was just made and the next try finds it, "+
+			"or it lacks the label %s and krt will not take it over: %w", krtv1.LabelRuntime, err)
+	}
+	if apierrors.IsConflict(err) {
 		return fmt.Errorf("someone else changed it meanwhile; retrying: %w", err)
 	}
 	return err
+}
+
+// sameRoleRef refuses a RoleBinding of the Runtime's name that grants some
+// other role: roleRef cannot change, and krt must not bind its pods to
+// whatever role someone placed there.
+func sameRoleRef(want, live client.Object) error {
+	w, ok := want.(*rbacv1.RoleBinding)
+	l, _ := live.(*rbacv1.RoleBinding)
+	if !ok || l.CreationTimestamp.IsZero() {
+		return nil
+	}
+	if got := l.RoleRef; got != w.RoleRef {
+		return fmt.Errorf("it binds %s %s, not %s %s: delete it and krt makes it again", got.Kind, got.Name, w.RoleRef.Kind, w.RoleRef.Name)
+	}
+	return nil
 }

@@ -39,35 +39,48 @@ func meta(rt *krtv1.Runtime, name string) metav1.ObjectMeta {
 	return metav1.ObjectMeta{Name: name, Namespace: rt.Namespace, Labels: labels(rt)}
 }
 
-// Rules are all runtimed may do: read Runs, write their status, keep its
-// Lease, and read the Secrets the Runtime names, and nothing else.
+// DefaultRuntimedClusterRole is the ClusterRole, installed with krt
+// (config/rbac/runtimed.yaml, generated from runtimed's markers), that
+// holds what runtimed may do in its own namespace: read Runs, write their
+// status, keep its Lease. Each Runtime binds it in its namespace.
+const DefaultRuntimedClusterRole = "krt-runtimed"
+
+// Rules are what runtimed may do beyond the ClusterRole: read the Secrets
+// the Runtime names, by name, and nothing else. A Role may only grant what
+// its writer holds, so the runtime controller needs get on Secrets for
+// this, and never escalate.
 func Rules(rt *krtv1.Runtime) []rbacv1.PolicyRule {
-	rules := []rbacv1.PolicyRule{
-		{APIGroups: []string{krtv1.GroupVersion.Group}, Resources: []string{"runs"}, Verbs: []string{"get", "list", "watch"}},
-		{APIGroups: []string{krtv1.GroupVersion.Group}, Resources: []string{"runs/status"}, Verbs: []string{"update"}},
-		// Lease names are pod names, unknown here; the admission policy
-		// in config/policy holds each pod to its own.
-		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "create", "update"}},
+	if len(rt.Spec.Secrets) == 0 {
+		return nil
 	}
-	if len(rt.Spec.Secrets) > 0 {
-		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"},
-			Verbs: []string{"get"}, ResourceNames: append([]string(nil), rt.Spec.Secrets...)})
-	}
-	return rules
+	return []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"},
+		Verbs: []string{"get"}, ResourceNames: append([]string(nil), rt.Spec.Secrets...)}}
 }
 
 func serviceAccount(rt *krtv1.Runtime) *corev1.ServiceAccount {
 	return &corev1.ServiceAccount{ObjectMeta: meta(rt, ServiceAccountName(rt))}
 }
 
+// role is there even with no Secrets to grant, so that dropping the last
+// one from spec.secrets empties it.
 func role(rt *krtv1.Runtime) *rbacv1.Role {
 	return &rbacv1.Role{ObjectMeta: meta(rt, Name(rt)), Rules: Rules(rt)}
 }
 
 func roleBinding(rt *krtv1.Runtime) *rbacv1.RoleBinding {
+	return binding(rt, Name(rt), rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: Name(rt)})
+}
+
+// runtimedBinding grants the runtimed ClusterRole in the Runtime's
+// namespace only.
+func runtimedBinding(rt *krtv1.Runtime, clusterRole string) *rbacv1.RoleBinding {
+	return binding(rt, Name(rt)+"-runtimed", rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: clusterRole})
+}
+
+func binding(rt *krtv1.Runtime, name string, ref rbacv1.RoleRef) *rbacv1.RoleBinding {
 	return &rbacv1.RoleBinding{
-		ObjectMeta: meta(rt, Name(rt)),
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: Name(rt)},
+		ObjectMeta: meta(rt, name),
+		RoleRef:    ref,
 		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: ServiceAccountName(rt), Namespace: rt.Namespace}},
 	}
 }

@@ -25,8 +25,13 @@ import (
 	"krt.dev/krt/controllers/index"
 )
 
+// The scheduler's rights (make generate writes them into the ClusterRole
+// krt-controller-scheduler): it reads Runs, Runtimes, runtime pods and
+// their Leases, and writes only the assignment in a Run's status. Pods and
+// Leases are cached only when labelled krt.dev/runtime.
+//
 // +kubebuilder:rbac:groups=krt.dev,resources=runs,verbs=get;list;watch
-// +kubebuilder:rbac:groups=krt.dev,resources=runs/status,verbs=update;patch
+// +kubebuilder:rbac:groups=krt.dev,resources=runs/status,verbs=update
 // +kubebuilder:rbac:groups=krt.dev,resources=runtimes,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch

@@ -26,9 +26,15 @@ import (
 	"krt.dev/krt/workflows/expr"
 )
 
-// +kubebuilder:rbac:groups=krt.dev,resources=workflowrepositories,verbs=get;list;watch;update;patch
+// The source controller's rights (make generate writes them into the
+// ClusterRole krt-controller-source): its repositories, the Workflows and
+// Tools it applies (server-side apply, which patches or creates) and
+// prunes, Flux sources to read, and one Secret by name: a repository's
+// credentials or webhook secret, read live, never listed or watched.
+//
+// +kubebuilder:rbac:groups=krt.dev,resources=workflowrepositories,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=krt.dev,resources=workflowrepositories/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=krt.dev,resources=workflows;tools,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=krt.dev,resources=workflows;tools,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=source.toolkit.fluxcd.io,resources=gitrepositories;externalartifacts,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch

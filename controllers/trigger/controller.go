@@ -26,11 +26,16 @@ import (
 	"krt.dev/krt/workflows/runs"
 )
 
+// The trigger controller's rights (make generate writes them into the
+// ClusterRole krt-controller-trigger): it reads Workflows, their
+// repositories and Tools, creates WorkflowRuns and marks the state it
+// reported, and reads a repository's token Secret by name to report
+// commit statuses.
+//
 // +kubebuilder:rbac:groups=krt.dev,resources=workflows,verbs=get;list;watch
 // +kubebuilder:rbac:groups=krt.dev,resources=workflows/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=krt.dev,resources=workflowrepositories;tools,verbs=get;list;watch
 // +kubebuilder:rbac:groups=krt.dev,resources=workflowruns,verbs=get;list;watch;create;patch
-// +kubebuilder:rbac:groups=krt.dev,resources=workflowruns/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 

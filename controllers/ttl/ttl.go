@@ -18,6 +18,9 @@ import (
 	krtv1 "krt.dev/krt/api/v1alpha1"
 )
 
+// The ttl controller's rights (make generate writes them into the
+// ClusterRole krt-controller-ttl): read Runs, delete the expired ones.
+//
 // +kubebuilder:rbac:groups=krt.dev,resources=runs,verbs=get;list;watch;delete
 
 // Collector deletes expired Runs.

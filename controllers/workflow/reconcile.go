@@ -23,12 +23,15 @@ import (
 	"krt.dev/krt/workflows/expr"
 )
 
-// +kubebuilder:rbac:groups=krt.dev,resources=workflowruns,verbs=get;list;watch;update;patch
+// The workflow controller's rights (make generate writes them into the
+// ClusterRole krt-controller-workflow): it drives WorkflowRuns, creates
+// and cancels their Runs here, and reads what a run refers to. Runs in
+// other clusters go through each Cluster's own kubeconfig, not these.
+//
+// +kubebuilder:rbac:groups=krt.dev,resources=workflowruns,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=krt.dev,resources=workflowruns/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=krt.dev,resources=runs,verbs=get;list;watch;create;update;patch
-// +kubebuilder:rbac:groups=krt.dev,resources=approvals,verbs=get;list;watch
-// +kubebuilder:rbac:groups=krt.dev,resources=clusters,verbs=get;list;watch
-// +kubebuilder:rbac:groups=krt.dev,resources=workflows;tools;workflowrepositories,verbs=get;list;watch
+// +kubebuilder:rbac:groups=krt.dev,resources=runs,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups=krt.dev,resources=approvals;clusters;workflows;workflowrepositories,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 
 // Reasons on a WorkflowRun's conditions and events.

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -162,24 +161,12 @@ func knownControllers(t *testing.T) []string {
 	return out
 }
 
-// The chart's ClusterRole is config/rbac/role.yaml's, rule for rule.
-func TestChartClusterRoleIsGenerated(t *testing.T) {
-	objs := render(t)
-	role, err := decodeFiles(filepath.Join(root, "config", "rbac", "role.yaml"))
-	if err != nil || len(role) != 1 {
-		t.Fatalf("config/rbac/role.yaml: %v (%d objects)", err, len(role))
-	}
-	got := find(t, objs, "ClusterRole", "krt-controller").Object["rules"]
-	if want := role[0].Object["rules"]; !reflect.DeepEqual(got, want) {
-		t.Errorf("the chart's ClusterRole rules differ from config/rbac/role.yaml's:\n got %v\nwant %v", got, want)
-	}
-}
-
-// The chart's CRDs and policies are config/'s: `make generate` copies them.
+// The chart's CRDs, roles and policies are config/'s: `make generate` copies them.
 func TestChartCopiesConfig(t *testing.T) {
 	for _, pair := range [][2]string{
 		{"config/crd/bases/*.yaml", "charts/krt/crds"},
 		{"config/policy/*.yaml", "charts/krt/files/policy"},
+		{"config/rbac/*.yaml", "charts/krt/files/rbac"},
 	} {
 		files, _ := filepath.Glob(filepath.Join(root, pair[0]))
 		copies, _ := filepath.Glob(filepath.Join(root, pair[1], "*.yaml"))

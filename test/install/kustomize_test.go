@@ -44,7 +44,13 @@ func TestKustomizeInstall(t *testing.T) {
 	for _, p := range policies {
 		find(t, objs, p.GetKind(), p.GetName())
 	}
-	find(t, objs, "ClusterRole", "krt-controller")
+	roles, err := decodeFiles(filepath.Join(root, "config", "rbac", "*.yaml"))
+	if err != nil || len(roles) == 0 {
+		t.Fatalf("config/rbac: %v (%d objects)", err, len(roles))
+	}
+	for _, r := range roles {
+		find(t, objs, r.GetKind(), r.GetName())
+	}
 	dep := deployment(t, find(t, objs, "Deployment", "krt-controller"))
 	if got, want := dep.Spec.Template.Spec.Containers[0].Image, "ghcr.io/krt-dev/krt-controller:v0.1.0"; got != want {
 		t.Errorf("image %s, want %s", got, want)

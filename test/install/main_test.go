@@ -71,7 +71,7 @@ func cluster(t *testing.T, name string) *kubetest.Env {
 	return env
 }
 
-// removeKrt deletes the CRDs and admission policies kubetest.Start
+// removeKrt deletes the CRDs, admission policies and roles kubetest.Start
 // installs from config/, so that the install under test must bring them.
 func removeKrt(c client.Client) error {
 	ctx := context.Background()
@@ -103,13 +103,15 @@ func removeKrt(c client.Client) error {
 			return err
 		}
 	}
-	policies, err := decodeFiles(filepath.Join(root, "config", "policy", "*.yaml"))
-	if err != nil {
-		return err
-	}
-	for _, p := range policies {
-		if err := c.Delete(ctx, p); err != nil {
+	for _, dir := range []string{"policy", "rbac"} {
+		objs, err := decodeFiles(filepath.Join(root, "config", dir, "*.yaml"))
+		if err != nil {
 			return err
+		}
+		for _, o := range objs {
+			if err := c.Delete(ctx, o); err != nil {
+				return err
+			}
 		}
 	}
 	// The API server's own finalizer removes a CRD once it has no objects.

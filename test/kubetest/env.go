@@ -69,9 +69,12 @@ func Start() (*Env, error) {
 		_ = env.Stop()
 		return nil, err
 	}
-	if err := devstack.ApplyManifests(e.Client, filepath.Join(root, "config", "policy")); err != nil {
-		_ = env.Stop()
-		return nil, fmt.Errorf("installing config/policy: %w", err)
+	// config/rbac: the ClusterRole krt-runtimed, which runtime pods are bound to.
+	for _, dir := range []string{"policy", "rbac"} {
+		if err := devstack.ApplyManifests(e.Client, filepath.Join(root, "config", dir)); err != nil {
+			_ = env.Stop()
+			return nil, fmt.Errorf("installing config/%s: %w", dir, err)
+		}
 	}
 	return e, nil
 }

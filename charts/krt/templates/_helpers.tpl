@@ -25,25 +25,43 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 
 {{/*
-krt-controller's --controllers. Both planes on is "*", so that a controller
-added to krt later runs without a chart change; the lists must name every
-controller between them (test/install checks this against krt-controller).
+The two planes' controllers. Between them they must name every controller
+krt-controller knows (test/install checks this against krt-controller), and
+each has a ClusterRole in files/rbac (rbac.yaml fails on one in no plane).
 */}}
-{{- define "krt.controllers" -}}
+{{- define "krt.controlPlane" -}}
+source,trigger,workflow,cluster
+{{- end -}}
+
+{{- define "krt.runtimePlane" -}}
+scheduler,reaper,ttl,runtime
+{{- end -}}
+
+{{/* The controllers this release runs, comma-separated. */}}
+{{- define "krt.controllerList" -}}
 {{- $c := list -}}
 {{- if .Values.controlPlane.enabled -}}
-{{- $c = concat $c (list "source" "trigger" "workflow" "cluster") -}}
+{{- $c = concat $c (include "krt.controlPlane" . | splitList ",") -}}
 {{- end -}}
 {{- if .Values.runtimePlane.enabled -}}
-{{- $c = concat $c (list "scheduler" "reaper" "ttl" "runtime") -}}
+{{- $c = concat $c (include "krt.runtimePlane" . | splitList ",") -}}
 {{- end -}}
 {{- if not $c -}}
 {{- fail "controlPlane.enabled and runtimePlane.enabled are both false: krt-controller would run no controller" -}}
 {{- end -}}
+{{- join "," $c -}}
+{{- end -}}
+
+{{/*
+krt-controller's --controllers. Both planes on is "*", so that a controller
+added to krt later runs without a chart change.
+*/}}
+{{- define "krt.controllers" -}}
+{{- $list := include "krt.controllerList" . -}}
 {{- if and .Values.controlPlane.enabled .Values.runtimePlane.enabled -}}
 *
 {{- else -}}
-{{- join "," $c -}}
+{{- $list -}}
 {{- end -}}
 {{- end -}}
 

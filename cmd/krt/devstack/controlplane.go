@@ -108,8 +108,8 @@ func (cp *controlPlane) recordProcs(etcdDir, certDir string) {
 	cp.dog = startWatchdog(cp.procs)
 }
 
-// finish gives the control plane a client, a kubeconfig and krt's
-// admission policies.
+// finish gives the control plane a client, a kubeconfig, krt's admission
+// policies and its roles.
 func (cp *controlPlane) finish(dir string, p paths) error {
 	var err error
 	if cp.client, err = client.New(cp.cfg, client.Options{Scheme: scheme.New()}); err != nil {
@@ -131,7 +131,13 @@ func (cp *controlPlane) finish(dir string, p paths) error {
 	if err := os.WriteFile(cp.kubeconfig, cp.raw, 0o600); err != nil {
 		return err
 	}
-	return ApplyManifests(cp.client, filepath.Join(p.Root, "config", "policy"))
+	// config/rbac holds the ClusterRole runtimed's pods are bound to.
+	for _, dir := range []string{"policy", "rbac"} {
+		if err := ApplyManifests(cp.client, filepath.Join(p.Root, "config", dir)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // renameContext names the kubeconfig's cluster, user and context after
