@@ -67,7 +67,10 @@ type Options struct {
 type Reconciler struct {
 	client client.Client
 	cache  client.Reader
-	opts   Options
+	// api reads live what the label-selected cache leaves out, such as a
+	// ServiceAccount krt did not make.
+	api  client.Reader
+	opts Options
 }
 
 // Reconcile runs the sub-steps in order and records the outcome in the

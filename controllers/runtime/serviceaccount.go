@@ -27,7 +27,9 @@ func (r *Reconciler) dedicatedServiceAccount(ctx context.Context, rt *krtv1.Runt
 		return nil
 	}
 	sa := &corev1.ServiceAccount{}
-	err := r.client.Get(ctx, client.ObjectKey{Namespace: rt.Namespace, Name: name}, sa)
+	// Live, not cached: the cache holds only accounts labelled for krt,
+	// and an unlabelled one must be reported as such, not as missing.
+	err := r.api.Get(ctx, client.ObjectKey{Namespace: rt.Namespace, Name: name}, sa)
 	if apierrors.IsNotFound(err) {
 		return fmt.Errorf("spec.serviceAccountName: ServiceAccount %q does not exist; create it with the label %s=%s",
 			name, krtv1.LabelRuntime, rt.Name)

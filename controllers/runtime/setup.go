@@ -23,7 +23,7 @@ import (
 // SetupWithManager registers the Runtime controller. The manager's cache
 // must have the index package's indexes.
 func SetupWithManager(mgr ctrl.Manager, opts Options) error {
-	r := &Reconciler{client: mgr.GetClient(), cache: mgr.GetCache(), opts: opts}
+	r := &Reconciler{client: mgr.GetClient(), cache: mgr.GetCache(), api: mgr.GetAPIReader(), opts: opts}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("runtime").
 		For(&krtv1.Runtime{}).

@@ -67,9 +67,12 @@ func TestRuntimeCannotBorrowAServiceAccount(t *testing.T) {
 			if msg := conditions.GetMessage(rt, krtv1.ConditionStalled); !strings.Contains(msg, c.want) {
 				t.Errorf("Stalled message %q, want it to say %q", msg, c.want)
 			}
-			for _, obj := range []client.Object{&appsv1.Deployment{}, &rbacv1.RoleBinding{}} {
-				if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "krt-runtime-" + c.name}, obj); !apierrors.IsNotFound(err) {
-					t.Errorf("%T krt-runtime-%s exists (%v): krt acted for a refused Runtime", obj, c.name, err)
+			for _, o := range []struct {
+				obj  client.Object
+				name string
+			}{{&appsv1.Deployment{}, "krt-runtime-" + c.name}, {&rbacv1.RoleBinding{}, "krt-runtime-" + c.name}, {&rbacv1.RoleBinding{}, "krt-runtime-" + c.name + "-runtimed"}} {
+				if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: o.name}, o.obj); !apierrors.IsNotFound(err) {
+					t.Errorf("%T %s exists (%v): krt acted for a refused Runtime", o.obj, o.name, err)
 				}
 			}
 		})
