@@ -58,6 +58,8 @@ type Reconciler struct {
 	expr     *expr.Env
 	recorder record.EventRecorder
 	now      func() time.Time
+	// flux: Flux sources are read; off, a sourceRef is refused.
+	flux bool
 }
 
 // Reconcile runs the sub-steps, in the manner of Flux's source-controller,

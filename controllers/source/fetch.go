@@ -32,6 +32,13 @@ type snapshot struct {
 // an ls-remote, for a Flux source its status.
 func (r *Reconciler) resolve(ctx context.Context, repo *krtv1.WorkflowRepository) (*snapshot, error) {
 	if repo.Spec.SourceRef != nil {
+		if !r.flux {
+			// Without this, the read would fail with the API server's
+			// "no matches for kind", which says nothing about Flux.
+			return nil, &configError{fmt.Errorf("spec.sourceRef names a Flux %s, but krt-controller reads no Flux sources: "+
+				"Flux's CRDs were not installed when it started (--flux=auto), or --flux=false; "+
+				"install Flux and restart krt-controller, or use spec.url", repo.Spec.SourceRef.Kind)}
+		}
 		return r.resolveFlux(ctx, repo)
 	}
 	auth, err := r.auth(ctx, repo)

@@ -52,7 +52,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 	}
 	r := &Reconciler{
 		client: mgr.GetClient(), secrets: mgr.GetAPIReader(), git: cache, expr: env,
-		recorder: mgr.GetEventRecorderFor("krt-source-controller"), now: time.Now,
+		recorder: mgr.GetEventRecorderFor("krt-source-controller"), now: time.Now, flux: opts.Flux,
 	}
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &krtv1.WorkflowRepository{}, indexWebhookPath, func(o client.Object) []string {
 		if p := o.(*krtv1.WorkflowRepository).Status.WebhookPath; p != "" {

@@ -78,11 +78,16 @@ func TestBadFilesAreReportedAndGoodOnesApplied(t *testing.T) {
 	repo := repository(t, ns, g.URL, nil)
 	waitRevision(t, repo, strings.TrimSpace(g.clone.Run("rev-parse", "HEAD")))
 
-	bad := map[string]string{"workflows/stale.yaml": "kind: Workflow\napiVersion: krt.dev/v1alpha1\nmetadata: {name: stale}\nspec: {steps: [{name: x}]}\n"}
-	for _, c := range badFiles {
-		bad[c.file] = c.content
+	// One push breaks some files and changes or adds good ones.
+	push := map[string]string{
+		"workflows/stale.yaml": "kind: Workflow\napiVersion: krt.dev/v1alpha1\nmetadata: {name: stale}\nspec: {steps: [{name: x}]}\n",
+		"workflows/good.yaml":  workflowYAML("good", "v2"),
+		"workflows/added.yaml": workflowYAML("added", "new"),
 	}
-	cur := waitRevision(t, repo, g.push(bad, "break things"))
+	for _, c := range badFiles {
+		push[c.file] = c.content
+	}
+	cur := waitRevision(t, repo, g.push(push, "break things, fix others"))
 
 	byFile := map[string][]krtv1.ParseError{}
 	for _, e := range cur.Status.ParseErrors {
@@ -106,7 +111,19 @@ func TestBadFilesAreReportedAndGoodOnesApplied(t *testing.T) {
 	if n := len(cur.Status.ParseErrors); n != len(badFiles)+1 {
 		t.Errorf("%d parse errors, want %d: %+v", n, len(badFiles)+1, cur.Status.ParseErrors)
 	}
-	mustWorkflow(t, ns, "good")
+	// The good files of the same push reached the cluster, at its revision.
+	for name, msg := range map[string]string{"good": "v2", "added": "new"} {
+		wf := mustWorkflow(t, ns, name)
+		if run := wf.Spec.Steps[0].Run; !strings.Contains(run, msg) {
+			t.Errorf("workflow %s runs %q, want the pushed %q", name, run, msg)
+		}
+		if rev := wf.Annotations[krtv1.AnnotationRevision]; rev != cur.Status.Artifact.Revision {
+			t.Errorf("workflow %s is at revision %q, want the push's %q", name, rev, cur.Status.Artifact.Revision)
+		}
+		if !listedApplied(cur.Status.Applied, name) {
+			t.Errorf("status.applied does not list %s as applied: %+v", name, cur.Status.Applied)
+		}
+	}
 	for _, name := range []string{"cycle", "cel", "unknown"} {
 		if _, err := getWorkflow(t, ns, name); err == nil {
 			t.Errorf("workflow %s from a bad file was applied", name)
@@ -120,6 +137,16 @@ func TestBadFilesAreReportedAndGoodOnesApplied(t *testing.T) {
 		t.Errorf("status.applied does not mark stale as stale: %+v", cur.Status.Applied)
 	}
 	waitCondition(t, repo, krtv1.ConditionReady, metav1.ConditionFalse, "files have errors")
+}
+
+// listedApplied reports whether status.applied lists name as current.
+func listedApplied(applied []krtv1.AppliedObject, name string) bool {
+	for _, a := range applied {
+		if a.Name == name {
+			return !a.Stale
+		}
+	}
+	return false
 }
 
 func listedStale(applied []krtv1.AppliedObject, name string) bool {

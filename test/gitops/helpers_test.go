@@ -101,8 +101,14 @@ func repository(t *testing.T, ns, url string, mutate func(*krtv1.WorkflowReposit
 
 func getRepo(t *testing.T, repo *krtv1.WorkflowRepository) *krtv1.WorkflowRepository {
 	t.Helper()
+	return getRepoFrom(t, env.Client, repo)
+}
+
+// getRepoFrom reads the repository from the API server c talks to.
+func getRepoFrom(t *testing.T, c client.Client, repo *krtv1.WorkflowRepository) *krtv1.WorkflowRepository {
+	t.Helper()
 	cur := &krtv1.WorkflowRepository{}
-	if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(repo), cur); err != nil {
+	if err := c.Get(context.Background(), client.ObjectKeyFromObject(repo), cur); err != nil {
 		t.Fatal(err)
 	}
 	return cur
@@ -111,9 +117,15 @@ func getRepo(t *testing.T, repo *krtv1.WorkflowRepository) *krtv1.WorkflowReposi
 // waitRevision waits until the repository has handled commit sha.
 func waitRevision(t *testing.T, repo *krtv1.WorkflowRepository, sha string) *krtv1.WorkflowRepository {
 	t.Helper()
+	return waitRevisionIn(t, env.Client, repo, sha)
+}
+
+// waitRevisionIn is waitRevision on the API server c talks to.
+func waitRevisionIn(t *testing.T, c client.Client, repo *krtv1.WorkflowRepository, sha string) *krtv1.WorkflowRepository {
+	t.Helper()
 	var cur *krtv1.WorkflowRepository
 	eventually(t, 30*time.Second, "revision "+sha[:7], func() (bool, string) {
-		cur = getRepo(t, repo)
+		cur = getRepoFrom(t, c, repo)
 		ready := apimeta.FindStatusCondition(cur.Status.Conditions, krtv1.ConditionReady)
 		if cur.Status.Artifact == nil || !strings.HasSuffix(cur.Status.Artifact.Revision, sha) || ready == nil {
 			return false, describe(cur)
@@ -127,9 +139,15 @@ func waitRevision(t *testing.T, repo *krtv1.WorkflowRepository, sha string) *krt
 // and a message containing msg.
 func waitCondition(t *testing.T, repo *krtv1.WorkflowRepository, typ string, status metav1.ConditionStatus, msg string) *metav1.Condition {
 	t.Helper()
+	return waitConditionIn(t, env.Client, repo, typ, status, msg)
+}
+
+// waitConditionIn is waitCondition on the API server c talks to.
+func waitConditionIn(t *testing.T, c client.Client, repo *krtv1.WorkflowRepository, typ string, status metav1.ConditionStatus, msg string) *metav1.Condition {
+	t.Helper()
 	var found *metav1.Condition
 	eventually(t, 30*time.Second, fmt.Sprintf("%s=%s with %q", typ, status, msg), func() (bool, string) {
-		cur := getRepo(t, repo)
+		cur := getRepoFrom(t, c, repo)
 		found = apimeta.FindStatusCondition(cur.Status.Conditions, typ)
 		return found != nil && found.Status == status && strings.Contains(found.Message, msg), describe(cur)
 	})

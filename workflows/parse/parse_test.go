@@ -55,32 +55,6 @@ func TestExamplesParse(t *testing.T) {
 	}
 }
 
-// TestSharedExamples runs over the live shared examples when they are
-// present. promote.yaml there has an unquoted ": " on line 69, which is
-// invalid YAML; that known error is tolerated until the file is fixed.
-func TestSharedExamples(t *testing.T) {
-	paths, _ := filepath.Glob("/work/shared/examples/*.yaml")
-	if len(paths) == 0 {
-		t.Skip("no shared examples on this machine")
-	}
-	knownBroken := map[string]string{"promote.yaml": "promote.yaml:69: invalid YAML: mapping values are not allowed"}
-	for _, p := range paths {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := filepath.Base(p)
-		_, errs := File(name, data)
-		for _, e := range errs {
-			if want, ok := knownBroken[name]; ok && strings.HasPrefix(e.Error(), want) {
-				t.Logf("known broken example: %v", e)
-				continue
-			}
-			t.Errorf("unexpected error: %v", e)
-		}
-	}
-}
-
 const header = "apiVersion: krt.dev/v1alpha1\nkind: Workflow\nmetadata:\n  name: x\n"
 
 func TestErrors(t *testing.T) {
