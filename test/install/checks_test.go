@@ -144,8 +144,10 @@ func checkLeaderElectionRBAC(t *testing.T, env *kubetest.Env) {
 // checkControllerRuns starts the real krt-controller with the Deployment's
 // own flags, as the ServiceAccount, and waits for every controller to
 // start its workers, which each does only once all its watches have
-// listed: a flag the binary does not know, or a permission the ClusterRole
-// lacks, fails here. Only what cannot work outside a pod is changed.
+// listed, and then to finish reconciling what seed made: a flag the
+// binary does not know, or a permission the ClusterRole lacks for a watch
+// or a controller's first writes, fails here. Only what cannot work
+// outside a pod is changed.
 func checkControllerRuns(t *testing.T, env *kubetest.Env, dep *appsv1.Deployment) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "krt-controller")
@@ -191,6 +193,7 @@ func checkControllerRuns(t *testing.T, env *kubetest.Env, dep *appsv1.Deployment
 	if len(rewritten) != 5 {
 		t.Fatalf("the Deployment's args %q lack some of the addresses, --git-cache-dir or --enable-leader-election", dep.Spec.Template.Spec.Containers[0].Args)
 	}
+	seed(t, env)
 	p, err := kubetest.StartProcess(dir, "krt-controller", bin, args...)
 	if err != nil {
 		t.Fatal(err)
@@ -206,10 +209,10 @@ func checkControllerRuns(t *testing.T, env *kubetest.Env, dep *appsv1.Deployment
 		if time.Now().After(deadline) {
 			t.Fatalf("controllers %v did not start their workers in 2 minutes:\n%s", waiting, p.Tail(30))
 		}
-		log, _ := os.ReadFile(p.Log)
-		if strings.Contains(string(log), "forbidden") {
-			t.Fatalf("krt-controller was refused something as its ServiceAccount:\n%s", p.Tail(30))
+		if refused := p.Refusals(0, 5); refused != "" {
+			t.Fatalf("krt-controller was refused something as its ServiceAccount while starting:\n%s", refused)
 		}
+		log, _ := os.ReadFile(p.Log)
 		waiting = slices.DeleteFunc(waiting, func(name string) bool { return startedWorkers(string(log), name) })
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -226,10 +229,11 @@ func checkControllerRuns(t *testing.T, env *kubetest.Env, dep *appsv1.Deployment
 		conn.Close()
 	}
 	// A refusal after the workers started, from a controller's first
-	// reconcile.
-	time.Sleep(2 * time.Second)
-	if log, _ := os.ReadFile(p.Log); strings.Contains(string(log), "forbidden") {
-		t.Errorf("krt-controller was refused something as its ServiceAccount:\n%s", p.Tail(30))
+	// reconciles of what seed made: wait until each controller has done
+	// some work and its queue has nothing left to hand out or finish.
+	waitDrained(t, p, "http://"+addr["--metrics-bind-address"]+"/metrics", knownControllers(t))
+	if refused := p.Refusals(0, 5); refused != "" {
+		t.Errorf("krt-controller was refused something as its ServiceAccount:\n%s", refused)
 	}
 }
 

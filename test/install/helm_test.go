@@ -26,13 +26,14 @@ var (
 	runtimePlane = []string{"scheduler", "reaper", "ttl", "runtime"}
 )
 
-// helm runs bin/helm, which `make tools` builds; without it the chart
-// cannot be rendered, and the test says how to get it.
+// helm runs bin/helm, which `make tools` builds (make test does so
+// first). Without it the chart is not tested, so the test fails, naming
+// the missing tool and how to get it, rather than skip.
 func helm(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	bin := filepath.Join(root, "bin", "helm")
 	if _, err := os.Stat(bin); err != nil {
-		t.Skipf("bin/helm is missing: run `make tools` to build it (%v)", err)
+		t.Fatalf("bin/helm is missing: run `make tools` to build it (%v)", err)
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = root

@@ -78,6 +78,36 @@ func (p *Process) Tail(n int) string {
 	return strings.Join(lines, "\n")
 }
 
+// LogSize is how much the process has written so far, to look at only
+// what it writes after a point (see Refusals).
+func (p *Process) LogSize() int64 {
+	info, err := os.Stat(p.Log)
+	if err != nil {
+		return 0
+	}
+	return info.Size()
+}
+
+// Refusals returns the last n lines of the process's output, from offset
+// since on, in which the API server refused a request as forbidden: a
+// permission its RBAC lacks, or an admission policy.
+func (p *Process) Refusals(since int64, n int) string {
+	data, _ := os.ReadFile(p.Log)
+	if since > int64(len(data)) {
+		since = int64(len(data))
+	}
+	var out []string
+	for _, line := range strings.Split(string(data[since:]), "\n") {
+		if strings.Contains(line, "forbidden") {
+			out = append(out, line)
+		}
+	}
+	if len(out) > n {
+		out = out[len(out)-n:]
+	}
+	return strings.Join(out, "\n")
+}
+
 // FreeAddress finds a loopback address nobody listens on, for a process's
 // endpoint. Another process may take it before it is used; on a test
 // machine that is rare enough.

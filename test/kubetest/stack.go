@@ -12,7 +12,6 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"krt.dev/krt/runtimed/localpool"
@@ -23,9 +22,12 @@ import (
 type Stack struct {
 	Controller *Process
 	Pool       *localpool.Pool
-	env        *Env
-	bins       Binaries
-	cancel     context.CancelFunc
+	// ControllerKubeconfig holds krt-controller's credentials: the admin's,
+	// or its ServiceAccount's with AsServiceAccount.
+	ControllerKubeconfig string
+	env                  *Env
+	bins                 Binaries
+	cancel               context.CancelFunc
 }
 
 // StackOptions tune a Stack.
@@ -42,17 +44,26 @@ type StackOptions struct {
 	LeaseDuration time.Duration
 	// KillGrace between SIGTERM and SIGKILL for cancelled Runs.
 	KillGrace time.Duration
+	// AsServiceAccount runs krt-controller as the install's ServiceAccount,
+	// under the ClusterRole controller-gen writes and the bindings in
+	// config/ (see Env.ControllerKubeconfig), instead of as the admin.
+	AsServiceAccount bool
 }
 
 // StartStack starts krt-controller and the local pool.
 func StartStack(env *Env, bins Binaries, opts StackOptions) (*Stack, error) {
-	s := &Stack{env: env, bins: bins}
+	s := &Stack{env: env, bins: bins, ControllerKubeconfig: env.Kubeconfig}
+	if opts.AsServiceAccount {
+		var err error
+		if s.ControllerKubeconfig, err = env.ControllerKubeconfig(); err != nil {
+			return nil, fmt.Errorf("krt-controller's ServiceAccount: %w", err)
+		}
+	}
 	if err := s.StartController(opts.ControllerArgs...); err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(logLevel())))
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
 		Scheme:                 env.Scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
@@ -91,7 +102,7 @@ func StartStack(env *Env, bins Binaries, opts StackOptions) (*Stack, error) {
 func (s *Stack) StartController(args ...string) error {
 	// No webhook receiver unless a test asks for one (later flags win), so
 	// test packages running side by side never fight over a port.
-	base := []string{"--kubeconfig", s.env.Kubeconfig, "--metrics-bind-address", "0", "--health-probe-bind-address", "0",
+	base := []string{"--kubeconfig", s.ControllerKubeconfig, "--metrics-bind-address", "0", "--health-probe-bind-address", "0",
 		"--webhook-bind-address", "", "--git-cache-dir", filepath.Join(s.env.Dir, "git-cache")}
 	p, err := StartProcess(s.env.Dir, "krt-controller", s.bins.Controller, append(base, args...)...)
 	if err != nil {
@@ -114,10 +125,17 @@ func (s *Stack) Stop() {
 	}
 }
 
-// ControllerState explains a stuck test when the controller has died.
+// ControllerState explains a stuck test when the controller has died or
+// the API server has refused it something.
 func (s *Stack) ControllerState() string {
-	if s.Controller != nil && s.Controller.Exited() {
+	if s.Controller == nil {
+		return ""
+	}
+	if s.Controller.Exited() {
 		return "\nkrt-controller has exited:\n" + s.Controller.Tail(20)
+	}
+	if refused := s.Controller.Refusals(0, 5); refused != "" {
+		return "\nthe API server refused krt-controller:\n" + refused
 	}
 	return ""
 }
