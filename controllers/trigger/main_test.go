@@ -190,6 +190,15 @@ func consistently(t *testing.T, what string, d time.Duration, ok func() (bool, s
 	}
 }
 
+// check fails the test now unless ok: a negative check that is run once
+// an event has shown the trigger weighed what it checks.
+func check(t *testing.T, what string, ok func() (bool, string)) {
+	t.Helper()
+	if good, last := ok(); !good {
+		t.Fatalf("%s: %s", what, last)
+	}
+}
+
 // runsOf lists a workflow's runs by name.
 func runsOf(t *testing.T, ns, wf string) []string {
 	t.Helper()

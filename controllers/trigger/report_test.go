@@ -5,11 +5,16 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/http"
+	"slices"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/record"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
 )
@@ -67,9 +72,21 @@ func TestGitHubCommitStatus(t *testing.T) {
 		got := waitRun(t, ns, run.Name, krtv1.WorkflowSucceeded)
 		return got.Annotations[AnnotationReportedState] == "success", fmt.Sprint(got.Annotations)
 	})
-	// Once per state: nothing more comes.
-	time.Sleep(time.Second)
-	waitStates(t, path, "state", "pending", "success")
+	// Once per state: a reconcile of a run already reported, as any later
+	// event or a restart brings, reports nothing. The reporter's own
+	// Reconcile is called, so its return is the event to wait for.
+	rep := &Reporter{client: env.Client, secrets: env.Client, http: &http.Client{Timeout: 5 * time.Second},
+		recorder: record.NewFakeRecorder(10)}
+	if _, err := rep.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(run)}); err != nil {
+		t.Fatal(err)
+	}
+	check(t, "one report per state", func() (bool, string) {
+		var got []string
+		for _, c := range fakeAPI.callsTo(path) {
+			got = append(got, fmt.Sprint(c.Body["state"]))
+		}
+		return slices.Equal(got, []string{"pending", "success"}), fmt.Sprintf("states %v, want [pending success]", got)
+	})
 }
 
 func TestGitLabCommitStatus(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fluxcd/pkg/runtime/conditions"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
 )
@@ -21,21 +22,35 @@ func only(t *testing.T, ns, wf string, want ...string) func() (bool, string) {
 	}
 }
 
+// passOver waits until the trigger has ended a pass over a workflow that
+// created a run: it names its last run when the pass ends, after every
+// run the pass made.
+func passOver(t *testing.T, ns, wf string) {
+	t.Helper()
+	eventually(t, "the trigger's pass over "+wf, func() (bool, string) {
+		last := getWorkflow(t, ns, wf).Status.LastRun
+		return last != "", "no last run"
+	})
+}
+
 func TestPushTriggersOncePerEvent(t *testing.T) {
 	ns := env.Namespace(t)
 	repo := newRepo(t, ns, "web", "https://git.example/acme/web.git", nil, "")
 	newWorkflow(t, ns, "promote", "web", krtv1.WorkflowSpec{On: krtv1.Triggers{
 		Push: &krtv1.PushTrigger{Branches: []string{"main"}, Paths: []string{"apps/web/**"}}}})
 	now := time.Now()
+	// The matching push comes last: the trigger weighs a status's pushes
+	// in order, in one pass, so once its run exists the others were
+	// weighed, and any run of theirs would exist already.
 	recordPushes(t, repo,
 		push("a0a0a0a0a0", "main", now.Add(-time.Hour), "apps/web/old.go"), // before the workflow
-		push("b0b0b0b0b0", "main", now, "README.md", "apps/web/main.go"),
-		push("c0c0c0c0c0", "main", now, "docs/guide.md"))
+		push("c0c0c0c0c0", "main", now, "docs/guide.md"),
+		push("b0b0b0b0b0", "main", now, "README.md", "apps/web/main.go"))
 	wr := waitRun(t, ns, "promote-push-b0b0b0b", krtv1.WorkflowRunning)
 	if wr.Spec.Event.Push == nil || wr.Spec.Event.Push.Revision != "main@sha1:b0b0b0b0b0" || wr.Spec.Revision != "main@sha1:0000000000" {
 		t.Errorf("run spec = %+v", wr.Spec)
 	}
-	consistently(t, "one run for the one matching push", 2*time.Second, only(t, ns, "promote", "promote-push-b0b0b0b"))
+	check(t, "one run for the one matching push", only(t, ns, "promote", "promote-push-b0b0b0b"))
 	eventually(t, "the workflow's status", func() (bool, string) {
 		wf := getWorkflow(t, ns, "promote")
 		return wf.Status.LastRun == "promote-push-b0b0b0b" && conditions.IsTrue(wf, krtv1.ConditionReady),
@@ -43,9 +58,14 @@ func TestPushTriggersOncePerEvent(t *testing.T) {
 	})
 
 	restartManager(t)
-	// A new status write wakes the workflow in the new manager too.
-	recordPushes(t, repo, push("d0d0d0d0d0", "dev", time.Now(), "apps/web/main.go"))
-	consistently(t, "still one run after a restart", 3*time.Second, only(t, ns, "promote", "promote-push-b0b0b0b"))
+	// A new status write wakes the workflow in the new manager too: the
+	// push to main it adds, after one to another branch, gets its run,
+	// and no older push gets a second.
+	recordPushes(t, repo, push("d0d0d0d0d0", "dev", time.Now(), "apps/web/main.go"),
+		push("e0e0e0e0e0", "main", time.Now(), "apps/web/main.go"))
+	waitRun(t, ns, "promote-push-e0e0e0e", krtv1.WorkflowRunning)
+	check(t, "one run per matching push after a restart",
+		only(t, ns, "promote", "promote-push-b0b0b0b", "promote-push-e0e0e0e"))
 }
 
 func TestPullRequestCancelInProgress(t *testing.T) {
@@ -56,8 +76,10 @@ func TestPullRequestCancelInProgress(t *testing.T) {
 			Types: []string{"opened", "synchronize", "reopened"}}, When: "!event.pullRequest.draft"},
 		Concurrency: &krtv1.Concurrency{Group: "pr-${{ event.pullRequest.number }}", CancelInProgress: true},
 	})
-	recordPR(t, repo, krtv1.PullRequest{Number: 7, HeadSHA: "1111111aaa", HeadRef: "feature", Author: "alice", Action: "opened"})
+	// The draft is recorded first: PRs are weighed in the order of
+	// status, so PR 7's runs show that the draft was weighed too.
 	recordPR(t, repo, krtv1.PullRequest{Number: 8, HeadSHA: "8888888aaa", Author: "alice", Action: "opened", Draft: true})
+	recordPR(t, repo, krtv1.PullRequest{Number: 7, HeadSHA: "1111111aaa", HeadRef: "feature", Author: "alice", Action: "opened"})
 	first := waitRun(t, ns, "pr-checks-pr7-1111111", krtv1.WorkflowRunning)
 	if first.Spec.ConcurrencyGroup != "pr-7" || !first.Spec.CancelInProgress || first.Spec.RequireApproval ||
 		first.Spec.Event.PullRequest.HeadSHA != "1111111aaa" {
@@ -70,7 +92,7 @@ func TestPullRequestCancelInProgress(t *testing.T) {
 	if !first.Spec.CancelRequested {
 		t.Error("the first run was cancelled without cancelRequested")
 	}
-	consistently(t, "no run for the draft", time.Second, only(t, ns, "pr-checks", "pr-checks-pr7-1111111", "pr-checks-pr7-2222222"))
+	check(t, "no run for the draft", only(t, ns, "pr-checks", "pr-checks-pr7-1111111", "pr-checks-pr7-2222222"))
 }
 
 func TestForkPullRequestNeedsApproval(t *testing.T) {
@@ -106,9 +128,18 @@ func TestForkPullRequestNeedsApproval(t *testing.T) {
 func TestPullRequestsNeedPolicy(t *testing.T) {
 	ns := env.Namespace(t)
 	repo := newRepo(t, ns, "web", "https://git.example/acme/web.git", nil, "")
-	newWorkflow(t, ns, "pr-checks", "web", krtv1.WorkflowSpec{On: krtv1.Triggers{PullRequest: &krtv1.PullRequestTrigger{}}})
-	recordPR(t, repo, krtv1.PullRequest{Number: 1, HeadSHA: "1111111aaa", Author: "alice", Action: "opened"})
-	consistently(t, "no PR run without an enabled policy", 2*time.Second, only(t, ns, "pr-checks"))
+	newWorkflow(t, ns, "checks", "web", krtv1.WorkflowSpec{On: krtv1.Triggers{
+		Push: &krtv1.PushTrigger{}, PullRequest: &krtv1.PullRequestTrigger{}}})
+	// One status write records a PR and a push: the push's run shows that
+	// the trigger read it.
+	updateRepoStatus(t, repo, func(s *krtv1.WorkflowRepositoryStatus) {
+		s.PullRequests = append(s.PullRequests, krtv1.PullRequest{Number: 1, HeadSHA: "1111111aaa", Base: "main",
+			Author: "alice", Action: "opened", UpdatedAt: metav1.Now()})
+		s.Pushes = append(s.Pushes, push("a1a1a1a1a1", "main", time.Now()))
+	})
+	waitRun(t, ns, "checks-push-a1a1a1a", krtv1.WorkflowRunning)
+	passOver(t, ns, "checks")
+	check(t, "no PR run without an enabled policy", only(t, ns, "checks", "checks-push-a1a1a1a"))
 }
 
 func TestWhenFiltersEvents(t *testing.T) {
@@ -118,13 +149,16 @@ func TestWhenFiltersEvents(t *testing.T) {
 		Push: &krtv1.PushTrigger{}, When: "event.branch == 'release'"}})
 	newWorkflow(t, ns, "broken", "web", krtv1.WorkflowSpec{On: krtv1.Triggers{
 		Push: &krtv1.PushTrigger{}, When: "event.nope == 1"}})
-	recordPushes(t, repo, push("e0e0e0e0e0", "main", time.Now()))
+	// The push to release comes last, so its run shows the one to main
+	// was weighed.
+	recordPushes(t, repo, push("e0e0e0e0e0", "main", time.Now()), push("e1e1e1e1e1", "release", time.Now()))
+	waitRun(t, ns, "release-only-push-e1e1e1e", krtv1.WorkflowRunning)
 	eventually(t, "broken's Ready to say why", func() (bool, string) {
 		wf := getWorkflow(t, ns, "broken")
 		return conditions.IsFalse(wf, krtv1.ConditionReady) && conditions.GetReason(wf, krtv1.ConditionReady) == ReasonWhenFailed,
 			fmt.Sprintf("%+v", wf.Status.Conditions)
 	})
-	consistently(t, "no run when on.when is false", 2*time.Second, only(t, ns, "release-only"))
+	check(t, "no run when on.when is false", only(t, ns, "release-only", "release-only-push-e1e1e1e"))
 	if !conditions.IsTrue(getWorkflow(t, ns, "release-only"), krtv1.ConditionReady) {
 		t.Error("a false on.when is not a problem")
 	}

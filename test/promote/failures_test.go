@@ -7,7 +7,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
 )
@@ -61,38 +60,6 @@ func TestFailurePaths(t *testing.T) {
 		if !hasCondition(wr, "ClusterUnavailable") {
 			t.Errorf("no ClusterUnavailable condition: %v", wr.Status.Conditions)
 		}
-	})
-}
-
-// Cancelling a WorkflowRun cancels its Runs in every cluster.
-func TestCancelReachesEveryCluster(t *testing.T) {
-	ns := hub.env.Namespace(t)
-	runtime(t, hub, ns, "bash")
-	const remoteNS = "cancel"
-	namespace(t, staging, remoteNS)
-	runtime(t, staging, remoteNS, "bash")
-	register(t, ns, "staging", staging, remoteNS)
-	createWorkflow(t, ns, "long",
-		krtv1.Step{Name: "here", Runtime: "bash", Run: "sleep 120"},
-		krtv1.Step{Name: "there", Cluster: "staging", Runtime: "bash", Run: "sleep 120"})
-	manualRun(t, ns, "long", "long", nil)
-	wr := waitRun(t, ns, "long", "run both steps", func(wr *krtv1.WorkflowRun) bool {
-		return node(wr, "here").Phase == krtv1.NodeRunning && node(wr, "there").Phase == krtv1.NodeRunning
-	})
-	remoteRun := node(wr, "there").Run
-
-	patch := client.MergeFrom(wr.DeepCopy())
-	wr.Spec.CancelRequested = true
-	if err := hub.env.Client.Patch(context.Background(), wr, patch); err != nil {
-		t.Fatal(err)
-	}
-	waitRun(t, ns, "long", "be cancelled", func(wr *krtv1.WorkflowRun) bool { return wr.Status.Phase == krtv1.WorkflowCancelled })
-	eventually(t, time.Minute, "the staging Run to be cancelled", func() (bool, string) {
-		run := &krtv1.Run{}
-		if err := staging.env.Client.Get(context.Background(), client.ObjectKey{Namespace: remoteNS, Name: remoteRun}, run); err != nil {
-			return false, err.Error()
-		}
-		return run.Status.Phase == krtv1.RunCancelled, string(run.Status.Phase)
 	})
 }
 

@@ -169,11 +169,18 @@ func (w *prWorld) pushPR(t *testing.T, number int, headRepo, action string) stri
 	w.clone.Write(map[string]string{"change.txt": fmt.Sprintf("PR %d %s at %s\n", number, action, time.Now())})
 	sha := w.clone.Commit(fmt.Sprintf("PR %d: %s", number, action))
 	w.clone.Push(fmt.Sprintf("+HEAD:refs/pull/%d/head", number))
+	sendPRHook(t, w.hook, w.token, number, action, sha, headRepo)
+	return sha
+}
+
+// sendPRHook sends the pull_request webhook of dana's PR number into main,
+// whose head is sha in headRepo.
+func sendPRHook(t *testing.T, hook, token string, number int, action, sha, headRepo string) {
+	t.Helper()
 	body := fmt.Sprintf(`{"action":%q,"number":%d,"pull_request":{"user":{"login":"dana"},
 		"head":{"sha":%q,"ref":"feature-%d","repo":{"full_name":%q}},
 		"base":{"ref":"main","repo":{"full_name":"team/flows"}}}}`, action, number, sha, number, headRepo)
-	sendHook(t, w.hook, w.token, "pull_request", body)
-	return sha
+	sendHook(t, hook, token, "pull_request", body)
 }
 
 // sendHook posts a GitHub webhook signed with token, as the git host
