@@ -79,21 +79,23 @@ func runHi(t *testing.T, screen string, env []string) {
 	}
 }
 
-// getRuns uses kubectl when the machine has it, else krt's own listing.
+// getRuns runs the screen's `kubectl get runs` with the real kubectl.
 func getRuns(t *testing.T, env []string) {
-	kubectl, err := exec.LookPath("kubectl")
-	var out string
-	var code int
-	if err == nil {
-		t.Log("listing Runs with kubectl")
-		out, code = run(t, env, kubectl, "get", "runs")
-	} else {
-		t.Log("kubectl is not installed: listing Runs with `krt list` instead")
-		out, code = krt(t, env, "list")
-	}
+	out, code := run(t, env, kubectl(t), "get", "runs")
 	if code != 0 || !strings.Contains(out, "Succeeded") {
-		t.Errorf("listing runs: exit %d, want the Succeeded run of `krt run`:\n%s", code, out)
+		t.Errorf("kubectl get runs: exit %d, want the Succeeded run of `krt run`:\n%s", code, out)
 	}
+}
+
+// kubectl is the path of the real kubectl; there is no fallback, so a
+// machine without it fails here, naming it.
+func kubectl(t *testing.T) string {
+	t.Helper()
+	path, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Fatalf("kubectl is not installed (%v): the dev stack's screen tells users to run it; `make test-deps` installs it", err)
+	}
+	return path
 }
 
 func upTwice(t *testing.T, dir string, pid int) {
@@ -151,7 +153,7 @@ func pushStartsRun(t *testing.T, kubeconfig, gitURL string) {
 }
 
 // interrupt presses Ctrl-C and checks that nothing the stack ran is left.
-func interrupt(t *testing.T, scr screen, dir string, state *devstack.State) {
+func interrupt(t *testing.T, scr *screen, dir string, state *devstack.State) {
 	scr.Interrupt()
 	waitScreen(t, scr, "krt dev: stopped", time.Minute)
 	for deadline := time.Now().Add(15 * time.Second); !scr.Exited(); time.Sleep(100 * time.Millisecond) {
