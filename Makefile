@@ -16,7 +16,7 @@ TEST_TIMEOUT ?= 30m
 TEST_FLAGS ?= -race -count=1
 TEST_PKGS ?= ./...
 
-.PHONY: all tools generate build images test bench run clean
+.PHONY: all tools generate build images test test-deps bench run clean
 
 all: build
 
@@ -79,8 +79,12 @@ images:
 	docker build --target runtimed -t $(IMAGE_REGISTRY)/krt-runtimed:$(IMAGE_TAG) .
 
 ## test: the whole suite against a real kube-apiserver and etcd, with the race detector.
-test: $(TOOLS)
+test: $(TOOLS) test-deps
 	go test $(TEST_FLAGS) -timeout $(TEST_TIMEOUT) $(TEST_PKGS)
+
+## test-deps: tmux and kubectl, which the tests drive, from Debian's packages where missing (as root or with sudo).
+test-deps:
+	@bash hack/test-deps.sh
 
 ## run: the GitOps demo: krt dev up, a push to its git repository, the WorkflowRun it causes, its logs.
 run: $(TOOLS)

@@ -1,7 +1,6 @@
 package devup
 
 import (
-	"context"
 	"encoding/json"
 	"net"
 	"os"
@@ -17,13 +16,15 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"krt.dev/krt/api/scheme"
-	krtv1 "krt.dev/krt/api/v1alpha1"
 	"krt.dev/krt/cmd/krt/devstack"
 )
 
-// One dev stack, used as the printed block suggests, then Ctrl-C. The
-// git port asked for is taken, so the stack must pick another and say so.
-func TestUpUseAndInterrupt(t *testing.T) {
+// One dev stack with staging and prod, started as make run starts it,
+// used as its printed block suggests and as make run uses it, then
+// Ctrl-C; then a second `up` in the same directory, which must resume
+// what the first left. The git port asked for is taken, so the stack must
+// pick another and say so.
+func TestUpUseAndResume(t *testing.T) {
 	dir := t.TempDir()
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -32,15 +33,10 @@ func TestUpUseAndInterrupt(t *testing.T) {
 	defer busy.Close()
 	busyPort := strconv.Itoa(busy.Addr().(*net.TCPAddr).Port)
 
-	scr := newScreen(t, nil, bins.Krt, "dev", "up", "--dir", dir, "--git-port", busyPort, "--webhook-port", "0")
-	t.Cleanup(func() {
-		if !scr.Exited() {
-			krt(t, nil, "dev", "down", "--dir", dir)
-		}
-		scr.Close()
-	})
+	scr := startUp(t, dir, "--git-port", busyPort)
 	// Generous: under `make test` other packages load the same two cores.
-	text := waitScreen(t, scr, "krt wf runs", 3*time.Minute)
+	waitReady(t, dir, scr, 3*time.Minute)
+	text := waitScreen(t, scr, "krt wf runs", time.Minute)
 	if !strings.Contains(text, "port "+busyPort+" for the git server is in use") {
 		t.Errorf("no note about the busy git port %s; the screen:\n%s", busyPort, text)
 	}
@@ -53,6 +49,9 @@ func TestUpUseAndInterrupt(t *testing.T) {
 	if err != nil || state == nil {
 		t.Fatalf("reading state.json: %v", err)
 	}
+	if state.Kubeconfig != kubeconfig || state.GitURL != gitURL {
+		t.Errorf("state.json names %s and %s, the screen %s and %s", state.Kubeconfig, state.GitURL, kubeconfig, gitURL)
+	}
 	env := []string{"KUBECONFIG=" + kubeconfig}
 
 	t.Run("krt run prints hi", func(t *testing.T) { runHi(t, text, env) })
@@ -64,9 +63,27 @@ func TestUpUseAndInterrupt(t *testing.T) {
 			t.Errorf("krt dev status: exit %d:\n%s", code, out)
 		}
 	})
-	t.Run("push", func(t *testing.T) { pushStartsRun(t, kubeconfig, gitURL) })
+	t.Run("make run's push", func(t *testing.T) { pushRunsHello(t, dir, state) })
+	kept := snapshot(t, kubeconfig)
 
-	interrupt(t, scr, dir, state)
+	scr.Interrupt()
+	stopped(t, scr, dir, state)
+	t.Run("up resumes", func(t *testing.T) { resumes(t, dir, kept) })
+}
+
+// startUp runs `krt dev up --clusters staging,prod` in dir, in a
+// terminal, as make run does.
+func startUp(t *testing.T, dir string, flags ...string) *screen {
+	t.Helper()
+	args := append([]string{bins.Krt, "dev", "up", "--dir", dir, "--clusters", "staging,prod", "--webhook-port", "0"}, flags...)
+	scr := newScreen(t, nil, args...)
+	t.Cleanup(func() {
+		if !scr.Exited() {
+			krt(t, nil, "dev", "down", "--dir", dir)
+		}
+		scr.Close()
+	})
+	return scr
 }
 
 func runHi(t *testing.T, screen string, env []string) {
@@ -79,21 +96,23 @@ func runHi(t *testing.T, screen string, env []string) {
 	}
 }
 
-// getRuns uses kubectl when the machine has it, else krt's own listing.
+// getRuns runs the screen's `kubectl get runs` with the real kubectl.
 func getRuns(t *testing.T, env []string) {
-	kubectl, err := exec.LookPath("kubectl")
-	var out string
-	var code int
-	if err == nil {
-		t.Log("listing Runs with kubectl")
-		out, code = run(t, env, kubectl, "get", "runs")
-	} else {
-		t.Log("kubectl is not installed: listing Runs with `krt list` instead")
-		out, code = krt(t, env, "list")
-	}
+	out, code := run(t, env, kubectl(t), "get", "runs")
 	if code != 0 || !strings.Contains(out, "Succeeded") {
-		t.Errorf("listing runs: exit %d, want the Succeeded run of `krt run`:\n%s", code, out)
+		t.Errorf("kubectl get runs: exit %d, want the Succeeded run of `krt run`:\n%s", code, out)
 	}
+}
+
+// kubectl is the path of the real kubectl; there is no fallback, so a
+// machine without it fails here, naming it.
+func kubectl(t *testing.T) string {
+	t.Helper()
+	path, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Fatalf("kubectl is not installed (%v): the dev stack's screen tells users to run it; `make test-deps` installs it", err)
+	}
+	return path
 }
 
 func upTwice(t *testing.T, dir string, pid int) {
@@ -105,54 +124,10 @@ func upTwice(t *testing.T, dir string, pid int) {
 	noStackTrace(t, out)
 }
 
-// pushStartsRun pushes a change to hello.yaml. With the on.push trigger
-// in krt-controller it starts the run hello-push-<sha7>; without it, the
-// push must at least reach the Workflow at once.
-func pushStartsRun(t *testing.T, kubeconfig, gitURL string) {
-	work := filepath.Join(t.TempDir(), "clone")
-	gitCmd(t, "", "clone", "--quiet", gitURL, work)
-	file := filepath.Join(work, "workflows", "hello.yaml")
-	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	edited := strings.Replace(string(data), `default: "hello from krt"`, `default: "hello from the devup test"`, 1)
-	if err := os.WriteFile(file, []byte(edited), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	gitCmd(t, work, "commit", "--quiet", "-am", "Say hello from the test")
-	gitCmd(t, work, "push", "--quiet", "origin", "main")
-	sha := gitCmd(t, work, "rev-parse", "HEAD")
-
-	c := hubClient(t, kubeconfig)
-	ctx := context.Background()
-	runName := "hello-push-" + sha[:7]
-	var updatedAt time.Time
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		wr := &krtv1.WorkflowRun{}
-		if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: runName}, wr); err == nil {
-			t.Logf("the push started WorkflowRun %s (phase %q)", runName, wr.Status.Phase)
-			return
-		}
-		wf := &krtv1.Workflow{}
-		if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "hello"}, wf); err == nil &&
-			strings.Contains(wf.Annotations[krtv1.AnnotationRevision], sha) && updatedAt.IsZero() {
-			updatedAt = time.Now()
-		}
-		// Give a trigger controller a moment after the Workflow changed.
-		if !updatedAt.IsZero() && time.Since(updatedAt) > 5*time.Second {
-			t.Logf("the push updated Workflow hello to %s; no WorkflowRun %s appeared (no on.push trigger in krt-controller yet)", sha[:7], runName)
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Errorf("30s after the push, neither WorkflowRun %s nor Workflow hello at %s", runName, sha[:7])
-}
-
-// interrupt presses Ctrl-C and checks that nothing the stack ran is left.
-func interrupt(t *testing.T, scr screen, dir string, state *devstack.State) {
-	scr.Interrupt()
+// stopped waits for a stack told to stop (Ctrl-C or `krt dev down`) to
+// end, and checks that nothing it ran is left.
+func stopped(t *testing.T, scr *screen, dir string, state *devstack.State) {
+	t.Helper()
 	waitScreen(t, scr, "krt dev: stopped", time.Minute)
 	for deadline := time.Now().Add(15 * time.Second); !scr.Exited(); time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -174,7 +149,7 @@ func interrupt(t *testing.T, scr screen, dir string, state *devstack.State) {
 		}
 	}
 	if len(left) > 0 {
-		t.Errorf("processes left after Ctrl-C: %v", left)
+		t.Errorf("processes left after the stack stopped: %v", left)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "state.json")); !os.IsNotExist(err) {
 		t.Errorf("state.json is still there after a clean stop: %v", err)
@@ -210,7 +185,7 @@ func contains(list []string, pid int) bool {
 	return false
 }
 
-func hubClient(t *testing.T, kubeconfig string) client.Client {
+func kubeClient(t *testing.T, kubeconfig string) client.Client {
 	t.Helper()
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {

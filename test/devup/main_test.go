@@ -14,12 +14,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
 	"krt.dev/krt/test/kubetest"
 )
 
 var bins kubetest.Binaries
 
 func TestMain(m *testing.M) {
+	// The test's clients log nothing worth reading; without a logger,
+	// controller-runtime prints a stack trace to say so.
+	ctrllog.SetLogger(logr.Discard())
 	var err error
 	// krt dev finds krt-controller, runtimed and krt-runtime next to krt,
 	// which is how Build lays them out.

@@ -63,14 +63,17 @@ func (p Proc) Alive() bool {
 	return ok && st.start == p.Start
 }
 
-// kill signals the process's group as well as itself, since the dev stack
-// starts every child in a group of its own.
+// kill signals the process's group when it leads one (the dev stack
+// starts every child in a group of its own), else the process alone.
+// Never both: the group includes its leader, and `krt dev up` in a
+// terminal leads its group, so a second SIGTERM would reach it as a
+// second Ctrl-C and kill everything instead of stopping cleanly.
 func (p Proc) kill(sig syscall.Signal) {
 	if !p.Alive() {
 		return
 	}
-	if pgid, err := syscall.Getpgid(p.PID); err == nil && pgid == p.PID {
-		_ = syscall.Kill(-p.PID, sig)
+	if pgid, err := syscall.Getpgid(p.PID); err == nil && pgid == p.PID && syscall.Kill(-p.PID, sig) == nil {
+		return
 	}
 	_ = syscall.Kill(p.PID, sig)
 }
