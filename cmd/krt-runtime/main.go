@@ -97,7 +97,13 @@ func installTo(dest string) error {
 	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(dest, data, 0o755)
+	// Written aside and renamed, so that nothing ever runs half a binary,
+	// and a copy still running from an earlier install is left intact.
+	tmp := dest + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o755); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dest)
 }
 
 // probeHealth asks the server's standard health service whether it serves.
@@ -123,6 +129,11 @@ func listener(addr string) (net.Listener, error) {
 	switch {
 	case strings.HasPrefix(addr, "unix://"):
 		path := strings.TrimPrefix(addr, "unix://")
+		// The pod's shared emptyDir starts empty: nobody else makes the
+		// socket's directory.
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, err
+		}
 		_ = os.Remove(path) // a socket left by a previous process
 		return net.Listen("unix", path)
 	case strings.HasPrefix(addr, "tcp://"):

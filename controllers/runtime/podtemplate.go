@@ -22,12 +22,22 @@ const (
 	RuntimeBinary = sharedMount + "/bin/krt-runtime"
 	// RuntimeSocket is the Runtime Server's gRPC address.
 	RuntimeSocket = "unix://" + sharedMount + "/run/runtime.sock"
-	workRoot      = sharedMount + "/work"
+	// WorkRoot holds the Runtime Server's executions, one directory each.
+	WorkRoot = sharedMount + "/work"
 	// LogsPort is runtimed's log server port in a cluster.
 	LogsPort = 8081
 	// nonRootUID runs every container: images such as python:3.13-slim
 	// default to root, which the restricted Pod Security Standard refuses.
 	nonRootUID = 65532
+)
+
+// The containers of a runtime pod, and where the runtimed image (the
+// Dockerfile's runtimed target) keeps its binaries.
+const (
+	RuntimeContainer  = "runtime"
+	RuntimedContainer = "runtimed"
+	ImageRuntimed     = "/runtimed"
+	ImageKrtRuntime   = "/krt-runtime"
 )
 
 // PodOptions are the parts of a runtime pod that come from krt's own
@@ -82,7 +92,7 @@ func PodTemplate(rt *krtv1.Runtime, opts PodOptions) corev1.PodTemplateSpec {
 			},
 			InitContainers: []corev1.Container{{
 				Name: "install-runtime", Image: opts.RuntimedImage,
-				Command:         []string{"/krt-runtime", "--install", RuntimeBinary},
+				Command:         []string{ImageKrtRuntime, "--install", RuntimeBinary},
 				SecurityContext: restricted(), VolumeMounts: shared,
 			}},
 			Containers: []corev1.Container{runtimeContainer(rt, shared), runtimedContainer(rt, opts, port, shared)},
@@ -98,10 +108,10 @@ func metaForPod(rt *krtv1.Runtime, capacity int32) (m metav1.ObjectMeta) {
 
 func runtimeContainer(rt *krtv1.Runtime, shared []corev1.VolumeMount) corev1.Container {
 	c := corev1.Container{
-		Name:            "runtime",
+		Name:            RuntimeContainer,
 		Image:           rt.Spec.Image,
-		Command:         []string{RuntimeBinary, "--listen", RuntimeSocket, "--work-root", workRoot},
-		Env:             []corev1.EnvVar{{Name: "HOME", Value: workRoot}, {Name: "TMPDIR", Value: "/tmp"}},
+		Command:         []string{RuntimeBinary, "--listen", RuntimeSocket, "--work-root", WorkRoot},
+		Env:             []corev1.EnvVar{{Name: "HOME", Value: WorkRoot}, {Name: "TMPDIR", Value: "/tmp"}},
 		SecurityContext: restricted(),
 		VolumeMounts:    append(shared, corev1.VolumeMount{Name: "tmp", MountPath: "/tmp"}),
 		ReadinessProbe: probe(corev1.ProbeHandler{
@@ -126,9 +136,9 @@ func runtimedContainer(rt *krtv1.Runtime, opts PodOptions, port int32, shared []
 		HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromString(krtv1.LogsPortName), Scheme: corev1.URISchemeHTTP},
 	})
 	return corev1.Container{
-		Name:  "runtimed",
+		Name:  RuntimedContainer,
 		Image: opts.RuntimedImage,
-		Command: []string{"/runtimed", "--runtime", rt.Name, "--languages", strings.Join(langs, ","),
+		Command: []string{ImageRuntimed, "--runtime", rt.Name, "--languages", strings.Join(langs, ","),
 			"--allowed-secrets", strings.Join(rt.Spec.Secrets, ","),
 			"--runtime-address", RuntimeSocket, "--logs-address", ":" + strconv.Itoa(int(port))},
 		Env:             []corev1.EnvVar{field("POD_NAME", "metadata.name"), field("POD_NAMESPACE", "metadata.namespace"), field("POD_UID", "metadata.uid")},

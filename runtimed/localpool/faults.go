@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	runtimectl "krt.dev/krt/controllers/runtime"
 )
 
 // PodInfo describes one running local pod.
@@ -15,8 +16,11 @@ type PodInfo struct {
 	Name, Namespace string
 	UID             types.UID
 	Runtime         string
-	// Dir holds the pod's sockets, work directories and process logs.
+	// Dir holds the pod's volumes and its processes' logs.
 	Dir string
+	// WorkRoot is where the pod's Runtime Server keeps its executions, one
+	// directory each.
+	WorkRoot string
 	// LogsURL is runtimed's live log server; reading a Run's log there
 	// takes LogsToken as a bearer token.
 	LogsURL, LogsToken string
@@ -40,7 +44,8 @@ func (p *Pool) Pods(namespace, runtime string) []PodInfo {
 	for _, pp := range pods {
 		pp.mu.Lock()
 		info := PodInfo{Name: pp.pod.Name, Namespace: pp.pod.Namespace, UID: pp.pod.UID, Runtime: pp.runtime, Dir: pp.dir,
-			LogsURL: pp.LogsURL(), LogsToken: pp.pod.Annotations[krtv1.AnnotationLocalLogsToken]}
+			WorkRoot: pp.host.local(runtimectl.RuntimeContainer, runtimectl.WorkRoot),
+			LogsURL:  pp.LogsURL(), LogsToken: pp.pod.Annotations[krtv1.AnnotationLocalLogsToken]}
 		if pp.alive(pp.runtimed) {
 			info.RuntimedPID = pp.runtimed.Process.Pid
 		}

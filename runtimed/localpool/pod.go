@@ -45,11 +45,3 @@ func podFor(rt *krtv1.Runtime, logsPort int, logsToken string) *corev1.Pod {
 func shortName(p *corev1.Pod) string {
 	return string(p.UID)[:13]
 }
-
-func langStrings(rt *krtv1.Runtime) []string {
-	out := make([]string, 0, len(rt.Spec.Languages))
-	for _, l := range rt.Spec.Languages {
-		out = append(out, string(l))
-	}
-	return out
-}

@@ -209,9 +209,9 @@ func (p *Pool) ensureProcs(ctx context.Context, rt *krtv1.Runtime, pod *corev1.P
 	p.mu.Lock()
 	pp := p.pods[key]
 	if pp == nil || pp.pod.UID != pod.UID {
-		pp = &podProcs{pod: pod.DeepCopy(), runtime: rt.Name, langs: languages(langStrings(rt)), secrets: rt.Spec.Secrets,
-			logsPort: int(krtv1.LogsPort(pod)), exited: map[*exec.Cmd]chan struct{}{}}
+		pp = &podProcs{pod: pod.DeepCopy(), runtime: rt.Name, logsPort: int(krtv1.LogsPort(pod)), exited: map[*exec.Cmd]chan struct{}{}}
 		pp.dir = filepath.Join(p.opts.Dir, shortName(pod))
+		pp.host = podHost{pod: pp.pod, dir: pp.dir, bins: p.imageBinaries()}
 		p.pods[key] = pp
 	}
 	p.mu.Unlock()
@@ -222,6 +222,15 @@ func (p *Pool) ensureProcs(ctx context.Context, rt *krtv1.Runtime, pod *corev1.P
 	}
 	if pp.held {
 		return nil // a fault test stopped it; it stays down until restarted
+	}
+	if !pp.initialized {
+		if err := pp.host.volumes(); err != nil {
+			return err
+		}
+		if err := p.runInit(pp); err != nil {
+			return err
+		}
+		pp.initialized = true
 	}
 	if !pp.alive(pp.server) {
 		if err := p.startServer(pp); err != nil {

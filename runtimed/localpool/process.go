@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,19 +16,23 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	runtimectl "krt.dev/krt/controllers/runtime"
 )
 
-// podProcs are the two processes that stand in for a runtime pod's
-// containers: krt-runtime (the runtime container) and runtimed (the sidecar).
+// podProcs are the processes that stand in for a runtime pod's containers:
+// krt-runtime (the runtime container) and runtimed (the sidecar), started
+// from the pod's spec once its init containers have run.
 type podProcs struct {
 	pod      *corev1.Pod
+	host     podHost
 	runtime  string
 	dir      string
 	logsPort int
-	langs    string
-	secrets  []string
 
 	mu sync.Mutex
+	// initialized is set once the init containers have run, as a kubelet
+	// runs them once per pod, not per container restart.
+	initialized bool
 	// held keeps processes a fault test stopped from being restarted, as a
 	// kubelet would restart them, until the test restarts them itself.
 	held     bool
@@ -38,68 +41,143 @@ type podProcs struct {
 	exited   map[*exec.Cmd]chan struct{}
 }
 
-func (pp *podProcs) socket() string { return filepath.Join(pp.dir, "rt.sock") }
-
 // LogsURL is where this pod's runtimed serves live logs.
 func (pp *podProcs) LogsURL() string { return "http://127.0.0.1:" + strconv.Itoa(pp.logsPort) }
 
-func (p *Pool) startServer(pp *podProcs) error {
-	cmd := exec.Command(p.opts.RuntimeBin,
-		"--listen", "unix://"+pp.socket(),
-		"--work-root", filepath.Join(pp.dir, "work"),
-		"--kill-grace", p.opts.KillGrace.String())
-	cmd.Env = append(os.Environ(), p.opts.RuntimeEnv...)
-	if err := p.spawn(pp, cmd, "krt-runtime"); err != nil {
-		return err
-	}
-	pp.server = cmd
-	return waitFor(func() bool {
-		c, err := net.Dial("unix", pp.socket())
-		if err == nil {
-			c.Close()
+// additions are what the pool gives a container beyond its spec: for
+// runtimed the identity a kubelet would mount, and for both the knobs that
+// make tests quick.
+func (p *Pool) additions(pp *podProcs, container string) (args, env []string, err error) {
+	switch container {
+	case runtimectl.RuntimeContainer:
+		return []string{"--kill-grace", p.opts.KillGrace.String()}, p.opts.RuntimeEnv, nil
+	case runtimectl.RuntimedContainer:
+		kubeconfig, err := p.podKubeconfig(context.Background(), pp)
+		if err != nil {
+			return nil, nil, err
 		}
-		return err == nil
-	}, pp.exited[cmd])
+		args = []string{"--lease-duration", p.opts.LeaseDuration.String(), "--kill-grace", p.opts.KillGrace.String(), "--kube-api-qps", "-1"}
+		if token := pp.pod.Annotations[krtv1.AnnotationLocalLogsToken]; token != "" {
+			file := filepath.Join(pp.dir, "logs-token")
+			if err := os.WriteFile(file, []byte(token), 0o600); err != nil {
+				return nil, nil, err
+			}
+			args = append(args, "--logs-token-file", file)
+		}
+		return append(args, p.opts.RuntimedArgs...), []string{"KUBECONFIG=" + kubeconfig}, nil
+	}
+	return nil, nil, nil
+}
+
+// runInit runs the pod's init containers in order, each to its end, as a
+// kubelet does before it starts the containers.
+func (p *Pool) runInit(pp *podProcs) error {
+	for i := range pp.pod.Spec.InitContainers {
+		c := &pp.pod.Spec.InitContainers[i]
+		cmd, err := p.command(pp, c)
+		if err != nil {
+			return err
+		}
+		if err := p.spawn(pp, cmd, c.Name); err != nil {
+			return err
+		}
+		select {
+		case <-pp.exited[cmd]:
+		case <-time.After(time.Minute):
+			pp.kill(cmd)
+		}
+		if code := cmd.ProcessState.ExitCode(); code != 0 {
+			return fmt.Errorf("pod %s: init container %s exited with %d: %s", pp.pod.Name, c.Name, code, tail(pp, c.Name))
+		}
+	}
+	return nil
+}
+
+// startContainer starts one of the pod's containers and waits until its
+// readiness probe passes.
+func (p *Pool) startContainer(pp *podProcs, name string) (*exec.Cmd, error) {
+	var c *corev1.Container
+	for i := range pp.pod.Spec.Containers {
+		if pp.pod.Spec.Containers[i].Name == name {
+			c = &pp.pod.Spec.Containers[i]
+		}
+	}
+	if c == nil {
+		return nil, fmt.Errorf("pod %s has no container %s", pp.pod.Name, name)
+	}
+	cmd, err := p.command(pp, c)
+	if err != nil {
+		return nil, err
+	}
+	ready, err := pp.host.probe(c, c.ReadinessProbe, cmd.Env)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.spawn(pp, cmd, name); err != nil {
+		return nil, err
+	}
+	if err := waitFor(ready, pp.exited[cmd]); err != nil {
+		pp.kill(cmd)
+		return nil, fmt.Errorf("pod %s: container %s: %w: %s", pp.pod.Name, name, err, tail(pp, name))
+	}
+	return cmd, nil
+}
+
+// command is a container's process: its spec mapped onto this machine,
+// with the pool's additions.
+func (p *Pool) command(pp *podProcs, c *corev1.Container) (*exec.Cmd, error) {
+	argv, err := pp.host.command(c)
+	if err != nil {
+		return nil, err
+	}
+	env, err := pp.host.env(c)
+	if err != nil {
+		return nil, err
+	}
+	args, extraEnv, err := p.additions(pp, c.Name)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(argv[0], append(argv[1:], args...)...)
+	cmd.Env = append(append(hostEnv(), env...), extraEnv...)
+	return cmd, nil
+}
+
+// hostEnv is this process's environment, for PATH to bash and python (an
+// image would have its own). A binary built with -race sleeps 1s at exit
+// unless GORACE says otherwise: longer than an exec probe may take.
+func hostEnv() []string {
+	env := os.Environ()
+	if os.Getenv("GORACE") == "" {
+		env = append(env, "GORACE=atexit_sleep_ms=0")
+	}
+	return env
+}
+
+func (p *Pool) startServer(pp *podProcs) error {
+	cmd, err := p.startContainer(pp, runtimectl.RuntimeContainer)
+	if err == nil {
+		pp.server = cmd
+	}
+	return err
 }
 
 func (p *Pool) startRuntimed(pp *podProcs) error {
-	kubeconfig, err := p.podKubeconfig(context.Background(), pp)
-	if err != nil {
-		return err
+	cmd, err := p.startContainer(pp, runtimectl.RuntimedContainer)
+	if err == nil {
+		pp.runtimed = cmd
 	}
-	cmd := exec.Command(p.opts.RuntimedBin,
-		"--kubeconfig", kubeconfig,
-		"--pod-name", pp.pod.Name,
-		"--pod-namespace", pp.pod.Namespace,
-		"--pod-uid", string(pp.pod.UID),
-		"--runtime", pp.runtime,
-		"--languages", pp.langs,
-		"--allowed-secrets", strings.Join(pp.secrets, ","),
-		"--runtime-address", "unix://"+pp.socket(),
-		"--logs-address", "127.0.0.1:"+strconv.Itoa(pp.logsPort),
-		"--lease-duration", p.opts.LeaseDuration.String(),
-		"--kill-grace", p.opts.KillGrace.String(),
-		"--kube-api-qps", "-1")
-	if token := pp.pod.Annotations[krtv1.AnnotationLocalLogsToken]; token != "" {
-		file := filepath.Join(pp.dir, "logs-token")
-		if err := os.WriteFile(file, []byte(token), 0o600); err != nil {
-			return err
-		}
-		cmd.Args = append(cmd.Args, "--logs-token-file", file)
+	return err
+}
+
+// tail is the end of a container's stderr, to say why it failed.
+func tail(pp *podProcs, name string) string {
+	data, _ := os.ReadFile(filepath.Join(pp.dir, name+".err"))
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) > 5 {
+		lines = lines[len(lines)-5:]
 	}
-	cmd.Args = append(cmd.Args, p.opts.RuntimedArgs...)
-	cmd.Env = os.Environ()
-	if err := p.spawn(pp, cmd, "runtimed"); err != nil {
-		return err
-	}
-	pp.runtimed = cmd
-	return waitFor(func() bool {
-		resp, err := http.Get(pp.LogsURL() + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil && resp.StatusCode == http.StatusOK
-	}, pp.exited[cmd])
+	return strings.Join(lines, "\n")
 }
 
 // spawn starts a process with its stdout and stderr appended to files in the
@@ -194,11 +272,4 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func languages(langs []string) string {
-	if len(langs) == 0 {
-		return "bash,python"
-	}
-	return strings.Join(langs, ",")
 }

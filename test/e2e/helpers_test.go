@@ -44,9 +44,15 @@ func createRuntime(t *testing.T, ns, name string, replicas, capacity int32, mods
 	if err := env.Client.Create(context.Background(), rt); err != nil {
 		t.Fatalf("creating runtime: %v", err)
 	}
+	waitPods(t, ns, name, replicas)
+}
+
+// waitPods waits until a runtime has n pods, each Ready and heartbeating.
+func waitPods(t *testing.T, ns, name string, n int32) {
+	t.Helper()
 	eventually(t, 2*time.Minute, "the runtime's pods to be ready and heartbeating", func() bool {
 		pods := pool.Pods(ns, name)
-		if len(pods) != int(replicas) {
+		if len(pods) != int(n) {
 			return false
 		}
 		for _, p := range pods {
