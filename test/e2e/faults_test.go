@@ -1,16 +1,13 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
 )
@@ -67,41 +64,6 @@ func TestRestartedRuntimedAdoptsItsRuns(t *testing.T) {
 	stdout, _, _ := krt(t, "logs", "-n", ns, run.Name)
 	if !strings.Contains(stdout, "before the restart") || !strings.Contains(stdout, "after the restart") {
 		t.Fatalf("krt logs after the restart = %q, want both lines", stdout)
-	}
-}
-
-func TestLateWriteFromFencedPodIsRejected(t *testing.T) {
-	ns := setupRuntime(t, "fence", 2, 2)
-	marker := fmt.Sprintf("fence-%d", time.Now().UnixNano())
-	run := newRun(t, ns, krtv1.RunSpec{Runtime: "fence", RetryPolicy: quickRetry,
-		Script: `[ "$KRT_ATTEMPT" = 1 ] && KRT_TEST_MARKER=$MARKER sleep 60; echo done`,
-		Env:    []krtv1.EnvVar{{Name: "MARKER", Value: marker}}})
-	stale := waitPhase(t, run, krtv1.RunRunning)
-	oldPod := stale.Status.AssignedPod
-	eventually(t, time.Minute, "attempt 1's process to start", func() bool { return len(markedProcesses(marker)) > 0 })
-	// A stalled runtimed: no heartbeat, no writes, its execution still on.
-	if err := pool.PauseRuntimed(ns, oldPod); err != nil {
-		t.Fatal(err)
-	}
-	done := waitDone(t, run)
-	if done.Status.Phase != krtv1.RunSucceeded || done.Status.Attempt != 2 || done.Status.AssignedPod == oldPod {
-		t.Fatalf("phase/attempt/pod = %s/%d/%s, want Succeeded as attempt 2 elsewhere", done.Status.Phase, done.Status.Attempt, done.Status.AssignedPod)
-	}
-	// The old pod's write, as it would send it, is refused.
-	stale.Finish(krtv1.RunSucceeded, krtv1.ReasonSucceeded, "late", time.Now())
-	if err := env.Client.Status().Update(context.Background(), stale); !apierrors.IsConflict(err) {
-		t.Fatalf("late write from the fenced pod: err = %v, want a conflict", err)
-	}
-	if err := pool.ResumeRuntimed(ns, oldPod); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, time.Minute, "the fenced pod to cancel attempt 1", func() bool { return len(markedProcesses(marker)) == 0 })
-	final := &krtv1.Run{}
-	if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(run), final); err != nil {
-		t.Fatal(err)
-	}
-	if final.Status.Attempt != 2 || final.Status.Message == "late" {
-		t.Fatalf("the fenced pod changed the Run: %+v", final.Status)
 	}
 }
 
