@@ -3,7 +3,6 @@ package e2e
 import (
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -25,7 +24,9 @@ func TestControllerRestartUnderLoadLosesNothing(t *testing.T) {
 	for i := range runs {
 		runs[i] = newRun(t, ns, krtv1.RunSpec{Runtime: "load",
 			RetryPolicy: &krtv1.RetryPolicy{MaxAttempts: 3, Backoff: &metav1.Duration{Duration: 100 * time.Millisecond}},
-			Script: `f="$REC/$KRT_RUN.$KRT_ATTEMPT.$KRT_POD"
+			// One file per execution: a repeat of the same attempt on the
+			// same pod gets a file of its own.
+			Script: `f=$(mktemp "$REC/$KRT_RUN.$KRT_ATTEMPT.$KRT_POD.XXXXXX")
 date +%s%N > "$f"; sleep 0.1; date +%s%N >> "$f"`,
 			Env: []krtv1.EnvVar{{Name: "REC", Value: rec}}})
 		if i == n/4 {
@@ -44,12 +45,13 @@ date +%s%N > "$f"; sleep 0.1; date +%s%N >> "$f"`,
 }
 
 type execRecord struct {
-	pod        string
+	name       string
 	start, end int64
 }
 
 // checkNoOverlap reads the Runs' own records, one file per execution, and
-// fails if two executions of one Run on different pods overlapped in time.
+// fails if any two executions of one Run overlapped in time, on two pods or
+// on one.
 func checkNoOverlap(t *testing.T, dir string, runs int) {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
@@ -58,29 +60,35 @@ func checkNoOverlap(t *testing.T, dir string, runs int) {
 	}
 	byRun := map[string][]execRecord{}
 	for _, e := range entries {
-		parts := strings.SplitN(e.Name(), ".", 3) // run.attempt.pod
+		parts := strings.SplitN(e.Name(), ".", 4) // run.attempt.pod.unique
 		lines := strings.Fields(readFile(t, filepath.Join(dir, e.Name())))
-		if len(parts) != 3 || len(lines) != 2 {
+		if len(parts) != 4 || len(lines) != 2 {
 			t.Fatalf("execution record %s: %q is incomplete", e.Name(), lines)
 		}
-		start, _ := strconv.ParseInt(lines[0], 10, 64)
-		end, _ := strconv.ParseInt(lines[1], 10, 64)
-		byRun[parts[0]] = append(byRun[parts[0]], execRecord{pod: parts[2], start: start, end: end})
+		start, err1 := strconv.ParseInt(lines[0], 10, 64)
+		end, err2 := strconv.ParseInt(lines[1], 10, 64)
+		if err1 != nil || err2 != nil || end < start {
+			t.Fatalf("execution record %s: %q is not a start and an end", e.Name(), lines)
+		}
+		byRun[parts[0]] = append(byRun[parts[0]], execRecord{name: e.Name(), start: start, end: end})
 	}
 	if len(byRun) != runs {
 		t.Fatalf("%d Runs left execution records, want %d", len(byRun), runs)
 	}
 	twice := 0
 	for run, recs := range byRun {
-		sort.Slice(recs, func(i, j int) bool { return recs[i].start < recs[j].start })
-		for i := 1; i < len(recs); i++ {
+		if len(recs) > 1 {
 			twice++
-			if recs[i].start < recs[i-1].end && recs[i].pod != recs[i-1].pod {
-				t.Errorf("run %s executed on %s and %s at once", run, recs[i-1].pod, recs[i].pod)
+		}
+		for i, a := range recs {
+			for _, b := range recs[i+1:] {
+				if a.start < b.end && b.start < a.end {
+					t.Errorf("run %s: executions %s and %s overlapped", run, a.name, b.name)
+				}
 			}
 		}
 	}
-	t.Logf("%d Runs, %d of them executed more than once, none on two pods at once", runs, twice)
+	t.Logf("%d Runs, %d of them executed more than once, never two executions of one Run at once", runs, twice)
 }
 
 func readFile(t *testing.T, path string) string {
