@@ -7,6 +7,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -106,12 +107,50 @@ func TestBadRuntimesGetAClearCondition(t *testing.T) {
 	}
 }
 
+// TestFinishedRunsAreDeletedAfterTheirTTL watches a Run from its create to
+// its deletion: it must be seen finished, and deleted no sooner than its
+// completionTime plus its TTL.
 func TestFinishedRunsAreDeletedAfterTheirTTL(t *testing.T) {
 	ns := setupRuntime(t, "ttl", 1, 1)
-	run := newRun(t, ns, krtv1.RunSpec{Runtime: "ttl", Script: "true", TTLSecondsAfterFinished: ptr.To(int32(1))})
-	waitDone(t, run)
-	eventually(t, time.Minute, "the finished Run to be deleted", func() bool {
-		err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(run), &krtv1.Run{})
-		return client.IgnoreNotFound(err) == nil && err != nil
-	})
+	const ttl = 3 * time.Second
+	run := newRun(t, ns, krtv1.RunSpec{Runtime: "ttl", Script: "true", TTLSecondsAfterFinished: ptr.To(int32(ttl.Seconds()))})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := client.NewWithWatch(env.Config, client.Options{Scheme: env.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Watch(ctx, &krtv1.RunList{}, client.InNamespace(ns), client.MatchingFields{"metadata.name": run.Name},
+		&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: run.ResourceVersion}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	var finished *krtv1.Run
+	for ev := range w.ResultChan() {
+		r, ok := ev.Object.(*krtv1.Run)
+		if !ok {
+			t.Fatalf("watch: %v", ev.Object)
+		}
+		if ev.Type != watch.Deleted {
+			if finished == nil && r.Status.Phase.Terminal() {
+				finished = r
+			}
+			continue
+		}
+		deleted := time.Now()
+		if finished == nil || finished.Status.CompletionTime == nil {
+			t.Fatalf("the Run was deleted before it was seen finished with a completionTime")
+		}
+		// The completionTime is stored in whole seconds, rounded down, so
+		// the TTL counts from no later than the real completion.
+		expiry := finished.Status.CompletionTime.Add(ttl)
+		if deleted.Before(expiry) {
+			t.Fatalf("the Run was deleted %s before its TTL ran out (completionTime %s + %s)",
+				expiry.Sub(deleted).Round(time.Millisecond), finished.Status.CompletionTime.Format(time.RFC3339), ttl)
+		}
+		t.Logf("deleted %s after completionTime + TTL", deleted.Sub(expiry).Round(time.Millisecond))
+		return
+	}
+	t.Fatalf("timed out after 1m waiting for the finished Run to be deleted (seen finished: %v)", finished != nil)
 }
