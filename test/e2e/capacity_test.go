@@ -1,76 +1,101 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
 )
 
-// TestCapacityIsNeverExceeded proves from the Runs' own records, not from
-// status, that 2 pods of capacity 3 never run more than 6 at once.
-func TestCapacityIsNeverExceeded(t *testing.T) {
+// capacityScript marks itself running, records how many Runs were running
+// then (in all and on its pod), and holds its slot until $GATE exists.
+const capacityScript = `mkdir "$REC/running/$KRT_POD.$ID"
+names=$(ls "$REC/running")
+echo "$(echo "$names" | wc -l) $(echo "$names" | grep -c "^$KRT_POD\.")" > "$REC/seen.$ID"
+while [ ! -e "$GATE" ]; do sleep 0.05; done
+rmdir "$REC/running/$KRT_POD.$ID"`
+
+// TestCapacityIsUsedAndNeverExceeded proves from the Runs' own records,
+// not from status, that 2 pods of capacity 3 run 6 Runs at once, and never
+// more than 3 on a pod. The first Runs hold their slots until the test has
+// seen 6 of them running, so filling the capacity takes no luck in timing.
+func TestCapacityIsUsedAndNeverExceeded(t *testing.T) {
 	ns := setupRuntime(t, "cap", 2, 3)
-	records := t.TempDir()
-	const n = 20
+	rec := t.TempDir()
+	if err := os.Mkdir(filepath.Join(rec, "running"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	gate := filepath.Join(rec, "gate")
+	const n, slots, perPod = 12, 6, 3
 	runs := make([]*krtv1.Run, n)
 	for i := range runs {
-		runs[i] = newRun(t, ns, krtv1.RunSpec{Runtime: "cap",
-			Script: `date +%s%N > "$REC/$ID.start"; sleep 0.5; date +%s%N > "$REC/$ID.end"`,
-			Env:    []krtv1.EnvVar{{Name: "REC", Value: records}, {Name: "ID", Value: strconv.Itoa(i)}}})
+		runs[i] = newRun(t, ns, krtv1.RunSpec{Runtime: "cap", Script: capacityScript,
+			Env: []krtv1.EnvVar{{Name: "REC", Value: rec}, {Name: "ID", Value: strconv.Itoa(i)}, {Name: "GATE", Value: gate}}})
+	}
+	eventually(t, 2*time.Minute, "6 Runs to run at once", func() bool {
+		seen, _ := filepath.Glob(filepath.Join(rec, "seen.*"))
+		return len(seen) >= slots
+	})
+	// With every slot held, the rest must wait, unassigned.
+	list := &krtv1.RunList{}
+	if err := env.Client.List(context.Background(), list, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	holding := map[string]int{}
+	pending := 0
+	for _, r := range list.Items {
+		switch {
+		case r.Status.Phase.HoldsCapacity():
+			holding[r.Status.AssignedPod]++
+		case r.Pending():
+			pending++
+		}
+	}
+	for pod, k := range holding {
+		if k != perPod {
+			t.Errorf("pod %s holds %d Runs while its %d slots are full, want %d", pod, k, perPod, perPod)
+		}
+	}
+	if len(holding) != 2 || pending != n-slots {
+		t.Errorf("with every slot held: %v hold a slot and %d are Pending, want 3 on each of 2 pods and %d Pending", holding, pending, n-slots)
+	}
+	if err := os.WriteFile(gate, nil, 0o600); err != nil {
+		t.Fatal(err)
 	}
 	for _, run := range runs {
 		if done := waitDone(t, run); done.Status.Phase != krtv1.RunSucceeded {
 			t.Fatalf("run %s: %s (%s)", run.Name, done.Status.Phase, done.Status.Message)
 		}
 	}
-	peak := peakConcurrency(t, records, n)
-	t.Logf("peak concurrency %d of 6", peak)
-	if peak > 6 {
-		t.Fatalf("%d Runs executed at once; capacity is 6", peak)
-	}
-	// And the capacity was used: Runs did run side by side on both pods.
-	if peak < 4 {
-		t.Fatalf("at most %d Runs executed at once; the pool has 6 slots", peak)
+	total, onPod := peakSeen(t, rec, n)
+	t.Logf("peak: %d Runs at once, %d on one pod", total, onPod)
+	if total != slots || onPod != perPod {
+		t.Fatalf("the Runs saw up to %d running at once and %d on one pod; the runtime has 2 pods of %d slots", total, onPod, perPod)
 	}
 }
 
-func peakConcurrency(t *testing.T, dir string, n int) int {
-	type edge struct {
-		at    int64
-		delta int
-	}
-	var edges []edge
+// peakSeen is the most Runs any Run saw running when it started, in all and
+// on its own pod.
+func peakSeen(t *testing.T, dir string, n int) (total, onPod int) {
+	t.Helper()
 	for i := range n {
-		for suffix, delta := range map[string]int{"start": 1, "end": -1} {
-			data, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("%d.%s", i, suffix)))
-			if err != nil {
-				t.Fatalf("run %d left no %s record: %v", i, suffix, err)
-			}
-			at, err := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			edges = append(edges, edge{at, delta})
+		data, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("seen.%d", i)))
+		if err != nil {
+			t.Fatalf("run %d left no record: %v", i, err)
 		}
-	}
-	// Ends sort before starts at the same instant: a slot handed on is not
-	// an overlap.
-	sort.Slice(edges, func(i, j int) bool {
-		if edges[i].at != edges[j].at {
-			return edges[i].at < edges[j].at
+		var all, pod int
+		if _, err := fmt.Sscan(strings.TrimSpace(string(data)), &all, &pod); err != nil {
+			t.Fatalf("run %d's record %q: %v", i, data, err)
 		}
-		return edges[i].delta < edges[j].delta
-	})
-	cur, peak := 0, 0
-	for _, e := range edges {
-		cur += e.delta
-		peak = max(peak, cur)
+		total, onPod = max(total, all), max(onPod, pod)
 	}
-	return peak
+	return total, onPod
 }
