@@ -78,6 +78,7 @@ func (p *Pool) runInit(pp *podProcs) error {
 		if err != nil {
 			return err
 		}
+		from := errSize(pp, c.Name)
 		if err := p.spawn(pp, cmd, c.Name); err != nil {
 			return err
 		}
@@ -87,7 +88,7 @@ func (p *Pool) runInit(pp *podProcs) error {
 			pp.kill(cmd)
 		}
 		if code := cmd.ProcessState.ExitCode(); code != 0 {
-			return fmt.Errorf("pod %s: init container %s exited with %d: %s", pp.pod.Name, c.Name, code, tail(pp, c.Name))
+			return fmt.Errorf("pod %s: init container %s exited with %d: %s", pp.pod.Name, c.Name, code, stderrSince(pp, c.Name, from))
 		}
 	}
 	return nil
@@ -113,12 +114,13 @@ func (p *Pool) startContainer(pp *podProcs, name string) (*exec.Cmd, error) {
 	if err != nil {
 		return nil, err
 	}
+	from := errSize(pp, name)
 	if err := p.spawn(pp, cmd, name); err != nil {
 		return nil, err
 	}
 	if err := waitFor(ready, pp.exited[cmd]); err != nil {
 		pp.kill(cmd)
-		return nil, fmt.Errorf("pod %s: container %s: %w: %s", pp.pod.Name, name, err, tail(pp, name))
+		return nil, fmt.Errorf("pod %s: container %s: %w: %s", pp.pod.Name, name, err, stderrSince(pp, name, from))
 	}
 	return cmd, nil
 }
@@ -170,12 +172,24 @@ func (p *Pool) startRuntimed(pp *podProcs) error {
 	return err
 }
 
-// tail is the end of a container's stderr, to say why it failed.
-func tail(pp *podProcs, name string) string {
+// errSize is how much a container's stderr file holds before a start.
+func errSize(pp *podProcs, name string) int64 {
+	fi, err := os.Stat(filepath.Join(pp.dir, name+".err"))
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// stderrSince is what a container wrote to stderr since a start, to say
+// why it failed: its first lines (a flag error comes first, before the
+// usage) and its last.
+func stderrSince(pp *podProcs, name string, from int64) string {
 	data, _ := os.ReadFile(filepath.Join(pp.dir, name+".err"))
+	data = data[min(from, int64(len(data))):]
 	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	if len(lines) > 5 {
-		lines = lines[len(lines)-5:]
+	if len(lines) > 6 {
+		lines = append(append(lines[:2:2], "..."), lines[len(lines)-3:]...)
 	}
 	return strings.Join(lines, "\n")
 }
