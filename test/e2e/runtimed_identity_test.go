@@ -34,6 +34,21 @@ func checkRuntimedIdentity(t *testing.T, ns, runtime string) {
 	elsewhere := env.Namespace(t)
 	theirs := newRun(t, elsewhere, krtv1.RunSpec{Runtime: "x", Script: "true", CancelRequested: true})
 	mine := newRun(t, ns, krtv1.RunSpec{Runtime: "none", Script: "true"})
+	// runtimed writes only Runs assigned to its own pod (the admission
+	// policy krt-runtimed-own-runs): play the scheduler first. Runtime
+	// "none" keeps runtimed from claiming it meanwhile.
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cur := &krtv1.Run{}
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(mine), cur); err != nil {
+			return err
+		}
+		now := metav1.NowMicro()
+		cur.Status.Phase, cur.Status.AssignedPod, cur.Status.AssignedPodUID = krtv1.RunScheduled, pod.Name, pod.UID
+		cur.Status.ScheduledTime = &now
+		return env.Client.Status().Update(ctx, cur)
+	}); err != nil {
+		t.Fatal(err)
+	}
 	steps := []struct {
 		name    string
 		do      func() error
