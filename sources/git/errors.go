@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
@@ -16,7 +17,7 @@ import (
 var (
 	// ErrPathNotFound means the folder asked for is not in the commit.
 	ErrPathNotFound = errors.New("path not found")
-	// ErrTooLarge means the folder exceeds the cache's Limits.
+	// ErrTooLarge means the folder, or a fetch, exceeds the cache's Limits.
 	ErrTooLarge = errors.New("too large")
 )
 
@@ -32,7 +33,8 @@ func reason(auth *Auth, err error) string {
 	var netErr *net.OpError
 	var dnsErr *net.DNSError
 	switch {
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, os.ErrDeadlineExceeded): // an SSH connection's deadline is the operation's
 		return "timed out"
 	case errors.Is(err, context.Canceled):
 		return "cancelled"
