@@ -164,7 +164,7 @@ func (c *Cache) fetch(ctx context.Context, rawURL string, auth *Auth, method tra
 		return fmt.Errorf("fetch %s: %w", redact(rawURL), err)
 	}
 	if err != nil && !errors.Is(err, gogit.NoErrAlreadyUpToDate) {
-		return remoteError("fetch", rawURL, auth, err)
+		return remoteError("fetch", rawURL, auth, atDeadline(ctx, err))
 	}
 	if _, err := repo.CommitObject(want); err != nil {
 		return fmt.Errorf("fetch %s: commit %s is not in %s any more; it may have moved since it was resolved",

@@ -2,9 +2,11 @@ package git
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"time"
 
@@ -49,6 +51,15 @@ func sshDeadline(ctx context.Context, rawURL string) transport.ProxyOptions {
 		deadline = time.Now().Add(DefaultSSHTimeout)
 	}
 	return transport.ProxyOptions{URL: deadlineScheme + "://direct/?unix-nano=" + strconv.FormatInt(deadline.UnixNano(), 10)}
+}
+
+// atDeadline says that an SSH connection's timeout at ctx's deadline is
+// that deadline: the connection may notice it a moment before ctx does.
+func atDeadline(ctx context.Context, err error) error {
+	if d, ok := ctx.Deadline(); ok && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(d) {
+		return fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
+	}
+	return err
 }
 
 type deadlineDialer struct{ deadline time.Time }
