@@ -77,6 +77,7 @@ func main() {
 	flag.StringVar(&sourceOpts.WebhookAddress, "webhook-bind-address", ":9292", "where the git webhook receiver listens; empty to disable")
 	flag.IntVar(&sourceOpts.Workers, "source-workers", 4, "WorkflowRepositories reconciled in parallel (fetches of one URL still take turns)")
 	flag.StringVar(&flux, "flux", "auto", "read Flux sources named by sourceRef: auto (when Flux's CRDs are installed), true or false")
+	sourceOpts.BindFlags(flag.CommandLine)
 	kubeconfigOpts.BindFlags(flag.CommandLine)
 	clientOpts.BindFlags(flag.CommandLine)
 	leaderOpts.BindFlags(flag.CommandLine)
@@ -177,6 +178,7 @@ func setup(ctx context.Context, mgr ctrl.Manager, enabled map[string]bool, set s
 		if err != nil {
 			return err
 		}
+		cache.Limits.Fetch = set.source.FetchMaxBytes
 		set.source.Cache = cache
 	}
 	steps := []struct {

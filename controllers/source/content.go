@@ -2,8 +2,10 @@ package source
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/fluxcd/pkg/runtime/conditions"
 	corev1 "k8s.io/api/core/v1"
@@ -33,7 +35,7 @@ func (r *Reconciler) reconcileContent(ctx context.Context, repo *krtv1.WorkflowR
 		return r.markApplyFailed(repo, err)
 	}
 	if err := checked.buildErr; err != nil {
-		repo.Status.ParseErrors = []krtv1.ParseError{{File: workflowDir(repo), Message: err.Error()}}
+		repo.Status.ParseErrors = []krtv1.ParseError{buildError(workflowDir(repo), err)}
 		r.markInvalid(repo, revision, fmt.Sprintf("building %s at %s: %v", workflowDir(repo), revision, err))
 		return nil
 	}
@@ -49,7 +51,7 @@ func (r *Reconciler) reconcileContent(ctx context.Context, repo *krtv1.WorkflowR
 			objs = append(objs, object{obj: d.Object, file: d.File})
 		}
 	}
-	applied, err := r.apply(ctx, repo, revision, objs, bad)
+	applied, conflicts, err := r.apply(ctx, repo, revision, objs, bad)
 	repo.Status.ParseErrors = statusErrors(errs)
 	repo.Status.Applied = applied
 	if len(applied) > maxApplied {
@@ -58,7 +60,11 @@ func (r *Reconciler) reconcileContent(ctx context.Context, repo *krtv1.WorkflowR
 	if err != nil {
 		return r.markApplyFailed(repo, err)
 	}
-	msg := summary(revision, applied, repo.Status.ParseErrors)
+	msg := summary(revision, applied, repo.Status.ParseErrors) + r.intervalNote(repo)
+	if len(conflicts) > 0 {
+		r.markConflict(repo, msg, conflicts)
+		return nil
+	}
 	if len(errs) > 0 {
 		r.markInvalid(repo, revision, msg)
 		return nil
@@ -103,6 +109,33 @@ func checkFolder(ctx context.Context, c client.Reader, env *expr.Env, repo *krtv
 func (r *Reconciler) markInvalid(repo *krtv1.WorkflowRepository, revision, msg string) {
 	conditions.Delete(repo, krtv1.ConditionReconciling)
 	conditions.MarkFalse(repo, krtv1.ConditionReady, ReasonValidationFailed, "%s", msg)
+}
+
+// markConflict reports the objects whose names another owner holds. It is
+// retried at every interval, at the same revision: once the owner lets the
+// name go, the repository applies its own.
+func (r *Reconciler) markConflict(repo *krtv1.WorkflowRepository, msg string, conflicts []conflict) {
+	const shown = 5
+	parts := make([]string, 0, shown)
+	for _, c := range conflicts[:min(len(conflicts), shown)] {
+		parts = append(parts, c.String())
+		r.recorder.Event(repo, corev1.EventTypeWarning, ReasonOwnershipConflict, c.String())
+	}
+	if len(conflicts) > shown {
+		parts = append(parts, fmt.Sprintf("and %d more", len(conflicts)-shown))
+	}
+	conditions.Delete(repo, krtv1.ConditionReconciling)
+	conditions.MarkFalse(repo, krtv1.ConditionReady, ReasonOwnershipConflict, "%s; %s", msg, strings.Join(parts, "; "))
+}
+
+// buildError locates a folder that did not build: at the refused entry of
+// a kustomization, or else on the folder.
+func buildError(dir string, err error) krtv1.ParseError {
+	var refused *folder.RefusedError
+	if errors.As(err, &refused) {
+		return krtv1.ParseError{File: refused.File, Line: int32(refused.Line), Message: refused.Reason}
+	}
+	return krtv1.ParseError{File: dir, Message: err.Error()}
 }
 
 func (r *Reconciler) markApplyFailed(repo *krtv1.WorkflowRepository, err error) error {

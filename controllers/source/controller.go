@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"sync"
 	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
@@ -48,6 +50,9 @@ const (
 	ReasonSuspended        = "Suspended"
 	ReasonProgressing      = "Progressing"
 	ReasonWebhookFailed    = "WebhookFailed"
+	// ReasonOwnershipConflict: an object of the folder has a name that
+	// another repository (or a hand-made object) holds.
+	ReasonOwnershipConflict = "OwnershipConflict"
 )
 
 // Reconciler reconciles WorkflowRepositories.
@@ -60,6 +65,17 @@ type Reconciler struct {
 	now      func() time.Time
 	// flux: Flux sources are read; off, a sourceRef is refused.
 	flux bool
+	// artifacts downloads Flux artifacts, from the allowed hosts only.
+	artifacts *http.Client
+	// crossNamespaceRefs honours a sourceRef's namespace.
+	crossNamespaceRefs bool
+	// minInterval is the shortest interval between checks of a repository.
+	minInterval time.Duration
+	// cleaner is told when a repository goes, to drop its cache entry.
+	cleaner *cacheCleaner
+	// tooLarge holds, by repository and URL, the last revision that went
+	// over the fetch limit.
+	tooLarge sync.Map
 }
 
 // Reconcile runs the sub-steps, in the manner of Flux's source-controller,
@@ -97,20 +113,30 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 			conditions.MarkStalled(repo, ReasonFetchFailed, "%s", err)
 		}
 		r.recorder.Event(repo, corev1.EventTypeWarning, ReasonFetchFailed, err.Error())
-		return ctrl.Result{RequeueAfter: jitter.JitteredIntervalDuration(interval(repo))}, nil
+		return ctrl.Result{RequeueAfter: jitter.JitteredIntervalDuration(r.interval(repo))}, nil
 	}
 	conditions.Delete(repo, krtv1.ConditionFetchFailed)
 	if err := r.reconcilePullRequests(ctx, repo); err != nil {
 		r.recorder.Event(repo, corev1.EventTypeWarning, ReasonFetchFailed, "pull request discovery: "+err.Error())
 	}
-	return ctrl.Result{RequeueAfter: jitter.JitteredIntervalDuration(interval(repo))}, nil
+	return ctrl.Result{RequeueAfter: jitter.JitteredIntervalDuration(r.interval(repo))}, nil
 }
 
-func interval(repo *krtv1.WorkflowRepository) time.Duration {
+// interval is the repository's interval, raised to the minimum.
+func (r *Reconciler) interval(repo *krtv1.WorkflowRepository) time.Duration {
 	if repo.Spec.Interval.Duration <= 0 {
-		return time.Minute
+		return max(time.Minute, r.minInterval)
 	}
-	return repo.Spec.Interval.Duration
+	return max(repo.Spec.Interval.Duration, r.minInterval)
+}
+
+// intervalNote says, on the Ready message, that the interval was raised.
+func (r *Reconciler) intervalNote(repo *krtv1.WorkflowRepository) string {
+	d := repo.Spec.Interval.Duration
+	if d <= 0 || d >= r.minInterval {
+		return ""
+	}
+	return fmt.Sprintf("; interval %s is below the minimum %s, so it is checked every %s (krt-controller --min-interval)", d, r.minInterval, r.minInterval)
 }
 
 func timeout(repo *krtv1.WorkflowRepository) time.Duration {

@@ -2,8 +2,8 @@ package source
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/fluxcd/pkg/apis/meta"
@@ -57,7 +57,7 @@ func (r *Reconciler) resolve(ctx context.Context, repo *krtv1.WorkflowRepository
 	return &snapshot{
 		revision: res.Revision, commit: res.Commit, branch: strings.TrimPrefix(res.Ref, "refs/heads/"),
 		read: func() (map[string][]byte, error) {
-			if err := r.git.Fetch(ctx, url, auth, res); err != nil {
+			if err := r.fetch(ctx, repo, auth, res); err != nil {
 				return nil, err
 			}
 			return readFolder(r.git, url, res.Commit, workflowDir(repo))
@@ -69,6 +69,27 @@ func (r *Reconciler) resolve(ctx context.Context, repo *krtv1.WorkflowRepository
 }
 
 const maxChangedPaths = 256
+
+// fetch fetches a revision of the repository's URL. A revision over the
+// fetch limit stalls the repository, and is not fetched again: another
+// try would download the same bytes up to the limit, at every interval.
+func (r *Reconciler) fetch(ctx context.Context, repo *krtv1.WorkflowRepository, auth *git.Auth, res git.Resolved) error {
+	key := string(repo.UID) + " " + repo.Spec.URL
+	if prev, ok := r.tooLarge.Load(key); ok && prev.(tooLarge).commit == res.Commit {
+		return prev.(tooLarge).err
+	}
+	err := r.git.Fetch(ctx, repo.Spec.URL, auth, res)
+	if errors.Is(err, git.ErrTooLarge) {
+		err = &configError{fmt.Errorf("%s: %w", res.Revision, err)}
+		r.tooLarge.Store(key, tooLarge{commit: res.Commit, err: err})
+	}
+	return err
+}
+
+type tooLarge struct {
+	commit string
+	err    error
+}
 
 // readFolder reads the workflow folder of a fetched commit: only dir's
 // files, unless dir holds a kustomization, whose bases may be anywhere.
@@ -117,6 +138,10 @@ func (r *Reconciler) resolveFlux(ctx context.Context, repo *krtv1.WorkflowReposi
 	if ns == "" {
 		ns = repo.Namespace
 	}
+	if ns != repo.Namespace && !r.crossNamespaceRefs {
+		return nil, &configError{fmt.Errorf("sourceRef names %s %s/%s in another namespace: cross-namespace references are refused, "+
+			"as with Flux's --no-cross-namespace-refs (krt-controller --allow-cross-namespace-refs allows them)", ref.Kind, ns, ref.Name)}
+	}
 	var art *meta.Artifact
 	key := client.ObjectKey{Namespace: ns, Name: ref.Name}
 	switch ref.Kind {
@@ -142,7 +167,7 @@ func (r *Reconciler) resolveFlux(ctx context.Context, repo *krtv1.WorkflowReposi
 	return &snapshot{
 		revision: art.Revision,
 		read: func() (map[string][]byte, error) {
-			files, err := artifact.Fetch(ctx, http.DefaultClient, art.URL, art.Digest)
+			files, err := artifact.Fetch(ctx, r.artifacts, art.URL, art.Digest)
 			if err != nil {
 				return nil, err
 			}

@@ -118,6 +118,10 @@ func (hs *Heads) Read(ctx context.Context, pr *krtv1.PullRequest) (*Head, error)
 	defer cancel()
 	url := hs.repo.Spec.URL
 	if err := hs.h.git.Fetch(ctx, url, hs.auth, res); err != nil {
+		if errors.Is(err, git.ErrTooLarge) {
+			// Not worth retrying: the head is what its author made it.
+			return failed(res.Revision, err), nil
+		}
 		return nil, err
 	}
 	files, err := readFolder(hs.h.git, url, res.Commit, dir)

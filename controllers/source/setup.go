@@ -1,6 +1,7 @@
 package source
 
 import (
+	"cmp"
 	"context"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/sources/artifact"
 	"krt.dev/krt/sources/git"
 	"krt.dev/krt/workflows/expr"
 )
@@ -34,7 +36,30 @@ type Options struct {
 	// Workers reconcile repositories in parallel; the cache's per-URL
 	// lock keeps two fetches of one URL apart. One when zero.
 	Workers int
+	// CrossNamespaceRefs honours a sourceRef's namespace. Off, a
+	// repository reads only Flux sources of its own namespace.
+	CrossNamespaceRefs bool
+	// ArtifactHosts are the hosts Flux artifacts are downloaded from;
+	// artifact.DefaultHosts when empty.
+	ArtifactHosts []string
+	// MinInterval is the shortest interval between checks of a
+	// repository; DefaultMinInterval when zero.
+	MinInterval time.Duration
+	// FetchMaxBytes bounds what one git fetch may receive. krt-controller
+	// sets it on the cache it shares; SetupWithManager sets it, when not
+	// zero, on a cache it opens itself.
+	FetchMaxBytes int64
+	// CacheMaxBytes bounds the git cache; no bound when zero.
+	CacheMaxBytes int64
+	// CacheCleanInterval is how often the git cache is cleaned; a minute
+	// when zero.
+	CacheCleanInterval time.Duration
 }
+
+// DefaultMinInterval is the shortest interval a repository is checked at,
+// unless the operator sets another: every check is an ls-remote that the
+// git host may rate-limit, for every repository that names it.
+const DefaultMinInterval = 30 * time.Second
 
 // SetupWithManager registers the WorkflowRepository controller and, if
 // asked, the webhook receiver.
@@ -45,14 +70,28 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 		if cache, err = git.NewCache(opts.CacheDir); err != nil {
 			return err
 		}
+		if opts.FetchMaxBytes != 0 {
+			cache.Limits.Fetch = opts.FetchMaxBytes
+		}
 	}
 	env, err := expr.NewEnv()
 	if err != nil {
 		return err
 	}
+	hosts := opts.ArtifactHosts
+	if len(hosts) == 0 {
+		hosts = artifact.DefaultHosts
+	}
 	r := &Reconciler{
 		client: mgr.GetClient(), secrets: mgr.GetAPIReader(), git: cache, expr: env,
 		recorder: mgr.GetEventRecorderFor("krt-source-controller"), now: time.Now, flux: opts.Flux,
+		artifacts:          artifact.NewClient(hosts, artifact.DefaultTimeout),
+		crossNamespaceRefs: opts.CrossNamespaceRefs,
+		minInterval:        cmp.Or(opts.MinInterval, DefaultMinInterval),
+		cleaner:            newCacheCleaner(cache, mgr.GetClient(), opts, mgr.GetLogger().WithName("git-cache")),
+	}
+	if err := mgr.Add(r.cleaner); err != nil {
+		return err
 	}
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &krtv1.WorkflowRepository{}, indexWebhookPath, func(o client.Object) []string {
 		if p := o.(*krtv1.WorkflowRepository).Status.WebhookPath; p != "" {
@@ -70,7 +109,9 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("source").
 		// A spec change, or Flux's reconcile.fluxcd.io/requestedAt.
-		For(&krtv1.WorkflowRepository{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicates.ReconcileRequestedPredicate{})))
+		// The cleaner's predicate comes first: it notes every deletion.
+		For(&krtv1.WorkflowRepository{}, builder.WithPredicates(r.cleaner.predicate(),
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicates.ReconcileRequestedPredicate{})))
 	if opts.Flux {
 		b = b.Watches(&sourcev1.GitRepository{}, handler.EnqueueRequestsFromMapFunc(r.reposOfSource(sourcev1.GitRepositoryKind))).
 			Watches(&sourcev1.ExternalArtifact{}, handler.EnqueueRequestsFromMapFunc(r.reposOfSource(sourcev1.ExternalArtifactKind)))

@@ -9,10 +9,12 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+	"sync"
 
 	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/kustomize/kyaml/openapi"
 )
 
 // BuiltSuffix ends the name of the one file a kustomize build returns.
@@ -28,8 +30,9 @@ const BuiltSuffix = " (built)"
 // With a kustomization.yaml (or kustomization.yml, Kustomization) in dir,
 // the result is one file, "<dir>/<kustomization file> (built)", holding the
 // multi-document output of a kustomize build of dir. The build reads only
-// the files given: it never touches the disk or the network, and a
-// kustomization that refers to a remote base fails.
+// the files given: it never touches the disk or the network. A
+// kustomization that names anything remote (a base, a file, a patch) fails
+// with a *RefusedError locating the entry, before anything is fetched.
 //
 // A dir with no files in it yields an empty result, not an error; whether
 // that is a mistake is for the caller to say.
@@ -117,16 +120,37 @@ func build(files map[string][]byte, dir, kfile string) (map[string][]byte, error
 			return nil, fmt.Errorf("kustomize build of %q: %w", dir, err)
 		}
 	}
-	if err := checkLocal(files, dir); err != nil {
-		return nil, fmt.Errorf("kustomize build of %q: %w", dir, err)
+	guard := &guardFS{FileSystem: mem, files: files}
+	out, err := run(guard, "/"+dir)
+	if guard.refused != nil {
+		return nil, fmt.Errorf("kustomize build of %q: %w", dir, guard.refused)
 	}
-	resources, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(mem, "/"+dir)
-	if err != nil {
-		return nil, fmt.Errorf("kustomize build of %q: %w", dir, err)
-	}
-	out, err := resources.AsYaml()
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build of %q: %w", dir, err)
 	}
 	return map[string][]byte{kfile + BuiltSuffix: out}, nil
+}
+
+// buildMu keeps builds apart: kustomize keeps the OpenAPI schema, which a
+// kustomization's openapi field replaces, in a global, so one tenant's
+// schema must not reach another's build (nor race with it).
+var buildMu sync.Mutex
+
+// run is one kustomize build. Kustomize panics on some malformed input;
+// that is one bad folder, not a reason to stop the controller.
+func run(fsys filesys.FileSystem, dir string) (out []byte, err error) {
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("kustomize failed: %v", r)
+		}
+	}()
+	openapi.ResetOpenAPI()
+	defer openapi.ResetOpenAPI()
+	resources, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	return resources.AsYaml()
 }

@@ -151,16 +151,7 @@ func TestKustomizeErrors(t *testing.T) {
 		{"broken yaml", map[string][]byte{"wf/kustomization.yaml": []byte("resources: [\n")}, "kustomize build"},
 		{"missing resource", map[string][]byte{"wf/kustomization.yaml": []byte("resources: [nope.yaml]\n")}, "nope.yaml"},
 		{"unknown field", map[string][]byte{"wf/kustomization.yaml": []byte("resourcez: [a.yaml]\n")}, "resourcez"},
-		{"remote git base", map[string][]byte{"wf/kustomization.yaml": []byte("resources: [github.com/org/repo//wf]\n")}, "remote reference"},
-		{"remote https file", map[string][]byte{"wf/kustomization.yaml": []byte("resources: [https://example.com/wf.yaml]\n")}, "remote reference"},
-		{"scp-style url", map[string][]byte{"wf/kustomization.yaml": []byte("components: [git@example.com:org/repo]\n")}, "remote reference"},
-		{"remote patch path", map[string][]byte{"wf/kustomization.yaml": []byte("patches: [{path: 'HTTPS://example.com/p.yaml'}]\n")}, "remote reference"},
-		{"remote generator file", map[string][]byte{"wf/kustomization.yaml": []byte("configMapGenerator: [{name: c, files: ['k=http://example.com/f']}]\n")}, "remote reference"},
-		{"remote base of a local base", map[string][]byte{
-			"wf/kustomization.yaml":   []byte("resources: [../base]\n"),
-			"base/kustomization.yaml": []byte("resources: ['git::https://example.com/org/repo']\n"),
-		}, "base/kustomization.yaml: remote reference"},
-		{"helm is off", map[string][]byte{"wf/kustomization.yaml": []byte("helmCharts: [{name: c, repo: oci://example.com/c}]\n")}, "enable-helm"},
+		{"helm is off", map[string][]byte{"wf/kustomization.yaml": []byte("helmCharts: [{name: c}]\n")}, "enable-helm"},
 		{"bad path", map[string][]byte{"wf/kustomization.yaml": []byte("resources: []\n"), "../x.yaml": nil}, "invalid file path"},
 	}
 	for _, tc := range tests {
@@ -173,23 +164,5 @@ func TestKustomizeErrors(t *testing.T) {
 				t.Errorf("error %q does not mention kustomize and %q", err, tc.want)
 			}
 		})
-	}
-}
-
-func TestIsRemote(t *testing.T) {
-	for ref, want := range map[string]bool{
-		"../base":                  false,
-		"workflow.yaml":            false,
-		"gitlab.com/org/repo":      false,
-		"github.com/org/repo":      true,
-		"GitHub.com:org/repo":      true,
-		"ssh://git@example.com/r":  true,
-		"file:///etc":              true,
-		"git::https://example.com": true,
-		"me@host:repo":             true,
-	} {
-		if got := isRemote(ref); got != want {
-			t.Errorf("isRemote(%q) = %v", ref, got)
-		}
 	}
 }

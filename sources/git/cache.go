@@ -43,28 +43,39 @@ func NewCache(root string) (*Cache, error) {
 	return &Cache{Limits: DefaultLimits, root: root, locks: map[string]chan struct{}{}}, nil
 }
 
-// dir names a URL's repository by a hash, since a URL is no file name.
-func (c *Cache) dir(rawURL string) string {
+// EntryName is the name of a URL's repository in the cache directory: a
+// hash, since a URL is no file name.
+func EntryName(rawURL string) string {
 	sum := sha256.Sum256([]byte(rawURL))
-	return filepath.Join(c.root, hex.EncodeToString(sum[:16]))
+	return hex.EncodeToString(sum[:16])
+}
+
+func (c *Cache) dir(rawURL string) string {
+	return filepath.Join(c.root, EntryName(rawURL))
 }
 
 // lock takes the URL's turn, or gives up when ctx ends. A channel rather
-// than a mutex, so waiting can be abandoned.
+// than a mutex, so waiting can be abandoned. Turns are by cache entry, so
+// cleaning, which knows only entries, takes the same turns.
 func (c *Cache) lock(ctx context.Context, rawURL string) (unlock func(), err error) {
-	c.mu.Lock()
-	ch, ok := c.locks[rawURL]
-	if !ok {
-		ch = make(chan struct{}, 1)
-		c.locks[rawURL] = ch
-	}
-	c.mu.Unlock()
+	ch := c.turn(EntryName(rawURL))
 	select {
 	case ch <- struct{}{}:
-		return func() { <-ch }, nil
+		return func() { c.touch(rawURL); <-ch }, nil
 	case <-ctx.Done():
 		return nil, fmt.Errorf("waiting for another fetch of %s: %w", redact(rawURL), ctx.Err())
 	}
+}
+
+func (c *Cache) turn(entry string) chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch, ok := c.locks[entry]
+	if !ok {
+		ch = make(chan struct{}, 1)
+		c.locks[entry] = ch
+	}
+	return ch
 }
 
 // open opens the URL's repository, creating it when create is set. It is
@@ -109,10 +120,16 @@ func (c *Cache) Fetch(ctx context.Context, rawURL string, auth *Auth, r Resolved
 		return err
 	}
 	// The turn is released when the fetch ends, not when ctx does: a fetch
-	// still running in the background must not share the repository.
+	// still running in the background must not share the repository. An
+	// SSH connection ends at ctx's deadline (sshDeadline), and an HTTP
+	// one with ctx, so the background fetch ends too.
 	_, err = withContext(ctx, func() (struct{}, error) {
 		defer unlock()
-		return struct{}{}, c.fetch(ctx, rawURL, auth, method, r)
+		err := c.fetch(ctx, rawURL, auth, method, r)
+		if err != nil {
+			c.dropPartialPacks(rawURL)
+		}
+		return struct{}{}, err
 	})
 	if err != nil && ctx.Err() != nil {
 		return remoteError("fetch", rawURL, auth, ctx.Err())
@@ -121,7 +138,10 @@ func (c *Cache) Fetch(ctx context.Context, rawURL string, auth *Auth, r Resolved
 }
 
 func (c *Cache) fetch(ctx context.Context, rawURL string, auth *Auth, method transport.AuthMethod, r Resolved) error {
-	repo, err := c.open(rawURL, true)
+	if _, err := c.open(rawURL, true); err != nil {
+		return err
+	}
+	repo, err := c.openLimited(rawURL)
 	if err != nil {
 		return err
 	}
@@ -134,13 +154,17 @@ func (c *Cache) fetch(ctx context.Context, rawURL string, auth *Auth, method tra
 		return err
 	}
 	err = remote.FetchContext(ctx, &gogit.FetchOptions{
-		RefSpecs: refSpecs(r.Ref),
-		Auth:     method,
-		Tags:     gogit.NoTags,
-		Force:    true,
+		RefSpecs:     refSpecs(r.Ref),
+		Auth:         method,
+		Tags:         gogit.NoTags,
+		Force:        true,
+		ProxyOptions: sshDeadline(ctx, rawURL),
 	})
+	if errors.Is(err, ErrTooLarge) {
+		return fmt.Errorf("fetch %s: %w", redact(rawURL), err)
+	}
 	if err != nil && !errors.Is(err, gogit.NoErrAlreadyUpToDate) {
-		return remoteError("fetch", rawURL, auth, err)
+		return remoteError("fetch", rawURL, auth, atDeadline(ctx, err))
 	}
 	if _, err := repo.CommitObject(want); err != nil {
 		return fmt.Errorf("fetch %s: commit %s is not in %s any more; it may have moved since it was resolved",

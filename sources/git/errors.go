@@ -16,7 +16,7 @@ import (
 var (
 	// ErrPathNotFound means the folder asked for is not in the commit.
 	ErrPathNotFound = errors.New("path not found")
-	// ErrTooLarge means the folder exceeds the cache's Limits.
+	// ErrTooLarge means the folder, or a fetch, exceeds the cache's Limits.
 	ErrTooLarge = errors.New("too large")
 )
 

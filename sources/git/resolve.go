@@ -58,10 +58,10 @@ func lsRemote(ctx context.Context, rawURL string, auth *Auth) (remoteRefs, error
 	}
 	remote := gogit.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{rawURL}})
 	list, err := withContext(ctx, func() ([]*plumbing.Reference, error) {
-		return remote.ListContext(ctx, &gogit.ListOptions{Auth: method, PeelingOption: gogit.AppendPeeled})
+		return remote.ListContext(ctx, &gogit.ListOptions{Auth: method, PeelingOption: gogit.AppendPeeled, ProxyOptions: sshDeadline(ctx, rawURL)})
 	})
 	if err != nil {
-		return nil, remoteError("ls-remote", rawURL, auth, err)
+		return nil, remoteError("ls-remote", rawURL, auth, atDeadline(ctx, err))
 	}
 	refs := remoteRefs{}
 	for _, r := range list {

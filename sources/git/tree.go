@@ -15,15 +15,18 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
-// Limits bound what ReadTree returns, so one repository cannot exhaust the
-// controller's memory.
+// Limits bound what one repository may cost: the files ReadTree returns
+// (the controller's memory) and the pack one fetch receives (its disk and
+// network).
 type Limits struct {
 	Files int
 	Bytes int64
+	// Fetch bounds the pack one fetch may receive; no bound when 0.
+	Fetch int64
 }
 
 // DefaultLimits are a new Cache's limits.
-var DefaultLimits = Limits{Files: 10000, Bytes: 32 << 20}
+var DefaultLimits = Limits{Files: 10000, Bytes: 32 << 20, Fetch: 512 << 20}
 
 // ReadTree returns the regular files under dir in commit, recursively, by
 // path from the repository root ("workflows/a.yaml"). Symlinks and

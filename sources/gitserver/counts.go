@@ -22,6 +22,9 @@ type Counts struct {
 	Fetches int
 	// Pushes are POSTs to git-receive-pack.
 	Pushes int
+	// FetchedBytes are the bytes of the fetches' responses the server
+	// wrote: what a client that hangs up early did not take is not in it.
+	FetchedBytes int64
 }
 
 // Counts returns a copy of the counts, by repository name.
@@ -67,6 +70,35 @@ func (c *counter) add(repo string, k requestKind) {
 		n.Pushes++
 	}
 	c.m[repo] = n
+}
+
+func (c *counter) addBytes(repo string, n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]Counts{}
+	}
+	v := c.m[repo]
+	v.FetchedBytes += int64(n)
+	c.m[repo] = v
+}
+
+// countingWriter counts the response bytes of a fetch as they are written.
+type countingWriter struct {
+	http.ResponseWriter
+	add func(int)
+}
+
+func (w countingWriter) Write(p []byte) (int, error) {
+	n, err := w.ResponseWriter.Write(p)
+	w.add(n)
+	return n, err
+}
+
+func (w countingWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 func (c *counter) snapshot() map[string]Counts {

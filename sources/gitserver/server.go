@@ -121,7 +121,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	s.counts.add(req.repo, s.kind(req, r))
+	kind := s.kind(req, r)
+	s.counts.add(req.repo, kind)
+	if kind == kindFetch {
+		w = countingWriter{ResponseWriter: w, add: func(n int) { s.counts.addBytes(req.repo, n) }}
+	}
 	cleanup, err := unchunk(r)
 	if err != nil {
 		http.Error(w, "reading the request: "+err.Error(), http.StatusBadRequest)

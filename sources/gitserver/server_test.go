@@ -133,6 +133,10 @@ func TestCountsSeparateListingsFromFetches(t *testing.T) {
 		if got != step.want {
 			t.Errorf("%s: counts grew by %+v, want %+v", step.name, got, step.want)
 		}
+		// Only a fetch's response is counted in bytes, and it holds a pack.
+		if sent := after.FetchedBytes - before.FetchedBytes; (sent > 0) != (step.want.Fetches > 0) {
+			t.Errorf("%s: fetched bytes grew by %d", step.name, sent)
+		}
 	}
 }
 

@@ -82,7 +82,7 @@ func apiServerWithoutFlux(t *testing.T) *kubetest.Env {
 func startController(t *testing.T, e *kubetest.Env, args ...string) {
 	t.Helper()
 	base := []string{"--kubeconfig", e.Kubeconfig, "--metrics-bind-address", "0", "--health-probe-bind-address", "0",
-		"--webhook-bind-address", "", "--git-cache-dir", filepath.Join(e.Dir, "git-cache")}
+		"--webhook-bind-address", "", "--git-cache-dir", filepath.Join(e.Dir, "git-cache"), "--min-interval", "1s"}
 	p, err := kubetest.StartProcess(e.Dir, "krt-controller", bins.Controller, append(base, args...)...)
 	if err != nil {
 		t.Fatal(err)

@@ -20,6 +20,9 @@ var (
 	hookURL string
 )
 
+// fetchLimit is krt-controller's --git-max-fetch-size in these tests.
+const fetchLimit = "2Mi"
+
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
@@ -47,8 +50,11 @@ func run(m *testing.M) int {
 	// tests show that auto finds them (TestFluxAutoWithoutFlux, that it
 	// does not where they are absent).
 	stack, err = kubetest.StartStack(env, bins, kubetest.StackOptions{
-		AdminRuntimed:  true,
-		ControllerArgs: []string{"--controllers", "source", "--webhook-bind-address", addr, "--flux", "auto"},
+		AdminRuntimed: true,
+		ControllerArgs: []string{"--controllers", "source", "--webhook-bind-address", addr, "--flux", "auto",
+			// Tests poll every second, download artifacts from their own
+			// loopback servers, and push large commits cheaply.
+			"--min-interval", "1s", "--artifact-hosts", "127.0.0.1", "--git-max-fetch-size", fetchLimit},
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
