@@ -105,7 +105,12 @@ func replayAttacks(t *testing.T, rig *hookRig) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h.mustDeliver(t, 1, captured, opened, http.StatusAccepted)
+		// A replica's cache may still hold the record for a moment and
+		// answer 200; each such answer changes nothing either.
+		eventually(t, time.Minute, "replica 1 to take the old delivery past the record", func() bool {
+			code, _ := h.deliver(t, 1, captured, opened)
+			return code == http.StatusAccepted
+		})
 		if pr := h.pr(t, 1); pr.HeadSHA != second || pr.PushedBy != "mallory" || pr.Action != "synchronize" {
 			t.Errorf("an old delivery brought back %+v, want mallory's head still", *pr)
 		}
