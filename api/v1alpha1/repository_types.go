@@ -46,7 +46,13 @@ type PullRequestPolicy struct {
 	// +kubebuilder:validation:items:MaxLength=255
 	// +optional
 	Branches []string `json:"branches,omitempty"`
-	// AllowedAuthors run without approval (unless their PR is from a fork).
+	// AllowedAuthors are the users whose heads run without an approval:
+	// a head is trusted when the user who made it the PR's head (opened,
+	// pushed or reopened it, as the provider reports: status
+	// pullRequests[].pushedBy) is listed and the head is in the base
+	// repository, not a fork. Empty: with base definitions, every
+	// same-repository head that a known user pushed; with
+	// definitionsFrom: head, none.
 	// +kubebuilder:validation:MaxItems=256
 	// +kubebuilder:validation:items:MaxLength=255
 	// +optional
@@ -89,10 +95,19 @@ type WebhookSpec struct {
 	// SecretRef names a Secret whose "token" key signs payloads and
 	// derives the receiver's path.
 	SecretRef LocalObjectReference `json:"secretRef"`
+	// Provider is the only sender the receiver verifies for this
+	// repository: github (X-Hub-Signature-256), gitlab (X-Gitlab-Token)
+	// or generic (X-Signature). A request signed any other way is
+	// refused. Unset: pullRequests.provider when that is github or
+	// gitlab, else github.
+	// +kubebuilder:validation:Enum=github;gitlab;generic
+	// +optional
+	Provider string `json:"provider,omitempty"`
 }
 
 // WorkflowRepositorySpec is where workflow files come from.
 // +kubebuilder:validation:XValidation:rule="has(self.url) != has(self.sourceRef)",message="set exactly one of url and sourceRef"
+// +kubebuilder:validation:XValidation:rule="!has(self.webhook) || !has(self.webhook.provider) || !has(self.pullRequests) || !has(self.pullRequests.provider) || self.pullRequests.provider == 'generic' || self.pullRequests.provider == self.webhook.provider",message="webhook.provider and pullRequests.provider name different providers"
 type WorkflowRepositorySpec struct {
 	// URL of the git repository: https://, http:// or ssh://.
 	// +kubebuilder:validation:MaxLength=2048
@@ -202,9 +217,21 @@ type PullRequest struct {
 	HeadRef string `json:"headRef,omitempty"`
 	// +kubebuilder:validation:MaxLength=255
 	Base string `json:"base"`
+	// Author opened the PR, when the provider says so. It is event data,
+	// not trust: see pushedBy.
 	// +kubebuilder:validation:MaxLength=255
 	// +optional
 	Author string `json:"author,omitempty"`
+	// PushedBy is the user whose event made headSHA the PR's head: who
+	// opened, pushed or reopened it (GitHub's sender, GitLab's user).
+	// Trust follows it; an event that leaves the head alone (a label,
+	// a title, a close) does not change it, and a head found without
+	// one (generic discovery) has none.
+	// +kubebuilder:validation:MaxLength=255
+	// +optional
+	PushedBy string `json:"pushedBy,omitempty"`
+	// Fork is set when the head is in another repository than the base;
+	// once set for a PR it stays set.
 	// +optional
 	Fork bool `json:"fork,omitempty"`
 	// +optional
@@ -215,6 +242,22 @@ type PullRequest struct {
 	Action string `json:"action,omitempty"`
 	// +optional
 	UpdatedAt metav1.Time `json:"updatedAt,omitempty"`
+	// EventTime is when the provider says the PR last changed (its
+	// updated_at, inside the signed body). An event older than it is
+	// stale and changes nothing, so a replayed old delivery cannot
+	// bring back an old head.
+	// +optional
+	EventTime metav1.Time `json:"eventTime,omitempty"`
+}
+
+// WebhookDelivery is a webhook the receiver acted on, kept so that a
+// replay of it, to any replica, is refused.
+type WebhookDelivery struct {
+	// ID is a digest of the delivery: of its signed body for GitHub and
+	// generic, of GitLab's Idempotency-Key or X-Gitlab-Event-UUID.
+	// +kubebuilder:validation:MaxLength=64
+	ID   string      `json:"id"`
+	Time metav1.Time `json:"time"`
 }
 
 // WorkflowRepositoryStatus is what the source controller last did.
@@ -241,6 +284,11 @@ type WorkflowRepositoryStatus struct {
 	// +kubebuilder:validation:MaxItems=200
 	// +optional
 	PullRequests []PullRequest `json:"pullRequests,omitempty"`
+	// Deliveries are the webhooks acted on in the last 24 hours, newest
+	// last, at most 256: a replay of one changes nothing.
+	// +kubebuilder:validation:MaxItems=256
+	// +optional
+	Deliveries []WebhookDelivery `json:"deliveries,omitempty"`
 	// WebhookPath is where the receiver listens for this repository.
 	// +kubebuilder:validation:MaxLength=255
 	// +optional

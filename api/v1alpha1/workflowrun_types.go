@@ -68,8 +68,10 @@ type WorkflowRunSpec struct {
 	// +optional
 	CancelRequested bool `json:"cancelRequested,omitempty"`
 	// RequireApproval holds the run in AwaitingApproval until an Approval
-	// for its pull request's head SHA: set by the trigger for a fork or an
-	// author outside allowedAuthors.
+	// for its pull request's head SHA: set by the trigger for a head it
+	// does not trust (a fork, a head pushed by a user outside
+	// allowedAuthors or by no known user, any head defining its own
+	// workflows when allowedAuthors is empty).
 	// +optional
 	RequireApproval bool `json:"requireApproval,omitempty"`
 	// ConcurrencyGroup is the workflow's concurrency.group, resolved when

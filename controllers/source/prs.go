@@ -2,9 +2,11 @@ package source
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"time"
 
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
@@ -51,37 +53,80 @@ func (r *Reconciler) reconcilePullRequests(ctx context.Context, repo *krtv1.Work
 	return nil
 }
 
-// upsertPullRequest records what is new about a PR: opened, or a new head
-// (synchronize), or an explicit action from a webhook.
-func upsertPullRequest(repo *krtv1.WorkflowRepository, pr krtv1.PullRequest, now time.Time) {
+// upsertPullRequest applies one PR event to the record and reports
+// whether the record changed. pr.Action is empty for a head found by
+// discovery (generic refs), else opened, synchronize, reopened or closed.
+//
+// PushedBy is whom trust follows: the user whose event made HeadSHA the
+// head. An event for the head already recorded keeps it, whoever sent
+// the event (a reopen by a maintainer vouches for nothing new); a new
+// head takes the event's sender, or none when a close or discovery
+// brings it, since neither says who pushed it. An event the provider
+// dates before the record's (EventTime) is stale and changes nothing.
+func upsertPullRequest(repo *krtv1.WorkflowRepository, pr krtv1.PullRequest, now time.Time) bool {
 	stamp := metav1.NewTime(now)
 	prs := repo.Status.PullRequests
-	for i := range prs {
-		if prs[i].Number != pr.Number {
-			continue
+	i := slices.IndexFunc(prs, func(p krtv1.PullRequest) bool { return p.Number == pr.Number })
+	if i < 0 {
+		if pr.Action == "" {
+			pr.Action = "opened"
 		}
-		old := prs[i]
-		switch {
-		case pr.Action == "" && old.HeadSHA == pr.HeadSHA && old.Action != "closed":
-			return // nothing new
-		case pr.Action == "" && old.Action == "closed":
-			pr.Action = "reopened"
-		case pr.Action == "":
-			pr.Action = "synchronize"
-		}
-		if pr.Author == "" {
-			pr.Author, pr.Fork, pr.HeadRef = old.Author, old.Fork, old.HeadRef
+		if pr.Action == "closed" {
+			pr.PushedBy = ""
 		}
 		pr.UpdatedAt = stamp
-		prs[i] = pr
-		return
+		repo.Status.PullRequests = append(prs, pr)
+		trimPullRequests(repo)
+		return true
 	}
-	if pr.Action == "" {
-		pr.Action = "opened"
+	old := prs[i]
+	if !pr.EventTime.IsZero() && pr.EventTime.Before(&old.EventTime) {
+		return false
 	}
-	pr.UpdatedAt = stamp
-	repo.Status.PullRequests = append(prs, pr)
-	trimPullRequests(repo)
+	next := mergePullRequest(old, pr)
+	next.UpdatedAt = old.UpdatedAt
+	if apiequality.Semantic.DeepEqual(next, old) {
+		return false
+	}
+	next.UpdatedAt = stamp
+	prs[i] = next
+	return true
+}
+
+// mergePullRequest is the record after an event; see upsertPullRequest.
+func mergePullRequest(old, pr krtv1.PullRequest) krtv1.PullRequest {
+	sameHead := old.HeadSHA == pr.HeadSHA
+	if pr.Action == "" { // discovery knows the head and nothing else
+		switch {
+		case sameHead && old.Action != "closed":
+			return old
+		case old.Action == "closed":
+			pr.Action = "reopened"
+		default:
+			pr.Action = "synchronize"
+		}
+		pr.Draft = old.Draft
+	}
+	switch {
+	case sameHead:
+		pr.PushedBy = old.PushedBy
+	case pr.Action == "closed":
+		pr.PushedBy = ""
+	}
+	if pr.Author == "" {
+		pr.Author = old.Author
+	}
+	if pr.HeadRef == "" {
+		pr.HeadRef = old.HeadRef
+	}
+	if pr.Base == "" {
+		pr.Base = old.Base
+	}
+	pr.Fork = pr.Fork || old.Fork
+	if pr.EventTime.IsZero() {
+		pr.EventTime = old.EventTime
+	}
+	return pr
 }
 
 // trimPullRequests drops the oldest closed PRs, then the oldest.

@@ -11,6 +11,7 @@ import (
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -18,6 +19,10 @@ import (
 	krtv1 "krt.dev/krt/api/v1alpha1"
 	"krt.dev/krt/sources/webhook"
 )
+
+// ReasonWebhookRefused is the Warning event of a webhook signed the way
+// another provider signs.
+const ReasonWebhookRefused = "WebhookRefused"
 
 // indexWebhookPath finds a repository by its receiver path.
 const indexWebhookPath = "krt.repository.webhookPath"
@@ -60,7 +65,9 @@ type Receiver struct {
 // NeedLeaderElection is false: every replica serves webhooks, so a
 // Service in front of them never sends a delivery to a pod that does not
 // listen. What a webhook does (a reconcile request, a PR recorded with
-// retries on conflict) is safe from any replica.
+// retries on conflict) is safe from any replica, and the record of
+// deliveries that refuses replays is in the repository's status, which
+// every replica reads and writes conditionally.
 func (rc *Receiver) NeedLeaderElection() bool { return false }
 
 // Start serves until ctx ends; it makes the Receiver a manager Runnable.
@@ -81,7 +88,8 @@ func (rc *Receiver) Start(ctx context.Context) error {
 	return nil
 }
 
-// ServeHTTP verifies and acts on one webhook.
+// ServeHTTP verifies and acts on one webhook, once: a delivery acted on
+// before, by this replica or another, is answered 200 and changes nothing.
 func (rc *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if req.Method != http.MethodPost {
 		http.Error(w, "POST only", http.StatusMethodNotAllowed)
@@ -103,10 +111,20 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "the receiver is not configured", http.StatusInternalServerError)
 		return
 	}
-	provider, err := webhook.Verify(req.Header, body, token)
-	if err != nil {
+	provider := webhookProvider(repo)
+	if err := webhook.Verify(provider, req.Header, body, token); err != nil {
 		rc.log.Info("refused a webhook", "repository", client.ObjectKeyFromObject(repo), "reason", err.Error())
+		if errors.Is(err, webhook.ErrWrongProvider) {
+			// Signed with the right secret the wrong way: most likely a
+			// misconfigured hook, which its owner should hear of.
+			rc.r.recorder.Event(repo, corev1.EventTypeWarning, ReasonWebhookRefused, err.Error())
+		}
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	}
+	id := webhook.DeliveryID(provider, req.Header, body)
+	if delivered(repo, id) {
+		rc.duplicate(w, repo, req, id)
 		return
 	}
 	ev, err := webhook.Decode(provider, req.Header, body)
@@ -114,11 +132,37 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	if err := rc.act(ctx, repo, ev); err != nil {
+	dup, err := rc.act(ctx, repo, id, ev)
+	switch {
+	case err != nil:
 		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
+	case dup:
+		rc.duplicate(w, repo, req, id)
+	default:
+		w.WriteHeader(http.StatusAccepted)
 	}
-	w.WriteHeader(http.StatusAccepted)
+}
+
+// duplicate answers a replayed or redelivered delivery: 200, so that a
+// provider's redelivery is not shown as failing, and nothing done.
+func (rc *Receiver) duplicate(w http.ResponseWriter, repo *krtv1.WorkflowRepository, req *http.Request, id string) {
+	rc.log.Info("ignored a delivery already acted on", "repository", client.ObjectKeyFromObject(repo), "delivery", id,
+		"github", req.Header.Get("X-GitHub-Delivery"), "gitlab", req.Header.Get("X-Gitlab-Event-UUID"))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte("duplicate delivery: already acted on, nothing done\n"))
+}
+
+// webhookProvider is the one sender the repository's receiver believes:
+// spec.webhook.provider, else the pull request provider when that is a
+// webhook provider, else GitHub.
+func webhookProvider(repo *krtv1.WorkflowRepository) string {
+	if w := repo.Spec.Webhook; w != nil && w.Provider != "" {
+		return w.Provider
+	}
+	if p := repo.Spec.PullRequests; p != nil && (p.Provider == webhook.GitHub || p.Provider == webhook.GitLab) {
+		return p.Provider
+	}
+	return webhook.GitHub
 }
 
 func (rc *Receiver) repository(ctx context.Context, path string) (*krtv1.WorkflowRepository, error) {
@@ -132,27 +176,69 @@ func (rc *Receiver) repository(ctx context.Context, path string) (*krtv1.Workflo
 	return &list.Items[0], nil
 }
 
-// act asks for a reconcile on a push, and records a pull request.
-func (rc *Receiver) act(ctx context.Context, repo *krtv1.WorkflowRepository, ev webhook.Event) error {
+// act asks for a reconcile on a push, and records a pull request, with
+// the delivery. It reports a delivery that another replica acted on
+// first. A push is acted on before it is recorded: two replicas given one
+// push may both ask for a reconcile, which costs one ls-remote and
+// changes nothing.
+func (rc *Receiver) act(ctx context.Context, repo *krtv1.WorkflowRepository, id string, ev webhook.Event) (bool, error) {
 	key := client.ObjectKeyFromObject(repo)
 	switch ev.Kind {
 	case webhook.KindPush:
 		patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, meta.ReconcileRequestAnnotation, time.Now().Format(time.RFC3339Nano))
-		return rc.r.client.Patch(ctx, repo, client.RawPatch(types.MergePatchType, patch))
+		if err := rc.r.client.Patch(ctx, repo, client.RawPatch(types.MergePatchType, patch)); err != nil {
+			return false, err
+		}
+		return rc.record(ctx, key, id, nil)
 	case webhook.KindPullRequest:
 		if repo.Spec.PullRequests == nil || !repo.Spec.PullRequests.Enabled {
-			return nil
+			return false, nil
 		}
-		pr := ev.PullRequest
-		return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			cur := &krtv1.WorkflowRepository{}
-			if err := rc.r.client.Get(ctx, key, cur); err != nil {
-				return err
-			}
-			upsertPullRequest(cur, krtv1.PullRequest{Number: pr.Number, HeadSHA: pr.HeadSHA, HeadRef: pr.HeadRef, Base: pr.Base,
-				Author: pr.Author, Fork: pr.Fork, Draft: pr.Draft, Action: pr.Action}, rc.r.now())
-			return rc.r.client.Status().Update(ctx, cur)
+		pr := prRecord(ev.PullRequest)
+		return rc.record(ctx, key, id, func(cur *krtv1.WorkflowRepository) {
+			upsertPullRequest(cur, pr, rc.r.now())
 		})
 	}
-	return nil
+	return false, nil
+}
+
+// record writes a delivery and its change in one conditional status
+// update. The first try reads the cache; after a conflict, the API
+// server, where another replica's record of the same delivery shows.
+func (rc *Receiver) record(ctx context.Context, key client.ObjectKey, id string, change func(*krtv1.WorkflowRepository)) (bool, error) {
+	var reader client.Reader = rc.r.client
+	dup := false
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cur := &krtv1.WorkflowRepository{}
+		err := reader.Get(ctx, key, cur)
+		reader = rc.r.secrets // the uncached reader
+		if err != nil {
+			return err
+		}
+		if dup = delivered(cur, id); dup {
+			return nil
+		}
+		if change != nil {
+			change(cur)
+		}
+		recordDelivery(cur, id, rc.r.now())
+		return rc.r.client.Status().Update(ctx, cur)
+	})
+	return dup, err
+}
+
+// prRecord is an event as the repository records it: trust (pushedBy)
+// goes to the sender of an event that can bring a new head; a close
+// brings none.
+func prRecord(pr *webhook.PullRequest) krtv1.PullRequest {
+	rec := krtv1.PullRequest{Number: pr.Number, HeadSHA: pr.HeadSHA, HeadRef: pr.HeadRef, Base: pr.Base,
+		Author: pr.Author, PushedBy: pr.Sender, Fork: pr.Fork, Draft: pr.Draft, Action: pr.Action}
+	if pr.Action == webhook.ActionClosed {
+		rec.PushedBy = ""
+	}
+	if !pr.Time.IsZero() {
+		// Seconds, as the API stores a time and as providers date events.
+		rec.EventTime = metav1.NewTime(pr.Time.Truncate(time.Second))
+	}
+	return rec
 }

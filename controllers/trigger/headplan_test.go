@@ -46,7 +46,7 @@ func TestPlanHead(t *testing.T) {
 		Enabled: true, DefinitionsFrom: "head", AllowedAuthors: []string{"alice"}}}}
 	repo.Name, repo.Namespace = "web", "team"
 	long := time.Now().Add(-time.Hour)
-	pr := &krtv1.PullRequest{Number: 4, HeadSHA: strings.Repeat("ab", 20), Base: "main", Author: "alice",
+	pr := &krtv1.PullRequest{Number: 4, HeadSHA: strings.Repeat("ab", 20), Base: "main", Author: "alice", PushedBy: "alice",
 		Action: "synchronize", UpdatedAt: metav1.Now()}
 	head := &source.Head{
 		Revision: "refs/pull/4/head@sha1:" + pr.HeadSHA, Dir: "workflows/",

@@ -2,6 +2,8 @@ package trigger
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -43,12 +45,39 @@ func (h *heads) start(ctx context.Context, repo *krtv1.WorkflowRepository, head 
 	// The definition came from the repository, not from a Workflow object,
 	// which a head-only workflow does not even have.
 	wr.OwnerReferences = []metav1.OwnerReference{repoOwner(repo)}
+	confineGroup(wr)
 	_, err = h.submit(ctx, wr, hr.c, repo)
 	var p *problem
 	if errors.As(err, &p) {
 		return h.fail(ctx, repo, hr, p.msg)
 	}
 	return err
+}
+
+// HeadGroupPrefix starts the concurrency group of every run whose
+// definition came from a PR head.
+const HeadGroupPrefix = "pull-request-head/"
+
+// maxGroup is the API's bound on a run's concurrency group.
+const maxGroup = 512
+
+// confineGroup keeps a head-defined run out of every concurrency group
+// that base-defined runs use: the head chose its group, and in a base
+// deploy's group it could cancel that deploy (cancelInProgress) or hold
+// it behind itself. Head-defined runs still share groups with each
+// other, so a PR's new head cancels its old one.
+func confineGroup(wr *krtv1.WorkflowRun) {
+	if wr.Spec.ConcurrencyGroup == "" {
+		return
+	}
+	group := HeadGroupPrefix + wr.Spec.ConcurrencyGroup
+	if len(group) > maxGroup {
+		// A digest keeps two long groups apart where a cut would merge them.
+		sum := sha256.Sum256([]byte(wr.Spec.ConcurrencyGroup))
+		group = HeadGroupPrefix + "sha256:" + hex.EncodeToString(sum[:])
+	}
+	wr.Spec.ConcurrencyGroup = group
+	wr.Labels[runs.LabelConcurrencyGroup] = runs.GroupHash(wr.Spec.ConcurrencyGroup)
 }
 
 func repoOwner(repo *krtv1.WorkflowRepository) metav1.OwnerReference {

@@ -13,12 +13,17 @@ package trigger
 //     Workflow objects are not asked, so a PR that changes a workflow's
 //     triggers is run by them.
 //   - The trust policy is the base's: the repository's spec, never the
-//     head. A fork, or an author outside allowedAuthors, gets its runs
+//     head. Only a same-repository head pushed by a user in
+//     allowedAuthors runs at once (trusted, in match.go); with no
+//     allowedAuthors, no head does. Every other head gets its runs
 //     created with requireApproval, so the engine holds them in
 //     AwaitingApproval for an approval of that head SHA before any step
 //     runs or the run joins its concurrency group. Before that, only CEL
 //     is evaluated (on.when, param defaults, the concurrency group), under
 //     the cost limit and deadline.
+//   - A head-defined run's concurrency group is put under
+//     pull-request-head/, so it never shares a group with a base-defined
+//     run: a head cannot cancel a base branch's deploy, or hold it.
 //   - A head workflow may not take the name of a Workflow that another
 //     repository owns or that was applied by hand: its runs would pose as
 //     that workflow's (its approvers, its commit status). That is an event

@@ -91,8 +91,11 @@ func baseChecks(t *testing.T, ns string) {
 	}
 }
 
+// headPolicy trusts heads that alice pushes: with definitionsFrom: head,
+// an empty allowedAuthors trusts none.
 func headPolicy(from string, approvers ...string) *krtv1.PullRequestPolicy {
-	return &krtv1.PullRequestPolicy{Enabled: true, Provider: "generic", DefinitionsFrom: from, Approvers: approvers}
+	return &krtv1.PullRequestPolicy{Enabled: true, Provider: "generic", DefinitionsFrom: from, Approvers: approvers,
+		AllowedAuthors: []string{"alice"}}
 }
 
 // eventOf waits for a Warning event on the repository whose message holds
@@ -133,7 +136,7 @@ func TestHeadDefinitionsRunTheHead(t *testing.T) {
 	head := g.pushPR(t, 1, map[string]string{"workflows/pr-checks.yaml": checksFile("echo head"), "workflows/lint.yaml": lintFile})
 	repo := newRepo(t, ns, "web", g.URL, headPolicy("head"), "")
 	baseChecks(t, ns)
-	recordPR(t, repo, krtv1.PullRequest{Number: 1, HeadSHA: head, HeadRef: "pr-1", Author: "alice", Action: "opened"})
+	recordPR(t, repo, krtv1.PullRequest{Number: 1, HeadSHA: head, HeadRef: "pr-1", Author: "alice", PushedBy: "alice", Action: "opened"})
 
 	wr := waitRun(t, ns, "pr-checks-pr1-"+head[:7], krtv1.WorkflowRunning)
 	if got := wr.Spec.Definition.Steps[0].Run; got != "echo head" {
@@ -153,7 +156,7 @@ func TestHeadDefinitionsRunTheHead(t *testing.T) {
 	fetches := g.Server.Counts()["web"].Fetches
 	restartManager(t)
 	// A status write wakes the repository in the new manager too.
-	recordPR(t, repo, krtv1.PullRequest{Number: 9, HeadSHA: head, Author: "alice", Action: "closed"})
+	recordPR(t, repo, krtv1.PullRequest{Number: 9, HeadSHA: head, Author: "alice", PushedBy: "alice", Action: "closed"})
 	consistently(t, "no run twice after a restart", 3*time.Second, func() (bool, string) {
 		a, b := runsOf(t, ns, "pr-checks"), runsOf(t, ns, "pr-lint")
 		return len(a) == 1 && len(b) == 1, fmt.Sprint(a, b)
@@ -170,7 +173,7 @@ func TestBaseDefinitionsIgnoreTheHead(t *testing.T) {
 	before := g.Server.Counts()["web"]
 	repo := newRepo(t, ns, "web", g.URL, headPolicy(""), "") // the default: base
 	baseChecks(t, ns)
-	recordPR(t, repo, krtv1.PullRequest{Number: 1, HeadSHA: head, Author: "alice", Action: "opened"})
+	recordPR(t, repo, krtv1.PullRequest{Number: 1, HeadSHA: head, Author: "alice", PushedBy: "alice", Action: "opened"})
 
 	wr := waitRun(t, ns, "pr-checks-pr1-"+head[:7], krtv1.WorkflowRunning)
 	if got := wr.Spec.Definition.Steps[0].Run; got != "echo base" {
@@ -189,7 +192,7 @@ func TestBrokenHeadDefinitionFailsItsRun(t *testing.T) {
 	head := g.pushPR(t, 2, map[string]string{"workflows/pr-checks.yaml": broken, "workflows/new.yaml": "steps: [\n"})
 	repo := newRepo(t, ns, "web", g.URL, headPolicy("head"), "")
 	baseChecks(t, ns)
-	recordPR(t, repo, krtv1.PullRequest{Number: 2, HeadSHA: head, Author: "alice", Action: "opened"})
+	recordPR(t, repo, krtv1.PullRequest{Number: 2, HeadSHA: head, Author: "alice", PushedBy: "alice", Action: "opened"})
 
 	wr := waitRun(t, ns, "pr-checks-pr2-"+head[:7], krtv1.WorkflowFailed)
 	if !containsAll(wr.Status.Message, []string{"workflows/pr-checks.yaml:11", "runn"}) {
@@ -216,7 +219,7 @@ func TestForkHeadDefinitionWaitsForApproval(t *testing.T) {
 	head := g.pushPR(t, 3, map[string]string{"workflows/pr-checks.yaml": checksFile("echo fork")})
 	repo := newRepo(t, ns, "web", g.URL, headPolicy("head", "alice"), "")
 	baseChecks(t, ns)
-	recordPR(t, repo, krtv1.PullRequest{Number: 3, HeadSHA: head, HeadRef: "main", Author: "mallory", Fork: true, Action: "opened"})
+	recordPR(t, repo, krtv1.PullRequest{Number: 3, HeadSHA: head, HeadRef: "main", Author: "mallory", PushedBy: "mallory", Fork: true, Action: "opened"})
 
 	wr := waitRun(t, ns, "pr-checks-pr3-"+head[:7], krtv1.WorkflowAwaitingApproval)
 	if !wr.Spec.RequireApproval || wr.Spec.Definition.Steps[0].Run != "echo fork" {
@@ -264,7 +267,7 @@ func TestHeadFetchIsRetried(t *testing.T) {
 	down.Store(true)
 	repo := newRepo(t, ns, "web", g.URL, headPolicy("head"), "")
 	baseChecks(t, ns)
-	recordPR(t, repo, krtv1.PullRequest{Number: 4, HeadSHA: head, Author: "alice", Action: "opened"})
+	recordPR(t, repo, krtv1.PullRequest{Number: 4, HeadSHA: head, Author: "alice", PushedBy: "alice", Action: "opened"})
 
 	eventOf(t, ns, ReasonHeadFetchFailed, "listing pull request heads", "503")
 	if got := runsOf(t, ns, "pr-checks"); len(got) != 0 {

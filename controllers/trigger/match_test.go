@@ -78,20 +78,30 @@ func TestPRMatchesAndTrust(t *testing.T) {
 	}
 	open := &krtv1.PullRequestPolicy{}
 	listed := &krtv1.PullRequestPolicy{AllowedAuthors: []string{"alice"}}
+	openHead := &krtv1.PullRequestPolicy{Enabled: true, DefinitionsFrom: "head"}
+	listedHead := &krtv1.PullRequestPolicy{Enabled: true, DefinitionsFrom: "head", AllowedAuthors: []string{"alice"}}
 	for _, tc := range []struct {
 		pol  *krtv1.PullRequestPolicy
 		pr   krtv1.PullRequest
 		want bool
 	}{
-		{open, krtv1.PullRequest{Author: "bob"}, true},
-		{open, krtv1.PullRequest{Author: "bob", Fork: true}, false},
+		{open, krtv1.PullRequest{PushedBy: "bob"}, true},
+		{open, krtv1.PullRequest{PushedBy: "bob", Fork: true}, false},
 		{open, krtv1.PullRequest{}, false},
-		{listed, krtv1.PullRequest{Author: "alice"}, true},
-		{listed, krtv1.PullRequest{Author: "alice", Fork: true}, false},
-		{listed, krtv1.PullRequest{Author: "bob"}, false},
+		{listed, krtv1.PullRequest{PushedBy: "alice"}, true},
+		{listed, krtv1.PullRequest{PushedBy: "alice", Fork: true}, false},
+		{listed, krtv1.PullRequest{PushedBy: "bob"}, false},
+		// Trust follows the head's pusher, not the PR's author.
+		{listed, krtv1.PullRequest{Author: "alice", PushedBy: "bob"}, false},
+		{listed, krtv1.PullRequest{Author: "alice"}, false},
+		{listed, krtv1.PullRequest{Author: "bob", PushedBy: "alice"}, true},
+		// A head that defines what runs is trusted only by name.
+		{openHead, krtv1.PullRequest{PushedBy: "bob"}, false},
+		{listedHead, krtv1.PullRequest{PushedBy: "alice"}, true},
+		{listedHead, krtv1.PullRequest{PushedBy: "bob"}, false},
 	} {
 		if got := trusted(tc.pol, &tc.pr); got != tc.want {
-			t.Errorf("trusted(%v, %+v) = %v", tc.pol.AllowedAuthors, tc.pr, got)
+			t.Errorf("trusted(%+v, %+v) = %v", tc.pol, tc.pr, got)
 		}
 	}
 }

@@ -57,7 +57,7 @@ func TestGitHubCommitStatus(t *testing.T) {
 		&krtv1.PullRequestPolicy{Enabled: true, Provider: "github", APIURL: fakeAPI.url}, "gh")
 	newWorkflow(t, ns, "checks", "web", krtv1.WorkflowSpec{On: krtv1.Triggers{PullRequest: &krtv1.PullRequestTrigger{}}})
 	sha := shaOf(ns)
-	recordPR(t, repo, krtv1.PullRequest{Number: 9, HeadSHA: sha, Author: "alice", Action: "opened"})
+	recordPR(t, repo, krtv1.PullRequest{Number: 9, HeadSHA: sha, Author: "alice", PushedBy: "alice", Action: "opened"})
 	run := waitRun(t, ns, "checks-pr9-"+sha[:7], krtv1.WorkflowRunning)
 	// go-github puts an enterprise API under /api/v3.
 	path := "/api/v3/repos/acme/web/statuses/" + sha

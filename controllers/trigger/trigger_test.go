@@ -78,15 +78,15 @@ func TestPullRequestCancelInProgress(t *testing.T) {
 	})
 	// The draft is recorded first: PRs are weighed in the order of
 	// status, so PR 7's runs show that the draft was weighed too.
-	recordPR(t, repo, krtv1.PullRequest{Number: 8, HeadSHA: "8888888aaa", Author: "alice", Action: "opened", Draft: true})
-	recordPR(t, repo, krtv1.PullRequest{Number: 7, HeadSHA: "1111111aaa", HeadRef: "feature", Author: "alice", Action: "opened"})
+	recordPR(t, repo, krtv1.PullRequest{Number: 8, HeadSHA: "8888888aaa", Author: "alice", PushedBy: "alice", Action: "opened", Draft: true})
+	recordPR(t, repo, krtv1.PullRequest{Number: 7, HeadSHA: "1111111aaa", HeadRef: "feature", Author: "alice", PushedBy: "alice", Action: "opened"})
 	first := waitRun(t, ns, "pr-checks-pr7-1111111", krtv1.WorkflowRunning)
 	if first.Spec.ConcurrencyGroup != "pr-7" || !first.Spec.CancelInProgress || first.Spec.RequireApproval ||
 		first.Spec.Event.PullRequest.HeadSHA != "1111111aaa" {
 		t.Errorf("first run spec = %+v", first.Spec)
 	}
 
-	recordPR(t, repo, krtv1.PullRequest{Number: 7, HeadSHA: "2222222bbb", HeadRef: "feature", Author: "alice", Action: "synchronize"})
+	recordPR(t, repo, krtv1.PullRequest{Number: 7, HeadSHA: "2222222bbb", HeadRef: "feature", Author: "alice", PushedBy: "alice", Action: "synchronize"})
 	waitRun(t, ns, "pr-checks-pr7-2222222", krtv1.WorkflowRunning)
 	first = waitRun(t, ns, first.Name, krtv1.WorkflowCancelled)
 	if !first.Spec.CancelRequested {
@@ -100,7 +100,7 @@ func TestForkPullRequestNeedsApproval(t *testing.T) {
 	repo := newRepo(t, ns, "web", "https://git.example/acme/web.git",
 		&krtv1.PullRequestPolicy{Enabled: true, Provider: "generic", Approvers: []string{"alice"}}, "")
 	newWorkflow(t, ns, "fork-checks", "web", krtv1.WorkflowSpec{On: krtv1.Triggers{PullRequest: &krtv1.PullRequestTrigger{}}})
-	recordPR(t, repo, krtv1.PullRequest{Number: 3, HeadSHA: "3333333ccc", Author: "mallory", Fork: true, Action: "opened"})
+	recordPR(t, repo, krtv1.PullRequest{Number: 3, HeadSHA: "3333333ccc", Author: "mallory", PushedBy: "mallory", Fork: true, Action: "opened"})
 	wr := waitRun(t, ns, "fork-checks-pr3-3333333", krtv1.WorkflowAwaitingApproval)
 	if !wr.Spec.RequireApproval {
 		t.Error("a fork's run does not require approval")
@@ -117,7 +117,7 @@ func TestForkPullRequestNeedsApproval(t *testing.T) {
 		t.Errorf("approvedBy = %q", wr.Status.ApprovedBy)
 	}
 
-	recordPR(t, repo, krtv1.PullRequest{Number: 3, HeadSHA: "4444444ddd", Author: "mallory", Fork: true, Action: "synchronize"})
+	recordPR(t, repo, krtv1.PullRequest{Number: 3, HeadSHA: "4444444ddd", Author: "mallory", PushedBy: "mallory", Fork: true, Action: "synchronize"})
 	waitRun(t, ns, "fork-checks-pr3-4444444", krtv1.WorkflowAwaitingApproval)
 	consistently(t, "the new head to wait for its own approval", time.Second, func() (bool, string) {
 		phase := phaseOf(t, ns, "fork-checks-pr3-4444444")
@@ -134,7 +134,7 @@ func TestPullRequestsNeedPolicy(t *testing.T) {
 	// the trigger read it.
 	updateRepoStatus(t, repo, func(s *krtv1.WorkflowRepositoryStatus) {
 		s.PullRequests = append(s.PullRequests, krtv1.PullRequest{Number: 1, HeadSHA: "1111111aaa", Base: "main",
-			Author: "alice", Action: "opened", UpdatedAt: metav1.Now()})
+			Author: "alice", PushedBy: "alice", Action: "opened", UpdatedAt: metav1.Now()})
 		s.Pushes = append(s.Pushes, push("a1a1a1a1a1", "main", time.Now()))
 	})
 	waitRun(t, ns, "checks-push-a1a1a1a", krtv1.WorkflowRunning)

@@ -44,23 +44,47 @@ func ReadBody(r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
-// Verify checks a request against the shared secret the way its provider
-// signs: GitHub's X-Hub-Signature-256 (HMAC-SHA256 of the body), GitLab's
-// X-Gitlab-Token (the secret itself), or a generic X-Signature header with
-// "sha256=<hex HMAC>". Every comparison is constant-time.
-func Verify(h http.Header, body, secret []byte) (provider string, err error) {
-	switch {
-	case h.Get("X-Hub-Signature-256") != "":
-		return GitHub, verifyHMAC(h.Get("X-Hub-Signature-256"), body, secret)
-	case h.Get("X-Gitlab-Token") != "":
-		if subtle.ConstantTimeCompare([]byte(h.Get("X-Gitlab-Token")), secret) != 1 {
-			return GitLab, ErrUnauthorized
-		}
-		return GitLab, nil
-	case h.Get("X-Signature") != "":
-		return Generic, verifyHMAC(h.Get("X-Signature"), body, secret)
+// ErrWrongProvider means the request is signed the way another provider
+// signs, not the way the repository's provider does. Verify returns it
+// with ErrUnauthorized.
+var ErrWrongProvider = errors.New("signed by another provider")
+
+// signatureHeaders are where each provider puts its signature or token.
+var signatureHeaders = map[string]string{GitHub: "X-Hub-Signature-256", GitLab: "X-Gitlab-Token", Generic: "X-Signature"}
+
+// Verify checks a request against the shared secret the way the
+// repository's provider signs, and no other way: GitHub's
+// X-Hub-Signature-256 (HMAC-SHA256 of the body), GitLab's X-Gitlab-Token
+// (the secret itself), or a generic X-Signature header with
+// "sha256=<hex HMAC>". The provider comes from the repository's spec,
+// never from the request: a receiver that let the request choose would
+// take a GitLab token for a repository whose secret only ever travels as
+// a GitHub HMAC. Every comparison is constant-time.
+func Verify(provider string, h http.Header, body, secret []byte) error {
+	name, ok := signatureHeaders[provider]
+	if !ok {
+		return fmt.Errorf("%w: unknown provider %q", ErrUnauthorized, provider)
 	}
-	return "", fmt.Errorf("%w: no X-Hub-Signature-256, X-Gitlab-Token or X-Signature header", ErrUnauthorized)
+	got := h.Get(name)
+	if got == "" {
+		for other, header := range signatureHeaders {
+			if h.Get(header) != "" {
+				return fmt.Errorf("%w (%w): the request carries %s, as %s signs; this repository receives %s webhooks, in %s",
+					ErrUnauthorized, ErrWrongProvider, header, other, provider, name)
+			}
+		}
+		return fmt.Errorf("%w: no %s header", ErrUnauthorized, name)
+	}
+	if provider == GitLab {
+		// Compare digests, so that not even the secret's length shows in
+		// the time taken.
+		a, b := sha256.Sum256([]byte(got)), sha256.Sum256(secret)
+		if subtle.ConstantTimeCompare(a[:], b[:]) != 1 {
+			return ErrUnauthorized
+		}
+		return nil
+	}
+	return verifyHMAC(got, body, secret)
 }
 
 func verifyHMAC(header string, body, secret []byte) error {

@@ -163,7 +163,8 @@ func servedRepo(t *testing.T, ns, token string, files map[string]string, prs *kr
 }
 
 // pushPR commits to the PR's head and pushes it, as its author would, then
-// sends the signed webhook the git host would send; it returns the head.
+// sends the signed webhook the git host would send, dana being who pushed;
+// it returns the head.
 func (w *prWorld) pushPR(t *testing.T, number int, headRepo, action string) string {
 	t.Helper()
 	w.clone.Write(map[string]string{"change.txt": fmt.Sprintf("PR %d %s at %s\n", number, action, time.Now())})
@@ -177,7 +178,7 @@ func (w *prWorld) pushPR(t *testing.T, number int, headRepo, action string) stri
 // whose head is sha in headRepo.
 func sendPRHook(t *testing.T, hook, token string, number int, action, sha, headRepo string) {
 	t.Helper()
-	body := fmt.Sprintf(`{"action":%q,"number":%d,"pull_request":{"user":{"login":"dana"},
+	body := fmt.Sprintf(`{"action":%q,"number":%d,"sender":{"login":"dana"},"pull_request":{"user":{"login":"dana"},
 		"head":{"sha":%q,"ref":"feature-%d","repo":{"full_name":%q}},
 		"base":{"ref":"main","repo":{"full_name":"team/flows"}}}}`, action, number, sha, number, headRepo)
 	sendHook(t, hook, token, "pull_request", body)

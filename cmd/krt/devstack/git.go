@@ -164,8 +164,12 @@ func (g *gitService) payload(ev gitserver.PushEvent) (string, []byte, error) {
 		return "pull_request", body, err
 	}
 	zero := strings.Repeat("0", 40)
+	// pushed_at, which GitHub sends in seconds and this in nanoseconds,
+	// makes a push back to an earlier commit a new body, which the
+	// receiver's replay check lets through.
 	body, err := json.Marshal(map[string]any{
-		"ref": ev.Ref, "before": orZero(ev.Before, zero), "after": orZero(ev.After, zero), "repository": repo,
+		"ref": ev.Ref, "before": orZero(ev.Before, zero), "after": orZero(ev.After, zero),
+		"repository": map[string]any{"full_name": repo["full_name"], "clone_url": repo["clone_url"], "pushed_at": time.Now().UnixNano()},
 	})
 	return "push", body, err
 }

@@ -3,6 +3,7 @@ package devstack
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"krt.dev/krt/sources/gitserver"
 )
@@ -32,7 +33,8 @@ func pullNumber(ref string) (int64, bool) {
 // pullRequestPayload is GitHub's pull_request event for a push to a PR
 // head: a new ref opens the PR, a moved one is a new head (synchronize),
 // a deleted one closes it. Head and base are the same repository, so it
-// is not a fork, and its base is main, the branch the stack follows.
+// is not a fork, its base is main, the branch the stack follows, and the
+// dev author pushed it.
 func pullRequestPayload(n int64, ev gitserver.PushEvent, repo map[string]string) map[string]any {
 	action, sha := "synchronize", ev.After
 	switch {
@@ -44,10 +46,16 @@ func pullRequestPayload(n int64, ev gitserver.PushEvent, repo map[string]string)
 	return map[string]any{
 		"action": action,
 		"number": n,
+		// Whoever pushed: krt trusts a head by its pusher, not by the PR's
+		// author.
+		"sender": map[string]string{"login": devAuthor},
 		"pull_request": map[string]any{
 			"user": map[string]string{"login": devAuthor},
-			"head": map[string]any{"sha": sha, "ref": "pr-" + strconv.FormatInt(n, 10), "repo": repo},
-			"base": map[string]any{"ref": "main", "repo": repo},
+			// As GitHub's, each event's body differs by its time, so that
+			// the receiver, which refuses a body it has seen, takes them all.
+			"updated_at": time.Now().UTC().Format(time.RFC3339Nano),
+			"head":       map[string]any{"sha": sha, "ref": "pr-" + strconv.FormatInt(n, 10), "repo": repo},
+			"base":       map[string]any{"ref": "main", "repo": repo},
 		},
 	}
 }

@@ -43,7 +43,8 @@ func TestPullRequestWebhook(t *testing.T) {
 			if pr == nil {
 				t.Fatalf("decoded %+v, want a pull request", ev)
 			}
-			if pr.Number != tc.number || pr.Action != tc.action || pr.HeadSHA != tc.head || pr.Base != "main" || pr.Fork || pr.Author != devAuthor {
+			if pr.Number != tc.number || pr.Action != tc.action || pr.HeadSHA != tc.head || pr.Base != "main" || pr.Fork || pr.Author != devAuthor ||
+				pr.Sender != devAuthor {
 				t.Errorf("decoded %+v", *pr)
 			}
 		})
