@@ -278,7 +278,7 @@ func (p *pass) start(ctx context.Context, s *krtv1.Step, name string, item any) 
 		p.wakeAt(n.NextTry.Time)
 		return
 	}
-	b := runBuilder{env: p.r.expr, vars: p.vars(item), tools: p.wr.Spec.Tools}
+	b := runBuilder{env: p.r.expr, vars: p.vars(item), tools: p.wr.Spec.Tools, params: p.wr.Spec.Definition.Params}
 	out, err := b.build(ctx, s)
 	if err != nil {
 		p.settle(n, krtv1.NodeFailed, err.Error())
