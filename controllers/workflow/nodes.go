@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 
@@ -247,8 +248,10 @@ func retryPolicy(r *krtv1.StepRetries) *krtv1.RetryPolicy {
 }
 
 // expand lists a step's nodes: one per forEach item (each interpolated),
-// one per matrix combination, or the step itself.
-func expand(ctx context.Context, env *expr.Env, vars expr.Vars, s *krtv1.Step) ([]dag.Item, error) {
+// one per matrix combination, or the step itself; at most max of them. A
+// matrix is measured before any of it is built: eight axes of sixteen
+// values are four billion combinations.
+func expand(ctx context.Context, env *expr.Env, vars expr.Vars, s *krtv1.Step, max int) ([]dag.Item, error) {
 	switch {
 	case s.ForEach != nil:
 		var items []dag.Item
@@ -263,8 +266,18 @@ func expand(ctx context.Context, env *expr.Env, vars expr.Vars, s *krtv1.Step) (
 				items = append(items, dag.Item{Key: key, Value: v})
 			}
 		}
+		if len(items) > max {
+			return nil, tooMany(fmt.Sprint(len(items)), max)
+		}
 		return items, nil
 	case len(s.Matrix) > 0:
+		if n := dag.MatrixSize(s.Matrix); n > uint64(max) {
+			size := fmt.Sprint(n)
+			if n == math.MaxUint64 {
+				size = fmt.Sprintf("more than %d", n)
+			}
+			return nil, fmt.Errorf("the matrix (%s values): %w", dag.MatrixShape(s.Matrix), tooMany(size, max))
+		}
 		items := dag.Matrix(s.Matrix)
 		for i := range items {
 			items[i].Key = nodeKey(items[i].Key)
@@ -272,4 +285,8 @@ func expand(ctx context.Context, env *expr.Env, vars expr.Vars, s *krtv1.Step) (
 		return items, nil
 	}
 	return []dag.Item{{}}, nil
+}
+
+func tooMany(size string, max int) error {
+	return fmt.Errorf("expands to %s nodes, more than the %d a run may still hold (at most %d in all)", size, max, krtv1.MaxNodes)
 }

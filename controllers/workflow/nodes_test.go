@@ -132,7 +132,7 @@ func TestExpand(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			items, err := expand(context.Background(), env, vars, &tc.step)
+			items, err := expand(context.Background(), env, vars, &tc.step, krtv1.MaxNodes)
 			if err != nil {
 				t.Fatal(err)
 			}

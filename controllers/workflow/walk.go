@@ -191,7 +191,7 @@ func (p *pass) advance(ctx context.Context, s *krtv1.Step, finally bool) {
 
 // items maps a step's node names to their `item`.
 func (p *pass) items(ctx context.Context, s *krtv1.Step) (map[string]any, error) {
-	list, err := expand(ctx, p.expr, p.vars(nil), s)
+	list, err := expand(ctx, p.expr, p.vars(nil), s, krtv1.MaxNodes)
 	if err != nil {
 		return nil, err
 	}
@@ -225,14 +225,11 @@ func (p *pass) open(ctx context.Context, s *krtv1.Step, finally bool) bool {
 			return p.decided(s, krtv1.NodeSkipped, "if was false", finally)
 		}
 	}
-	list, err := expand(ctx, p.expr, p.vars(nil), s)
+	// One node fewer than the room left: the failed step needs its own.
+	room := krtv1.MaxNodes - len(p.wr.Status.Nodes)
+	list, err := expand(ctx, p.expr, p.vars(nil), s, room-1)
 	if err != nil {
 		return p.decided(s, krtv1.NodeFailed, err.Error(), finally)
-	}
-	// One node fewer than the room left: the failed step needs its own.
-	if room := krtv1.MaxNodes - len(p.wr.Status.Nodes); len(list) >= room {
-		msg := fmt.Sprintf("expands to %d nodes, more than the %d a run may still hold (at most %d in all)", len(list), room-1, krtv1.MaxNodes)
-		return p.decided(s, krtv1.NodeFailed, msg, finally)
 	}
 	for _, it := range list {
 		name := dag.NodeName(s.Name, it.Key)

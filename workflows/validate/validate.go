@@ -94,6 +94,7 @@ func (c *checker) workflow(spec *krtv1.WorkflowSpec) {
 	names := map[string]bool{}
 	c.steps("spec.steps", spec.Steps, spec.Params, names)
 	c.steps("spec.finally", spec.Finally, spec.Params, names)
+	c.sizes(spec)
 	c.graph("spec.steps", spec.Steps, names)
 	c.graph("spec.finally", spec.Finally, names)
 }
