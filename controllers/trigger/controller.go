@@ -129,7 +129,9 @@ func (r *Reconciler) fire(ctx context.Context, wf *krtv1.Workflow, cands []candi
 			}
 			continue
 		}
-		if ok, err := r.when(ctx, wf, c); err != nil || !ok {
+		// Everything evaluated for one event shares one budget.
+		env := r.expr.ForEvent()
+		if ok, err := r.when(ctx, env, wf, c); err != nil || !ok {
 			if err != nil {
 				probs = append(probs, problem{ReasonWhenFailed, fmt.Sprintf("on.when for %s: %v", c.what, err)})
 			}
@@ -143,7 +145,7 @@ func (r *Reconciler) fire(ctx context.Context, wf *krtv1.Workflow, cands []candi
 			}
 			toolsRead = true
 		}
-		ok, err := r.create(ctx, wf, tools, c)
+		ok, err := r.create(ctx, env, wf, tools, c)
 		var p *problem
 		switch {
 		case errors.As(err, &p):
@@ -167,7 +169,7 @@ func (r *Reconciler) exists(ctx context.Context, ns, name string) (bool, error) 
 	return err == nil, err
 }
 
-func (r *Reconciler) when(ctx context.Context, wf *krtv1.Workflow, c candidate) (bool, error) {
+func (r *Reconciler) when(ctx context.Context, env *expr.Env, wf *krtv1.Workflow, c candidate) (bool, error) {
 	if wf.Spec.On.When == "" {
 		return true, nil
 	}
@@ -175,15 +177,15 @@ func (r *Reconciler) when(ctx context.Context, wf *krtv1.Workflow, c candidate) 
 	if err != nil {
 		return false, err
 	}
-	return r.expr.EvalBool(ctx, wf.Spec.On.When, expr.Vars{Event: ev})
+	return env.EvalBool(ctx, wf.Spec.On.When, expr.Vars{Event: ev})
 }
 
 func (p *problem) Error() string { return p.msg }
 
 // create makes one run; it reports false when the run was already there.
 // A run that cannot be built is a *problem, not an error to retry.
-func (r *Reconciler) create(ctx context.Context, wf *krtv1.Workflow, tools []krtv1.NamedTool, c candidate) (bool, error) {
-	wr, err := runs.NewRun(wf, tools, c.event, c.name, nil, r.expr)
+func (r *Reconciler) create(ctx context.Context, env *expr.Env, wf *krtv1.Workflow, tools []krtv1.NamedTool, c candidate) (bool, error) {
+	wr, err := runs.NewRun(wf, tools, c.event, c.name, nil, env)
 	if err != nil {
 		return false, &problem{ReasonTriggerFailed, fmt.Sprintf("%s: %v", c.what, err)}
 	}

@@ -15,6 +15,7 @@ import (
 	krtv1 "krt.dev/krt/api/v1alpha1"
 	"krt.dev/krt/controllers/source"
 	"krt.dev/krt/workflows/dag"
+	"krt.dev/krt/workflows/expr"
 	"krt.dev/krt/workflows/runs"
 )
 
@@ -23,22 +24,24 @@ const ReasonInvalidDefinition = "InvalidDefinition"
 
 // start creates the run of one headRun: a run of the head's definition,
 // or a failed run that says what is wrong with it. A problem building the
-// run is the head's too, and fails it the same way.
-func (h *heads) start(ctx context.Context, repo *krtv1.WorkflowRepository, head *source.Head, hr headRun) error {
+// run is the head's too, and fails it the same way. env carries the
+// budget of the PR event, which all of the head's workflows share: a head
+// may define many, and nobody has approved any of them yet.
+func (h *heads) start(ctx context.Context, env *expr.Env, repo *krtv1.WorkflowRepository, head *source.Head, hr headRun) error {
 	if len(hr.errs) > 0 {
 		return h.fail(ctx, repo, hr, invalidMessage(head.Revision, hr.errs))
 	}
 	if exists, err := h.exists(ctx, repo.Namespace, hr.c.name); err != nil || exists {
 		return err
 	}
-	ok, err := h.when(ctx, hr.wf, hr.c)
+	ok, err := h.when(ctx, env, hr.wf, hr.c)
 	if err != nil {
 		return h.fail(ctx, repo, hr, fmt.Sprintf("%s: on.when: %v", hr.wf.Annotations[krtv1.AnnotationFile], err))
 	}
 	if !ok {
 		return nil
 	}
-	wr, err := runs.NewRun(hr.wf, head.Tools, hr.c.event, hr.c.name, nil, h.expr)
+	wr, err := runs.NewRun(hr.wf, head.Tools, hr.c.event, hr.c.name, nil, env)
 	if err != nil {
 		return h.fail(ctx, repo, hr, fmt.Sprintf("%s: %v", hr.wf.Annotations[krtv1.AnnotationFile], err))
 	}

@@ -258,8 +258,9 @@ func (h *heads) runHead(ctx context.Context, repo *krtv1.WorkflowRepository, hs 
 		h.recorder.Eventf(repo, corev1.EventTypeWarning, ReasonHeadInvalid,
 			"pull request #%d at %s: %s", pr.Number, shortSHA(pr.HeadSHA), msg)
 	}
+	env := h.expr.ForEvent()
 	for _, hr := range plan.runs {
-		if err := h.start(ctx, repo, head, hr); err != nil {
+		if err := h.start(ctx, env, repo, head, hr); err != nil {
 			return err
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/workflows/runs"
 )
 
 // indexApprovalRun maps an Approval to the WorkflowRun it decides on.
@@ -163,6 +164,9 @@ func (p *pass) awaitRunApproval(ctx context.Context) (bool, error) {
 	if len(approvers) > 0 {
 		msg += " by " + strings.Join(approvers, ", ")
 	}
+	// What is approved is more than a commit: say where it runs and
+	// with which Secrets.
+	msg += "; " + runs.Uses(ctx, p.r.expr, p.wr)
 	if len(ignored) > 0 {
 		msg += fmt.Sprintf("; ignored the decision of %s, who is not an approver", strings.Join(ignored, ", "))
 	}

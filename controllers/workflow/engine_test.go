@@ -36,8 +36,9 @@ func TestChainOutputsFlow(t *testing.T) {
 	}
 	finish(t, b, krtv1.RunSucceeded, map[string]string{"y": "two"}, "")
 	c := waitRunOf(t, ns, wr, "c")
-	if c.Spec.Script != "echo two chain" {
-		t.Errorf("c's script = %q", c.Spec.Script)
+	// Values reach a script as environment variables, never as its text.
+	if c.Spec.Script != "echo ${KRT_EXPR_1} ${KRT_EXPR_2}" || envOf(c, "KRT_EXPR_1") != "two" || envOf(c, "KRT_EXPR_2") != "chain" {
+		t.Errorf("c's script = %q, env %v", c.Spec.Script, c.Spec.Env)
 	}
 	finish(t, c, krtv1.RunSucceeded, nil, "")
 	got := waitPhase(t, wr, krtv1.WorkflowSucceeded)
@@ -82,8 +83,8 @@ func TestFailFastAndFinally(t *testing.T) {
 	finish(t, waitRunOf(t, ns, wr, "slow"), krtv1.RunSucceeded, nil, "")
 	waitNode(t, wr, "later", krtv1.NodeSkipped, "not started: the run failed at step a")
 	notify := waitRunOf(t, ns, wr, "notify")
-	if notify.Spec.Script != "echo Failed" {
-		t.Errorf("finally saw run.phase as %q", notify.Spec.Script)
+	if got := envOf(notify, "KRT_EXPR_1"); got != "Failed" || notify.Spec.Script != "echo ${KRT_EXPR_1}" {
+		t.Errorf("finally saw run.phase as %q (script %q)", got, notify.Spec.Script)
 	}
 	finish(t, notify, krtv1.RunSucceeded, nil, "")
 	got := waitPhase(t, wr, krtv1.WorkflowFailed)
@@ -277,8 +278,8 @@ func TestLostStatusAdoptsRuns(t *testing.T) {
 	}
 	finish(t, a, krtv1.RunSucceeded, map[string]string{"x": "kept"}, "")
 	b := waitRunOf(t, ns, wr, "b")
-	if b.Spec.Script != "echo kept" {
-		t.Errorf("b's script = %q", b.Spec.Script)
+	if got := envOf(b, "KRT_EXPR_1"); got != "kept" {
+		t.Errorf("b's output value = %q (script %q)", got, b.Spec.Script)
 	}
 	list := &krtv1.RunList{}
 	if err := env.Client.List(context.Background(), list, client.InNamespace(ns), client.MatchingLabels{krtv1.LabelNode: "a"}); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 
@@ -13,14 +14,16 @@ import (
 	krtv1 "krt.dev/krt/api/v1alpha1"
 	"krt.dev/krt/workflows/dag"
 	"krt.dev/krt/workflows/expr"
+	"krt.dev/krt/workflows/validate"
 )
 
 // runBuilder turns one node of a step into a Run spec. It reads nothing
 // but what it is given, so it is tested without a cluster.
 type runBuilder struct {
-	env   *expr.Env
-	vars  expr.Vars // with item set for an expanded node
-	tools []krtv1.NamedTool
+	env    *expr.Env
+	vars   expr.Vars // with item set for an expanded node
+	tools  []krtv1.NamedTool
+	params []krtv1.Param // the definition's, to see which defaults read event
 }
 
 // built is a node's Run spec and the Cluster it goes to ("" for the hub).
@@ -43,14 +46,15 @@ func (b runBuilder) build(ctx context.Context, s *krtv1.Step) (built, error) {
 	if out.spec.Runtime, out.cluster, err = b.where(ctx, s, tool); err != nil {
 		return built{}, err
 	}
+	var scriptVars []expr.ScriptVar
 	if tool != nil {
 		fromTool(&out.spec, tool)
-	} else if out.spec.Script, err = b.interpolate(ctx, "run", s.Run); err != nil {
-		return built{}, err
+	} else if out.spec.Script, scriptVars, err = b.env.InterpolateScript(ctx, s.Run, b.vars); err != nil {
+		return built{}, fmt.Errorf("run: %w", err)
 	} else {
 		out.spec.Language = s.Language
 	}
-	if out.spec.Env, err = b.envVars(ctx, s, tool); err != nil {
+	if out.spec.Env, err = b.envVars(ctx, s, tool, scriptVars); err != nil {
 		return built{}, err
 	}
 	out.spec.SecretEnv = secretEnv(tool, s.SecretEnv)
@@ -82,6 +86,11 @@ func (b runBuilder) where(ctx context.Context, s *krtv1.Step, tool *krtv1.ToolSp
 	raw := s.Runtime
 	if raw == "" && tool != nil {
 		raw = tool.Runtime
+	}
+	// Validation refused this in files; a definition applied by hand, or
+	// a run made by the API, meets the same rule here.
+	if bad := validate.EventPlacement(s, raw, b.params); len(bad) > 0 {
+		return "", "", errors.New(bad[0].Why)
 	}
 	if runtime, err = b.interpolate(ctx, "runtime", raw); err != nil {
 		return "", "", err
@@ -117,8 +126,9 @@ func fromTool(spec *krtv1.RunSpec, tool *krtv1.ToolSpec) {
 }
 
 // envVars is the step's env over the tool's inputs, which reach the
-// script upper-cased, with the tool's defaults for inputs not given.
-func (b runBuilder) envVars(ctx context.Context, s *krtv1.Step, tool *krtv1.ToolSpec) ([]krtv1.EnvVar, error) {
+// script upper-cased, with the tool's defaults for inputs not given, and
+// the values of the script's ${{ }} over both.
+func (b runBuilder) envVars(ctx context.Context, s *krtv1.Step, tool *krtv1.ToolSpec, script []expr.ScriptVar) ([]krtv1.EnvVar, error) {
 	env := map[string]string{}
 	if tool != nil {
 		if err := b.inputs(ctx, s, tool, env); err != nil {
@@ -132,15 +142,31 @@ func (b runBuilder) envVars(ctx context.Context, s *krtv1.Step, tool *krtv1.Tool
 		}
 		env[k] = v
 	}
+	for _, v := range script {
+		env[v.Name] = v.Value
+	}
 	if len(env) == 0 {
 		return nil, nil
 	}
+	if len(env) > maxEnv {
+		return nil, fmt.Errorf("the step passes %d environment variables (env, inputs and the values of its script's ${{ }}), more than the %d a Run may hold", len(env), maxEnv)
+	}
 	out := make([]krtv1.EnvVar, 0, len(env))
 	for _, k := range slices.Sorted(maps.Keys(env)) {
+		if len(env[k]) > maxEnvValue {
+			return nil, fmt.Errorf("environment variable %s is %d bytes once interpolated, more than the %d a Run may hold", k, len(env[k]), maxEnvValue)
+		}
 		out = append(out, krtv1.EnvVar{Name: k, Value: env[k]})
 	}
 	return out, nil
 }
+
+// A Run's env limits (RunSpec.Env's MaxItems and EnvVar.Value's
+// MaxLength), said here in the step's terms rather than by the API server.
+const (
+	maxEnv      = 256
+	maxEnvValue = 65536
+)
 
 func (b runBuilder) inputs(ctx context.Context, s *krtv1.Step, tool *krtv1.ToolSpec, env map[string]string) error {
 	declared := map[string]bool{}
@@ -222,8 +248,10 @@ func retryPolicy(r *krtv1.StepRetries) *krtv1.RetryPolicy {
 }
 
 // expand lists a step's nodes: one per forEach item (each interpolated),
-// one per matrix combination, or the step itself.
-func expand(ctx context.Context, env *expr.Env, vars expr.Vars, s *krtv1.Step) ([]dag.Item, error) {
+// one per matrix combination, or the step itself; at most max of them. A
+// matrix is measured before any of it is built: eight axes of sixteen
+// values are four billion combinations.
+func expand(ctx context.Context, env *expr.Env, vars expr.Vars, s *krtv1.Step, max int) ([]dag.Item, error) {
 	switch {
 	case s.ForEach != nil:
 		var items []dag.Item
@@ -238,8 +266,18 @@ func expand(ctx context.Context, env *expr.Env, vars expr.Vars, s *krtv1.Step) (
 				items = append(items, dag.Item{Key: key, Value: v})
 			}
 		}
+		if len(items) > max {
+			return nil, tooMany(fmt.Sprint(len(items)), max)
+		}
 		return items, nil
 	case len(s.Matrix) > 0:
+		if n := dag.MatrixSize(s.Matrix); n > uint64(max) {
+			size := fmt.Sprint(n)
+			if n == math.MaxUint64 {
+				size = fmt.Sprintf("more than %d", n)
+			}
+			return nil, fmt.Errorf("the matrix (%s values): %w", dag.MatrixShape(s.Matrix), tooMany(size, max))
+		}
 		items := dag.Matrix(s.Matrix)
 		for i := range items {
 			items[i].Key = nodeKey(items[i].Key)
@@ -247,4 +285,8 @@ func expand(ctx context.Context, env *expr.Env, vars expr.Vars, s *krtv1.Step) (
 		return items, nil
 	}
 	return []dag.Item{{}}, nil
+}
+
+func tooMany(size string, max int) error {
+	return fmt.Errorf("expands to %s nodes, more than the %d a run may still hold (at most %d in all)", size, max, krtv1.MaxNodes)
 }

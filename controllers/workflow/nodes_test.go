@@ -52,8 +52,8 @@ func TestBuildRun(t *testing.T) {
 		step: krtv1.Step{Name: "b", Runtime: "bash", Cluster: "prod-${{ item }}", Run: "echo ${{ steps.a.outputs.x }}",
 			Env:     map[string]string{"X": "${{ steps.a.outputs.x }}", "ENV": "${{ params.env }}"},
 			Timeout: &metav1.Duration{Duration: secs}, Retries: &krtv1.StepRetries{Limit: 2, Backoff: &metav1.Duration{Duration: secs}}},
-		want: built{cluster: "prod-eu", spec: krtv1.RunSpec{Runtime: "bash", Script: "echo 42",
-			Env:         []krtv1.EnvVar{{Name: "ENV", Value: "prod"}, {Name: "X", Value: "42"}},
+		want: built{cluster: "prod-eu", spec: krtv1.RunSpec{Runtime: "bash", Script: "echo ${KRT_EXPR_1}",
+			Env:         []krtv1.EnvVar{{Name: "ENV", Value: "prod"}, {Name: "KRT_EXPR_1", Value: "42"}, {Name: "X", Value: "42"}},
 			Timeout:     &metav1.Duration{Duration: secs},
 			RetryPolicy: &krtv1.RetryPolicy{MaxAttempts: 3, Backoff: &metav1.Duration{Duration: secs}}}},
 	}, {
@@ -132,7 +132,7 @@ func TestExpand(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			items, err := expand(context.Background(), env, vars, &tc.step)
+			items, err := expand(context.Background(), env, vars, &tc.step, krtv1.MaxNodes)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -21,6 +21,9 @@ type pass struct {
 	wr    *krtv1.WorkflowRun
 	now   time.Time
 	nodes *nodes
+	// expr evaluates this pass's expressions, all within one budget: a
+	// run's definition cannot spend the controller's time without end.
+	expr *expr.Env
 
 	summaries map[string]dag.Summary
 	steps     map[string]expr.StepVars
@@ -44,7 +47,7 @@ type pass struct {
 }
 
 func (r *Reconciler) newPass(wr *krtv1.WorkflowRun) *pass {
-	return &pass{r: r, wr: wr, now: r.now(), nodes: newNodes(wr), missing: map[string]bool{},
+	return &pass{r: r, wr: wr, now: r.now(), nodes: newNodes(wr), expr: r.expr.ForPass(), missing: map[string]bool{},
 		targets: map[string]target{}, runPhase: string(krtv1.WorkflowRunning)}
 }
 
@@ -69,7 +72,7 @@ func (p *pass) err() error { return errors.Join(p.errs...) }
 func (p *pass) progress(ctx context.Context) error {
 	var err error
 	if p.event, err = eventVars(p.wr); err == nil {
-		p.params, err = paramVars(ctx, p.r.expr, p.wr, p.event)
+		p.params, err = paramVars(ctx, p.expr, p.wr, p.event)
 	}
 	if err != nil {
 		p.end(krtv1.WorkflowFailed, ReasonFailed, err.Error())
@@ -188,7 +191,7 @@ func (p *pass) advance(ctx context.Context, s *krtv1.Step, finally bool) {
 
 // items maps a step's node names to their `item`.
 func (p *pass) items(ctx context.Context, s *krtv1.Step) (map[string]any, error) {
-	list, err := expand(ctx, p.r.expr, p.vars(nil), s)
+	list, err := expand(ctx, p.expr, p.vars(nil), s, krtv1.MaxNodes)
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +217,7 @@ func (p *pass) open(ctx context.Context, s *krtv1.Step, finally bool) bool {
 		return p.decided(s, krtv1.NodeSkipped, fmt.Sprintf("needs %s, which was skipped", skipped[0]), finally)
 	}
 	if s.If != "" {
-		ok, err := p.r.expr.EvalBool(ctx, s.If, p.vars(nil))
+		ok, err := p.expr.EvalBool(ctx, s.If, p.vars(nil))
 		if err != nil {
 			return p.decided(s, krtv1.NodeFailed, "if: "+err.Error(), finally)
 		}
@@ -222,14 +225,11 @@ func (p *pass) open(ctx context.Context, s *krtv1.Step, finally bool) bool {
 			return p.decided(s, krtv1.NodeSkipped, "if was false", finally)
 		}
 	}
-	list, err := expand(ctx, p.r.expr, p.vars(nil), s)
+	// One node fewer than the room left: the failed step needs its own.
+	room := krtv1.MaxNodes - len(p.wr.Status.Nodes)
+	list, err := expand(ctx, p.expr, p.vars(nil), s, room-1)
 	if err != nil {
 		return p.decided(s, krtv1.NodeFailed, err.Error(), finally)
-	}
-	// One node fewer than the room left: the failed step needs its own.
-	if room := krtv1.MaxNodes - len(p.wr.Status.Nodes); len(list) >= room {
-		msg := fmt.Sprintf("expands to %d nodes, more than the %d a run may still hold (at most %d in all)", len(list), room-1, krtv1.MaxNodes)
-		return p.decided(s, krtv1.NodeFailed, msg, finally)
 	}
 	for _, it := range list {
 		name := dag.NodeName(s.Name, it.Key)
@@ -278,7 +278,7 @@ func (p *pass) start(ctx context.Context, s *krtv1.Step, name string, item any) 
 		p.wakeAt(n.NextTry.Time)
 		return
 	}
-	b := runBuilder{env: p.r.expr, vars: p.vars(item), tools: p.wr.Spec.Tools}
+	b := runBuilder{env: p.expr, vars: p.vars(item), tools: p.wr.Spec.Tools, params: p.wr.Spec.Definition.Params}
 	out, err := b.build(ctx, s)
 	if err != nil {
 		p.settle(n, krtv1.NodeFailed, err.Error())

@@ -58,6 +58,10 @@ func (p *Process) Stop() {
 	}
 }
 
+// PID is the process's id, for reading its /proc entry (its memory, in
+// the attack suite).
+func (p *Process) PID() int { return p.cmd.Process.Pid }
+
 // Exited reports whether the process has ended.
 func (p *Process) Exited() bool {
 	select {

@@ -38,16 +38,18 @@ spec:
   steps:
     - name: lint
       runtime: bash
+      env: {HEAD_SHA: "${{ event.pullRequest.headSHA }}"}
       run: |
-        until [ -e %s/gate-${{ event.pullRequest.headSHA }} ]; do sleep 0.05; done
-        echo "checked=${{ event.pullRequest.headSHA }}" >> "$KRT_OUTPUTS"
+        until [ -e "%s/gate-$HEAD_SHA" ]; do sleep 0.05; done
+        echo "checked=$HEAD_SHA" >> "$KRT_OUTPUTS"
     - name: unit
       runtime: python
       run: print("unit tests pass")
     - name: report
       needs: [lint, unit]
       runtime: bash
-      run: echo "all checks done for PR ${{ event.pullRequest.number }}"
+      env: {NUMBER: "${{ event.pullRequest.number }}"}
+      run: echo "all checks done for PR $NUMBER"
 `
 
 // prWorld is a served repository holding pr-checks on main, and the hub's

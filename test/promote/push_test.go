@@ -24,7 +24,8 @@ spec:
   steps:
     - name: say
       runtime: bash
-      run: echo "%s at ${{ event.push.revision }}"
+      env: {REVISION: "${{ event.push.revision }}"}
+      run: echo "%s at $REVISION"
 `
 
 // Pushes end to end: a push to the served repo, announced by a signed

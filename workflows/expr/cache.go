@@ -11,6 +11,7 @@ import (
 // expression in a stored workflow would otherwise be recompiled on every
 // reconcile.
 type compiled struct {
+	ast *cel.Ast // kept to plan a program capped by a budget
 	prg cel.Program
 	out *cel.Type
 	err error

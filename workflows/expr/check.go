@@ -39,7 +39,7 @@ func (e *Env) compile(src string) *compiled {
 	if err != nil {
 		return &compiled{err: fmt.Errorf("invalid expression: %w", err)}
 	}
-	return &compiled{prg: prg, out: ast.OutputType()}
+	return &compiled{ast: ast, prg: prg, out: ast.OutputType()}
 }
 
 // issuesError flattens CEL issues into one line. CEL's default rendering

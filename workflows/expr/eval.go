@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
@@ -85,21 +86,34 @@ func (e *Env) evalVal(ctx context.Context, src string, act map[string]any) (ref.
 	if c.err != nil {
 		return nil, c.err
 	}
-	ctx, cancel := context.WithTimeoutCause(ctx, e.opts.deadline, errDeadline)
-	defer cancel()
-	val, _, err := c.prg.ContextEval(ctx, act)
+	l, err := e.limits(c)
 	if err != nil {
-		return nil, e.budgetError(err)
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, l.deadline, l.cause)
+	defer cancel()
+	start := time.Now()
+	val, det, err := l.prg.ContextEval(ctx, act)
+	e.charge(det, time.Since(start))
+	if err != nil {
+		return nil, e.budgetError(err, l.capped)
 	}
 	return val, nil
 }
 
 // budgetError rewrites CEL's terse cancellation errors into ones that tell
-// the user which budget ran out and by how much it was set.
-func (e *Env) budgetError(err error) error {
+// the user which budget ran out and by how much it was set: the
+// expression's own, or the one its event shares.
+func (e *Env) budgetError(err error, capped bool) error {
 	var cancelled interpreter.EvalCancelledError
 	if errors.As(err, &cancelled) && cancelled.Cause == interpreter.CostLimitExceeded {
+		if capped {
+			return e.budget.costError()
+		}
 		return fmt.Errorf("expression exceeded its cost budget (limit %d): %w", e.opts.costLimit, ErrCost)
+	}
+	if errors.Is(err, errEventDeadline) {
+		return e.budget.timeError()
 	}
 	if errors.Is(err, errDeadline) {
 		return fmt.Errorf("expression exceeded its deadline (%s): %w", e.opts.deadline, ErrCost)

@@ -40,6 +40,12 @@ const (
 	defaultCostLimit = 1_000_000
 	defaultDeadline  = 100 * time.Millisecond
 	defaultCacheSize = 512
+	// An event's expressions together may spend what two of the costliest
+	// allowed expressions would, and five deadlines' worth of time. Real
+	// triggers spend a few hundred units and microseconds per event; the
+	// margin is for legitimate workflows, the bound is for hostile ones.
+	eventCostFactor = 2
+	eventTimeFactor = 5
 	// Deadlines are only observed inside comprehensions; checking every 100
 	// iterations keeps the overhead negligible while still reacting quickly.
 	interruptCheckFrequency = 100
@@ -49,6 +55,8 @@ type options struct {
 	costLimit uint64
 	deadline  time.Duration
 	cacheSize int
+	eventCost uint64
+	eventTime time.Duration
 }
 
 // Option configures an Env.
@@ -84,9 +92,30 @@ func WithCacheSize(n int) Option {
 	}
 }
 
+// WithEventBudget sets what all the expressions evaluated for one event
+// (or one pass over a run) may spend together: CEL cost, and wall time.
+// Zero keeps the default, a multiple of the per-expression limits.
+func WithEventBudget(cost uint64, wall time.Duration) Option {
+	return func(o *options) {
+		if cost > 0 {
+			o.eventCost = cost
+		}
+		if wall > 0 {
+			o.eventTime = wall
+		}
+	}
+}
+
 // Env is a compiled-program cache over one CEL environment. Safe for
-// concurrent use.
+// concurrent use. An Env made by ForEvent or ForPass shares the programs
+// and adds a budget that all its evaluations draw on.
 type Env struct {
+	*core
+	budget *Budget
+}
+
+// core is what every view of one Env shares.
+type core struct {
 	cel   *cel.Env
 	opts  options
 	cache *lru
@@ -105,11 +134,17 @@ func NewEnv(opts ...Option) (*Env, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if o.eventCost == 0 {
+		o.eventCost = eventCostFactor * o.costLimit
+	}
+	if o.eventTime == 0 {
+		o.eventTime = eventTimeFactor * o.deadline
+	}
 	ce, err := newCELEnv()
 	if err != nil {
 		return nil, fmt.Errorf("building CEL environment: %w", err)
 	}
-	return &Env{cel: ce, opts: o, cache: newLRU(o.cacheSize)}, nil
+	return &Env{core: &core{cel: ce, opts: o, cache: newLRU(o.cacheSize)}}, nil
 }
 
 // newCELEnv is shared with Refs, which needs a parser but no Env value.

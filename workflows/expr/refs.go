@@ -10,74 +10,124 @@ import (
 	"github.com/google/cel-go/common/types"
 )
 
-// Refs works on the parsed (not checked) AST: it must report references
-// even in expressions that fail type-checking, so validation can point out
-// every missing step at once.
+// parser parses without an Env value.
 var parser = sync.OnceValues(newCELEnv)
 
-// stepsRef is the fallback for text CEL cannot parse. The leading group
-// keeps "mysteps.x" and "foo.steps.x" from matching.
-var stepsRef = regexp.MustCompile(`(?:^|[^\w.])steps\s*(?:\.\s*([A-Za-z_]\w*)|\[\s*(?:"([^"]*)"|'([^']*)')\s*\])`)
+// namesRE is the fallback for text CEL cannot parse: root.NAME or
+// root["NAME"]. The leading group keeps "mysteps.x" and "foo.steps.x" from
+// matching.
+func namesRE(root string) *regexp.Regexp {
+	return regexp.MustCompile(`(?:^|[^\w.])` + root + `\s*(?:\.\s*([A-Za-z_]\w*)|\[\s*(?:"([^"]*)"|'([^']*)')\s*\])`)
+}
+
+var (
+	stepsRef  = namesRE("steps")
+	paramsRef = namesRE("params")
+	// variables are what expressions may read (newCELEnv declares them).
+	variables = []string{"params", "steps", "event", "item", "run"}
+	// rootRef is the fallback of Roots.
+	rootRef = regexp.MustCompile(`(?:^|[^\w.])(params|steps|event|item|run)\b`)
+)
 
 // Refs lists, sorted and without duplicates, the step names an expression
 // or template refers to through steps.NAME or steps["NAME"].
 func Refs(s string) []string {
+	return names(s, "steps", stepsRef)
+}
+
+// ParamRefs lists the params an expression or template reads through
+// params.NAME or params["NAME"].
+func ParamRefs(s string) []string {
+	return names(s, "params", paramsRef)
+}
+
+// Roots lists, sorted, the variables (params, steps, event, item, run)
+// that an expression or template reads. A comprehension variable that
+// shadows one counts as a read: Roots is for refusing what may come from
+// an event, so it errs toward saying yes.
+func Roots(s string) []string {
 	seen := map[string]bool{}
-	if HasTemplate(s) {
-		segs, err := parseTemplate(s)
+	visit(s, func(e ast.Expr) {
+		if e.Kind() == ast.IdentKind && slices.Contains(variables, e.AsIdent()) {
+			seen[e.AsIdent()] = true
+		}
+	}, func(src string) {
+		for _, m := range rootRef.FindAllStringSubmatch(src, -1) {
+			seen[m[1]] = true
+		}
+	})
+	return sorted(seen)
+}
+
+func names(s, root string, fallback *regexp.Regexp) []string {
+	seen := map[string]bool{}
+	visit(s, func(e ast.Expr) {
+		if name, ok := fieldOf(e, root); ok && name != "" {
+			seen[name] = true
+		}
+	}, func(src string) { scanNames(fallback, src, seen) })
+	return sorted(seen)
+}
+
+// visit calls node for every node of the expressions in s (a template,
+// or a bare expression), and scan with the text of any it cannot parse.
+// It works on the parsed, not checked, AST: references must be found even
+// in expressions that fail type-checking, so validation can point out
+// every one at once.
+func visit(s string, node func(ast.Expr), scan func(string)) {
+	one := func(src string) {
+		env, err := parser()
 		if err != nil {
-			scanRefs(s, seen)
+			scan(src)
+			return
 		}
-		for _, seg := range segs {
-			if seg.isExpr {
-				exprRefs(seg.text, seen)
-			}
+		parsed, iss := env.Parse(src)
+		if iss != nil && iss.Err() != nil {
+			scan(src)
+			return
 		}
-	} else {
-		exprRefs(s, seen)
+		ast.PreOrderVisit(parsed.NativeRep().Expr(), ast.NewExprVisitor(node))
 	}
+	if !HasTemplate(s) {
+		one(s)
+		return
+	}
+	segs, err := parseTemplate(s)
+	if err != nil {
+		scan(s)
+	}
+	for _, seg := range segs {
+		if seg.isExpr {
+			one(seg.text)
+		}
+	}
+}
+
+func sorted(seen map[string]bool) []string {
 	if len(seen) == 0 {
 		return nil
 	}
-	names := make([]string, 0, len(seen))
+	out := make([]string, 0, len(seen))
 	for n := range seen {
-		names = append(names, n)
+		out = append(out, n)
 	}
-	slices.Sort(names)
-	return names
+	slices.Sort(out)
+	return out
 }
 
-func exprRefs(src string, seen map[string]bool) {
-	env, err := parser()
-	if err != nil {
-		scanRefs(src, seen)
-		return
-	}
-	parsed, iss := env.Parse(src)
-	if iss != nil && iss.Err() != nil {
-		scanRefs(src, seen)
-		return
-	}
-	ast.PreOrderVisit(parsed.NativeRep().Expr(), ast.NewExprVisitor(func(e ast.Expr) {
-		if name, ok := stepRef(e); ok && name != "" {
-			seen[name] = true
-		}
-	}))
-}
-
-// stepRef recognises steps.NAME and steps["NAME"]; dynamic indexes such as
+// fieldOf recognises root.NAME and root["NAME"]; dynamic indexes such as
 // steps[params.x] cannot be resolved statically and are skipped.
-func stepRef(e ast.Expr) (string, bool) {
+func fieldOf(e ast.Expr, root string) (string, bool) {
 	switch e.Kind() {
 	case ast.SelectKind:
 		sel := e.AsSelect()
-		if isStepsIdent(sel.Operand()) {
+		if isIdent(sel.Operand(), root) {
 			return sel.FieldName(), true
 		}
 	case ast.CallKind:
 		call := e.AsCall()
 		args := call.Args()
-		if call.FunctionName() != operators.Index || len(args) != 2 || !isStepsIdent(args[0]) {
+		if call.FunctionName() != operators.Index || len(args) != 2 || !isIdent(args[0], root) {
 			return "", false
 		}
 		if args[1].Kind() != ast.LiteralKind {
@@ -90,12 +140,12 @@ func stepRef(e ast.Expr) (string, bool) {
 	return "", false
 }
 
-func isStepsIdent(e ast.Expr) bool {
-	return e.Kind() == ast.IdentKind && e.AsIdent() == "steps"
+func isIdent(e ast.Expr, name string) bool {
+	return e.Kind() == ast.IdentKind && e.AsIdent() == name
 }
 
-func scanRefs(s string, seen map[string]bool) {
-	for _, m := range stepsRef.FindAllStringSubmatch(s, -1) {
+func scanNames(re *regexp.Regexp, s string, seen map[string]bool) {
+	for _, m := range re.FindAllStringSubmatch(s, -1) {
 		for _, name := range m[1:] {
 			if name != "" {
 				seen[name] = true

@@ -40,6 +40,9 @@ type Document struct {
 type position struct {
 	line int
 	user string
+	// block is the first line of a literal block scalar's text ("|"),
+	// whose lines are the value's lines; zero for any other value.
+	block int
 }
 
 // Error is a problem in a file, located.

@@ -30,3 +30,16 @@ func parent(p string) string {
 	}
 	return p[:i]
 }
+
+// PosIn is Pos for a place inside a field's text: offset is a byte offset
+// into value, the field's value as parsed. Inside a literal block scalar
+// ("run: |") it is the line the text is on; elsewhere the field's line,
+// since folding and quoting move a value's lines.
+func (d *Document) PosIn(field string, value string, offset int) (line int, userField string) {
+	line, userField = d.Pos(field)
+	pos, ok := d.pos[field]
+	if !ok || pos.block == 0 || offset < 0 || offset > len(value) {
+		return line, userField
+	}
+	return pos.block + strings.Count(value[:offset], "\n"), userField
+}

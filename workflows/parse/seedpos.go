@@ -34,7 +34,7 @@ func seedPositions(seen map[string]position, params []string) map[string]positio
 	out := make(map[string]position, len(seen))
 	for user, p := range seen {
 		for _, native := range nativeSeedPaths(user, paramIndex) {
-			out[native] = position{line: p.line, user: user}
+			out[native] = position{line: p.line, user: user, block: p.block}
 		}
 	}
 	return out

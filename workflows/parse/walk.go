@@ -210,6 +210,7 @@ func (w *walker) str(n *yaml.Node, path string) any {
 	if n.Kind == yaml.ScalarNode {
 		switch n.ShortTag() {
 		case "!!str", "!!timestamp": // a date is text to JSON as well
+			w.block(n, path)
 			return n.Value
 		case "!!int", "!!float", "!!bool":
 			w.fail(n.Line, path, "expected a string, got %s; quote it: \"%s\"", describe(n), n.Value)
@@ -218,6 +219,18 @@ func (w *walker) str(n *yaml.Node, path string) any {
 	}
 	w.wrongType(n, path, "a string")
 	return nil
+}
+
+// block notes where a literal block scalar's text begins (the line after
+// its "|"), so an error inside a script can name the script's own line.
+func (w *walker) block(n *yaml.Node, path string) {
+	if n.Style&yaml.LiteralStyle == 0 {
+		return
+	}
+	if pos, ok := w.seen[path]; ok {
+		pos.block = n.Line + 1
+		w.seen[path] = pos
+	}
 }
 
 // boolean accepts true/false.

@@ -11,7 +11,7 @@ import (
 
 // steps checks each step's own shape; names collects every step name of
 // the workflow, for the graph checks that follow.
-func (c *checker) steps(list string, steps []krtv1.Step, names map[string]bool) {
+func (c *checker) steps(list string, steps []krtv1.Step, params []krtv1.Param, names map[string]bool) {
 	for i := range steps {
 		s := &steps[i]
 		path := fmt.Sprintf("%s[%d]", list, i)
@@ -21,6 +21,8 @@ func (c *checker) steps(list string, steps []krtv1.Step, names map[string]bool) 
 		names[s.Name] = true
 		c.shape(path, s)
 		c.expressions(path, s)
+		c.script(path, s)
+		c.placement(path, s, params)
 		if s.Uses != "" {
 			c.uses(path, s)
 		}

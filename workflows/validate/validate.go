@@ -65,6 +65,13 @@ func (c *checker) errorf(field, format string, args ...any) {
 	c.errs = append(c.errs, at(c.doc, field, format, args...))
 }
 
+// errorIn locates an error at a byte offset inside a field's value: a
+// script's own line, when the file wrote it as a block.
+func (c *checker) errorIn(field, value string, offset int, format string, args ...any) {
+	line, userField := c.doc.PosIn(field, value, offset)
+	c.errs = append(c.errs, &parse.Error{File: c.doc.File, Line: line, Field: userField, Message: fmt.Sprintf(format, args...)})
+}
+
 // at locates an error by a native field path, in the user's own terms.
 func at(d *parse.Document, field, format string, args ...any) *parse.Error {
 	line, userField := d.Pos(field)
@@ -85,8 +92,9 @@ func (c *checker) workflow(spec *krtv1.WorkflowSpec) {
 		c.errorf("spec.steps", "a workflow needs at least one step")
 	}
 	names := map[string]bool{}
-	c.steps("spec.steps", spec.Steps, names)
-	c.steps("spec.finally", spec.Finally, names)
+	c.steps("spec.steps", spec.Steps, spec.Params, names)
+	c.steps("spec.finally", spec.Finally, spec.Params, names)
+	c.sizes(spec)
 	c.graph("spec.steps", spec.Steps, names)
 	c.graph("spec.finally", spec.Finally, names)
 }

@@ -14,6 +14,8 @@ import (
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
 	"krt.dev/krt/workflows/dag"
+	"krt.dev/krt/workflows/expr"
+	"krt.dev/krt/workflows/runs"
 )
 
 // Decisions, as an Approval's spec.decision spells them.
@@ -84,6 +86,14 @@ func (r *root) wfDecide(ctx context.Context, decision, run, step, comment string
 		return err
 	}
 	fmt.Fprintln(r.Out, wfDecided(decision, run, step, head, me.Username))
+	if gate == nil {
+		// A pull request's run: what was decided is more than a commit.
+		env, err := expr.NewEnv()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(r.Out, "  "+runs.Uses(ctx, env, wr))
+	}
 	return nil
 }
 
