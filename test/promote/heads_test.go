@@ -37,7 +37,7 @@ func TestHeadDefinitionsEndToEnd(t *testing.T) {
 	runtime(t, hub, ns, "bash")
 	const token = "head-hook-token"
 	clone, hook := servedRepo(t, ns, token, map[string]string{"workflows/pr-checks.yaml": saying("pr-checks", "main")},
-		&krtv1.PullRequestPolicy{Enabled: true, Provider: "generic", DefinitionsFrom: "head"}, "pr-checks")
+		&krtv1.PullRequestPolicy{Enabled: true, Provider: "generic", DefinitionsFrom: "head", AllowedAuthors: []string{"dana"}}, "pr-checks")
 
 	clone.Write(map[string]string{"workflows/pr-checks.yaml": saying("pr-checks", "the head"),
 		"workflows/pr-lint.yaml": saying("pr-lint", "the head")})

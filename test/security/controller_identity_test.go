@@ -33,7 +33,8 @@ spec:
   steps:
     - name: build
       runtime: bash
-      run: echo "greeting=hello ${{ event.revision }}" >> "$KRT_OUTPUTS"
+      env: {REVISION: "${{ event.revision }}"}
+      run: echo "greeting=hello $REVISION" >> "$KRT_OUTPUTS"
       outputs: [greeting]
     - name: check
       needs: [build]
