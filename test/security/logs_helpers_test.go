@@ -12,13 +12,10 @@ import (
 	"testing"
 	"time"
 
-	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
-	"krt.dev/krt/runtimed/heartbeat"
 	"krt.dev/krt/runtimed/localpool"
 )
 
@@ -27,26 +24,8 @@ import (
 func logsRuntime(t *testing.T, name string, replicas int32, secrets ...string) string {
 	t.Helper()
 	ns := env.Namespace(t)
-	rt := &krtv1.Runtime{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec:       krtv1.RuntimeSpec{Replicas: ptr.To(replicas), Capacity: 1, Secrets: secrets},
-	}
-	if err := env.Client.Create(context.Background(), rt); err != nil {
-		t.Fatalf("creating runtime: %v", err)
-	}
-	eventually(t, 2*time.Minute, "the runtime's pods to be ready and heartbeating", func() bool {
-		pods := pool.Pods(ns, name)
-		if len(pods) != int(replicas) {
-			return false
-		}
-		for _, p := range pods {
-			lease := &coordinationv1.Lease{}
-			if p.RuntimedPID == 0 || env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: p.Name}, lease) != nil ||
-				!heartbeat.Fresh(lease, p.UID, time.Now()) {
-				return false
-			}
-		}
-		return true
+	startRuntime(t, ns, name, replicas, func(rt *krtv1.Runtime) {
+		rt.Spec.Capacity, rt.Spec.Secrets = 1, secrets
 	})
 	return ns
 }
