@@ -18,6 +18,11 @@ const (
 	// takes "get" on the pod. In a cluster no pod has it: runtimed serves
 	// no logs, and `krt logs` reads pods/log.
 	AnnotationLocalLogsToken = "krt.dev/local-logs-token"
+	// LabelWorkflowRunUID on a Run is the UID of the WorkflowRun that made
+	// it. The engine adopts, cancels and follows only the Runs that carry
+	// its own UID: in a remote namespace shared by several hubs or hub
+	// namespaces, names and origin annotations can repeat, a UID cannot.
+	LabelWorkflowRunUID = "krt.dev/workflow-run-uid"
 	// FieldAssignedPod is the selectable field runtimed watches with.
 	FieldAssignedPod = "status.assignedPod"
 )

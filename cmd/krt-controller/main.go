@@ -59,6 +59,7 @@ func main() {
 		kubeconfigOpts   cluster.KubeconfigOptions
 		flux             string
 		watchNamespaces  []string
+		runURL           string
 	)
 	flag.StringSliceVar(&controllers, "controllers", []string{"*"},
 		fmt.Sprintf("controllers to run: * for all, or a list of %v", allControllers))
@@ -76,6 +77,8 @@ func main() {
 	flag.StringVar(&sourceOpts.CacheDir, "git-cache-dir", filepath.Join(os.TempDir(), "krt-git"), "where fetched repositories are cached, one per URL")
 	flag.StringVar(&sourceOpts.WebhookAddress, "webhook-bind-address", ":9292", "where the git webhook receiver listens; empty to disable")
 	flag.IntVar(&sourceOpts.Workers, "source-workers", 4, "WorkflowRepositories reconciled in parallel (fetches of one URL still take turns)")
+	flag.StringVar(&runURL, "run-url", "", "template of the link a commit status carries to its run, e.g. "+
+		"https://krt.example.com/runs/{{.Namespace}}/{{.Name}} (also .Workflow, .UID); statuses carry no output, only the phase and this link")
 	flag.StringVar(&flux, "flux", "auto", "read Flux sources named by sourceRef: auto (when Flux's CRDs are installed), true or false")
 	sourceOpts.BindFlags(flag.CommandLine)
 	kubeconfigOpts.BindFlags(flag.CommandLine)
@@ -89,7 +92,7 @@ func main() {
 	log := logger.NewLogger(logOpts)
 	ctrl.SetLogger(log)
 	addrs := addresses{metrics: metricsAddr, health: healthAddr, pprof: pprofAddr}
-	set := settings{schedulerWorkers, workflowWorkers, reaperOpts, runtimeOpts, sourceOpts, kubeconfigOpts, flux, watchNamespaces}
+	set := settings{schedulerWorkers, workflowWorkers, reaperOpts, runtimeOpts, sourceOpts, kubeconfigOpts, flux, watchNamespaces, runURL}
 	if err := run(controllers, clientOpts, leaderOpts, addrs, set); err != nil {
 		log.Error(err, "krt-controller failed")
 		os.Exit(1)
@@ -109,6 +112,7 @@ type settings struct {
 	kubeconfig       cluster.KubeconfigOptions
 	flux             string
 	namespaces       []string
+	runURL           string
 }
 
 func run(controllers []string, clientOpts client.Options, leaderOpts leaderelection.Options,
@@ -204,7 +208,8 @@ func setup(ctx context.Context, mgr ctrl.Manager, enabled map[string]bool, set s
 			return workflow.SetupWithManager(ctx, mgr, registry, workflow.Options{Workers: set.workflowWorkers})
 		}},
 		{"trigger", func() error {
-			return trigger.SetupWithManager(ctx, mgr, trigger.Options{Workers: set.workflowWorkers, GitCache: set.source.Cache})
+			return trigger.SetupWithManager(ctx, mgr, trigger.Options{Workers: set.workflowWorkers, GitCache: set.source.Cache,
+				RunURL: set.runURL})
 		}},
 	}
 	for _, s := range steps {

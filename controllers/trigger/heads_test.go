@@ -225,7 +225,7 @@ func TestForkHeadDefinitionWaitsForApproval(t *testing.T) {
 	if !wr.Spec.RequireApproval || wr.Spec.Definition.Steps[0].Run != "echo fork" {
 		t.Errorf("requireApproval %v, step %q", wr.Spec.RequireApproval, wr.Spec.Definition.Steps[0].Run)
 	}
-	key := client.ObjectKey{Namespace: ns, Name: dag.RunName(wr.Name, "a")}
+	key := client.ObjectKey{Namespace: ns, Name: dag.RunName(wr.Name, string(wr.UID), "a")}
 	consistently(t, "no step of the fork's code before an approval", 2*time.Second, func() (bool, string) {
 		err := env.Client.Get(context.Background(), key, &krtv1.Run{})
 		return client.IgnoreNotFound(err) == nil && err != nil, fmt.Sprint(err)

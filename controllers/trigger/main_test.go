@@ -231,8 +231,11 @@ func waitRun(t *testing.T, ns, name string, phase krtv1.WorkflowRunPhase) *krtv1
 // finishStep plays runtimed: it ends the Run of a run's node.
 func finishStep(t *testing.T, ns, wr, node string, phase krtv1.RunPhase) {
 	t.Helper()
-	run := &krtv1.Run{}
-	key := client.ObjectKey{Namespace: ns, Name: dag.RunName(wr, node)}
+	run, owner := &krtv1.Run{}, &krtv1.WorkflowRun{}
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: wr}, owner); err != nil {
+		t.Fatal(err)
+	}
+	key := client.ObjectKey{Namespace: ns, Name: dag.RunName(wr, string(owner.UID), node)}
 	eventually(t, "the Run of "+wr+"/"+node, func() (bool, string) {
 		err := env.Client.Get(context.Background(), key, run)
 		return err == nil, fmt.Sprint(err)

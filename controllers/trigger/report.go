@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"time"
-	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/record"
@@ -29,24 +28,27 @@ const AnnotationReportedState = "krt.dev/reported-state"
 // refused; the run itself goes on.
 const ReasonReportFailed = "CommitStatusFailed"
 
-const (
-	// maxDescription is GitHub's limit on a status description.
-	maxDescription = 140
-	callTimeout    = 30 * time.Second
-)
+const callTimeout = 30 * time.Second
 
 // Reporter sets a commit status on the head of each push and pull
-// request run, when it starts and when it ends.
+// request run, when it starts and when it ends. A status says the run's
+// phase and links to the run, nothing more: statuses are public on a
+// public repository, and a run's message holds what its steps printed.
 type Reporter struct {
 	client   client.Client
 	secrets  client.Reader // uncached: watching every Secret is not ours to do
 	http     *http.Client
 	recorder record.EventRecorder
+	runURL   *RunURL
 }
 
 func setupReporter(mgr ctrl.Manager, opts Options) error {
+	runURL, err := ParseRunURL(opts.RunURL)
+	if err != nil {
+		return err
+	}
 	rep := &Reporter{client: mgr.GetClient(), secrets: mgr.GetAPIReader(), http: opts.HTTPClient,
-		recorder: mgr.GetEventRecorderFor("krt-commit-status")}
+		recorder: mgr.GetEventRecorderFor("krt-commit-status"), runURL: runURL}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("commitstatus").
 		For(&krtv1.WorkflowRun{}, builder.WithPredicates(reportable())).
@@ -93,7 +95,8 @@ func (r *Reporter) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result
 	if err == nil {
 		// A provider that hangs must not hold a worker for good.
 		callCtx, cancel := context.WithTimeout(ctx, callTimeout)
-		err = rep.SetStatus(callCtx, provider.Status{SHA: sha, Context: "krt/" + wr.Spec.Workflow, State: state, Description: desc})
+		err = rep.SetStatus(callCtx, provider.Status{SHA: sha, Context: "krt/" + wr.Spec.Workflow, State: state,
+			Description: desc, TargetURL: r.runURL.For(wr)})
 		cancel()
 	}
 	if err != nil {
@@ -122,27 +125,22 @@ func headOf(wr *krtv1.WorkflowRun) string {
 
 // stateOf maps a run's phase onto a commit status, with its description.
 // A run not yet begun reports nothing: it may still be cancelled unseen.
+// The description is the phase's own words, never the run's message,
+// which quotes a failed step's output.
 func stateOf(wr *krtv1.WorkflowRun) (string, string) {
-	msg := wr.Status.Message
-	or := func(def string) string {
-		if msg == "" {
-			return def
-		}
-		return clip(msg, maxDescription)
-	}
 	switch wr.Status.Phase {
 	case krtv1.WorkflowPending:
-		return provider.Pending, or("queued")
+		return provider.Pending, "queued"
 	case krtv1.WorkflowAwaitingApproval:
-		return provider.Pending, or("waiting for approval")
+		return provider.Pending, "waiting for approval"
 	case krtv1.WorkflowRunning:
-		return provider.Pending, or("running")
+		return provider.Pending, "running"
 	case krtv1.WorkflowSucceeded:
-		return provider.Success, or("succeeded")
+		return provider.Success, "succeeded"
 	case krtv1.WorkflowFailed:
-		return provider.Failure, or("failed")
+		return provider.Failure, "failed"
 	case krtv1.WorkflowCancelled:
-		return provider.Error, or("cancelled")
+		return provider.Error, "cancelled"
 	}
 	return "", ""
 }
@@ -204,16 +202,4 @@ func repositoryOf(ctx context.Context, c client.Reader, wr *krtv1.WorkflowRun) (
 		return nil, client.IgnoreNotFound(err)
 	}
 	return repo, nil
-}
-
-// clip keeps s within n bytes without cutting a character in two.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n - len("…")
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }

@@ -34,6 +34,9 @@ type Options struct {
 	// HTTPClient calls the git providers' APIs for commit statuses;
 	// http.DefaultClient if nil.
 	HTTPClient *http.Client
+	// RunURL is the --run-url template of the link a commit status
+	// carries to its run (see ParseRunURL); no link if empty.
+	RunURL string
 	// CostLimit and ExprDeadline bound one on.when or concurrency group
 	// evaluation; the expr package's defaults if zero.
 	CostLimit    uint64

@@ -95,7 +95,7 @@ func newRun(t *testing.T, ns, name string, def krtv1.WorkflowSpec, params map[st
 	wr := &krtv1.WorkflowRun{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: krtv1.WorkflowRunSpec{Workflow: name, Revision: "main@sha1:0123456789abcdef",
-			Event: krtv1.WorkflowEvent{Type: krtv1.EventManual}, Params: params, Definition: def, Tools: testTools},
+			Event: krtv1.WorkflowEvent{Type: krtv1.EventManual, Manual: &krtv1.ManualEvent{User: kubetest.AdminUser}}, Params: params, Definition: def, Tools: testTools},
 	}
 	if err := env.Client.Create(context.Background(), wr); err != nil {
 		t.Fatal(err)
@@ -149,7 +149,7 @@ func describe(wr *krtv1.WorkflowRun) string {
 func waitRunOf(t *testing.T, ns string, wr *krtv1.WorkflowRun, node string) *krtv1.Run {
 	t.Helper()
 	run := &krtv1.Run{}
-	key := client.ObjectKey{Namespace: ns, Name: dag.RunName(wr.Name, node)}
+	key := client.ObjectKey{Namespace: ns, Name: dag.RunName(wr.Name, string(wr.UID), node)}
 	eventually(t, "the Run of "+node, func() (bool, string) {
 		err := env.Client.Get(context.Background(), key, run)
 		return err == nil, fmt.Sprint(err)

@@ -34,6 +34,8 @@ func (p *pass) observe(ctx context.Context) {
 			p.errs = append(p.errs, err)
 		case err != nil:
 			p.lostCluster(n, err)
+		case !p.ours(run):
+			p.foreign(n, run)
 		default:
 			p.apply(n, run)
 		}
@@ -125,8 +127,8 @@ func (p *pass) cancelRun(ctx context.Context, n *krtv1.NodeStatus) error {
 	if err := t.client.Get(ctx, client.ObjectKey{Namespace: t.namespace, Name: n.Run}, run); err != nil {
 		return client.IgnoreNotFound(err)
 	}
-	if run.Status.Phase.Terminal() || run.Spec.CancelRequested {
-		return nil
+	if !p.ours(run) || run.Status.Phase.Terminal() || run.Spec.CancelRequested {
+		return nil // another WorkflowRun's Run is never ours to stop
 	}
 	base := run.DeepCopy()
 	run.Spec.CancelRequested = true

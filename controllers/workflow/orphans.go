@@ -17,7 +17,8 @@ import (
 // conflict (a cancel written at that moment, say). The walk finds such a
 // Run again when it creates it, but a cancel does not walk, and would
 // leave it running unseen. Runs are found by label in the hub and in each
-// cluster the run names, and their node by annotation.
+// cluster the run names, and their node by annotation; only those with
+// this run's UID are taken.
 func (p *pass) adoptUnrecorded(ctx context.Context) {
 	known := map[string]bool{}
 	for _, n := range p.wr.Status.Nodes {
@@ -32,7 +33,7 @@ func (p *pass) adoptUnrecorded(ctx context.Context) {
 		}
 		list := &krtv1.RunList{}
 		err = t.client.List(ctx, list, client.InNamespace(t.namespace),
-			client.MatchingLabels{krtv1.LabelWorkflowRun: dag.LabelValue(p.wr.Name)})
+			client.MatchingLabels{krtv1.LabelWorkflowRun: dag.LabelValue(p.wr.Name), krtv1.LabelWorkflowRunUID: string(p.wr.UID)})
 		if err != nil {
 			p.errs = append(p.errs, fmt.Errorf("listing the Runs of this run in %s: %w", orHub(cluster), err))
 			continue
@@ -49,10 +50,11 @@ func (p *pass) adoptUnrecorded(ctx context.Context) {
 	}
 }
 
-// ours tells this run's Runs from those of a namesake: the label is a
-// cut name, the origin annotation is whole.
+// ours tells this run's Runs from those of a namesake: in a remote
+// namespace that several hub namespaces (or hubs) share, names and origin
+// annotations repeat; the UID label does not.
 func (p *pass) ours(run *krtv1.Run) bool {
-	return run.Annotations[krtv1.AnnotationOrigin] == p.wr.Namespace+"/"+p.wr.Name
+	return run.Labels[krtv1.LabelWorkflowRunUID] == string(p.wr.UID)
 }
 
 // clustersNamed lists the hub ("") and every cluster a node ran in or a

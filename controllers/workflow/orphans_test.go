@@ -13,7 +13,8 @@ import (
 
 // A Run whose node never reached status (its pass lost the status patch)
 // is still stopped by a cancel, and shows up as a Cancelled node; a Run of
-// another WorkflowRun with the same label is left alone.
+// another WorkflowRun with the same name label, and even the same origin,
+// is left alone: only the UID label makes a Run this run's.
 func TestCancelStopsUnrecordedRuns(t *testing.T) {
 	ctx := context.Background()
 	ns := env.Namespace(t)
@@ -22,8 +23,8 @@ func TestCancelStopsUnrecordedRuns(t *testing.T) {
 	}}, nil)
 	waitNode(t, wr, "elsewhere", krtv1.NodeWaiting, "nowhere")
 
-	ghost := unrecordedRun(ns, "ghost", wr.Namespace+"/"+wr.Name)
-	stranger := unrecordedRun(ns, "stranger", "elsewhere/ghostly")
+	ghost := unrecordedRun(ns, "ghost", wr.Namespace+"/"+wr.Name, string(wr.UID))
+	stranger := unrecordedRun(ns, "stranger", wr.Namespace+"/"+wr.Name, "uid-of-a-namesake-in-another-hub")
 	for _, run := range []*krtv1.Run{ghost, stranger} {
 		if err := env.Client.Create(ctx, run); err != nil {
 			t.Fatal(err)
@@ -48,11 +49,12 @@ func TestCancelStopsUnrecordedRuns(t *testing.T) {
 }
 
 // unrecordedRun is a Run as the engine makes it for node "<name>[a]" of
-// the WorkflowRun at origin.
-func unrecordedRun(ns, name, origin string) *krtv1.Run {
+// the WorkflowRun at origin with uid.
+func unrecordedRun(ns, name, origin, uid string) *krtv1.Run {
 	return &krtv1.Run{
 		ObjectMeta: metav1.ObjectMeta{Name: "ghostly-" + name, Namespace: ns,
-			Labels:      map[string]string{krtv1.LabelWorkflowRun: dag.LabelValue("ghostly"), krtv1.LabelNode: name + "_a"},
+			Labels: map[string]string{krtv1.LabelWorkflowRun: dag.LabelValue("ghostly"),
+				krtv1.LabelWorkflowRunUID: uid, krtv1.LabelNode: name + "_a"},
 			Annotations: map[string]string{krtv1.AnnotationOrigin: origin, krtv1.AnnotationNode: name + "[a]"}},
 		Spec: krtv1.RunSpec{Runtime: "bash", Script: "sleep 600"},
 	}

@@ -43,6 +43,9 @@ const (
 	ReasonAwaitingApproval   = "AwaitingApproval"
 	ReasonClusterUnavailable = "ClusterUnavailable"
 	ReasonInvalidDefinition  = "InvalidDefinition"
+	// ReasonForeignRun is the event of a node whose Run name is taken by
+	// another WorkflowRun's Run.
+	ReasonForeignRun = "ForeignRun"
 	// ConditionClusterUnavailable is True while a node waits for a cluster.
 	ConditionClusterUnavailable = "ClusterUnavailable"
 )

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -34,8 +35,8 @@ type pendingRun struct {
 }
 
 // createRun queues a node's Run for flushRuns. The name is a hash of the
-// run and the node, so after a restart the create finds the Run it made
-// before instead of making a second one.
+// run, its UID and the node, so after a restart the create finds the Run
+// it made before instead of making a second one.
 func (p *pass) createRun(ctx context.Context, n *krtv1.NodeStatus, out built) {
 	t, err := p.target(ctx, out.cluster)
 	if err != nil {
@@ -111,11 +112,12 @@ func (p *pass) newRun(node string, spec krtv1.RunSpec, t target) (*krtv1.Run, er
 	wr := p.wr
 	run := &krtv1.Run{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:      dag.RunName(wr.Name, node),
+			Name:      dag.RunName(wr.Name, string(wr.UID), node),
 			Namespace: t.namespace,
 			Labels: map[string]string{
-				krtv1.LabelWorkflowRun: dag.LabelValue(wr.Name),
-				krtv1.LabelNode:        labelValue(node),
+				krtv1.LabelWorkflowRun:    dag.LabelValue(wr.Name),
+				krtv1.LabelWorkflowRunUID: string(wr.UID),
+				krtv1.LabelNode:           labelValue(node),
 			},
 			Annotations: map[string]string{krtv1.AnnotationOrigin: wr.Namespace + "/" + wr.Name, krtv1.AnnotationNode: node},
 		},
@@ -131,7 +133,9 @@ func (p *pass) newRun(node string, spec krtv1.RunSpec, t target) (*krtv1.Run, er
 	return run, nil
 }
 
-// adopt reads a Run that already existed and applies its state.
+// adopt reads a Run that already existed and applies its state, if it is
+// this run's: a Run of that name made by another WorkflowRun (a forged
+// one, in a namespace shared with another tenant) fails the node instead.
 func (p *pass) adopt(ctx context.Context, n *krtv1.NodeStatus, t target) {
 	run := &krtv1.Run{}
 	key := client.ObjectKey{Namespace: t.namespace, Name: n.Run}
@@ -143,5 +147,21 @@ func (p *pass) adopt(ctx context.Context, n *krtv1.NodeStatus, t target) {
 		p.wakeAt(p.now.Add(unseenRetry))
 		return
 	}
+	if !p.ours(run) {
+		p.foreign(n, run)
+		return
+	}
 	p.apply(n, run)
+}
+
+// foreign fails a node whose Run's name is taken by another WorkflowRun's
+// Run. Adopting it would report, and on a cancel stop, a Run this run
+// never made; waiting would never end.
+func (p *pass) foreign(n *krtv1.NodeStatus, run *krtv1.Run) {
+	msg := fmt.Sprintf("Run %s in %s/%s belongs to another WorkflowRun (%s=%q, origin %q), not to this one (%s); krt does not adopt it",
+		run.Name, orHub(n.Cluster), run.Namespace, krtv1.LabelWorkflowRunUID, run.Labels[krtv1.LabelWorkflowRunUID],
+		run.Annotations[krtv1.AnnotationOrigin], p.wr.UID)
+	p.settle(n, krtv1.NodeFailed, msg)
+	n.Run = "" // nor are its logs this run's to show
+	p.r.recorder.Event(p.wr, corev1.EventTypeWarning, ReasonForeignRun, msg)
 }

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/test/kubetest"
 	"krt.dev/krt/workflows/expr"
 	"krt.dev/krt/workflows/runs"
 )
@@ -70,7 +71,7 @@ func (b *bench) runWorkflow(ctx context.Context, wf *krtv1.Workflow) (*krtv1.Wor
 	if err != nil {
 		return nil, 0, err
 	}
-	ev := krtv1.WorkflowEvent{Type: krtv1.EventManual, Manual: &krtv1.ManualEvent{User: "bench"}}
+	ev := krtv1.WorkflowEvent{Type: krtv1.EventManual, Manual: &krtv1.ManualEvent{User: kubetest.AdminUser}}
 	wr, err := runs.NewRun(wf, nil, ev, "", nil, env)
 	if err != nil {
 		return nil, 0, err

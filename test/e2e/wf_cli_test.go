@@ -14,11 +14,12 @@ import (
 	"sigs.k8s.io/yaml"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/test/kubetest"
 )
 
 // wfAdmin is the user of the test kubeconfig (kubetest's writeKubeconfig),
 // as the API server reports it.
-const wfAdmin = "admin"
+const wfAdmin = kubetest.AdminUser
 
 // wfGated is a manual workflow: a bash step with an output, a gate the
 // admin decides, and a bash step that echoes the first one's output.

@@ -35,7 +35,7 @@ func seed(t *testing.T, env *kubetest.Env) {
 			Spec: krtv1.RuntimeSpec{Replicas: ptr.To[int32](1), Languages: []krtv1.Language{krtv1.LanguageBash}}},
 		&krtv1.Workflow{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "hello"}, Spec: spec},
 		&krtv1.WorkflowRun{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "hello-1"},
-			Spec: krtv1.WorkflowRunSpec{Workflow: "hello", Event: krtv1.WorkflowEvent{Type: krtv1.EventManual}, Definition: spec}},
+			Spec: krtv1.WorkflowRunSpec{Workflow: "hello", Event: krtv1.WorkflowEvent{Type: krtv1.EventManual, Manual: &krtv1.ManualEvent{User: kubetest.AdminUser}}, Definition: spec}},
 		// Nothing listens there: the fetch fails, which is not a refusal.
 		&krtv1.WorkflowRepository{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "flows"},
 			Spec: krtv1.WorkflowRepositorySpec{URL: "http://127.0.0.1:9/flows.git", Ref: &krtv1.GitRef{Branch: "main"},

@@ -25,6 +25,12 @@ import (
 	"krt.dev/krt/cmd/krt/devstack"
 )
 
+// AdminUser is the name Env.Client and the Env.Kubeconfig file
+// authenticate as (envtest's admin, in system:masters). A manual
+// WorkflowRun that a test creates as the admin must name this user in
+// event.manual.user: config/policy refuses any other name.
+const AdminUser = "admin"
+
 // Env is one API server shared by a test package.
 type Env struct {
 	Config *rest.Config
@@ -69,7 +75,7 @@ func Start() (*Env, error) {
 		_ = env.Stop()
 		return nil, err
 	}
-	if e.Kubeconfig, err = e.writeKubeconfig("admin", []string{"system:masters"}); err != nil {
+	if e.Kubeconfig, err = e.writeKubeconfig(AdminUser, []string{"system:masters"}); err != nil {
 		_ = env.Stop()
 		return nil, err
 	}

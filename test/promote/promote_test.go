@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/test/kubetest"
 )
 
 // world sets up one test's namespaces: runtimes in the hub, a deployer
@@ -71,7 +72,7 @@ func manualRun(t *testing.T, ns, workflow, name string, params map[string]string
 	wr := &krtv1.WorkflowRun{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
 		Spec: krtv1.WorkflowRunSpec{Workflow: wf.Name, Definition: wf.Spec, Params: params,
-			Event: krtv1.WorkflowEvent{Type: krtv1.EventManual, Manual: &krtv1.ManualEvent{User: "test"}}},
+			Event: krtv1.WorkflowEvent{Type: krtv1.EventManual, Manual: &krtv1.ManualEvent{User: kubetest.AdminUser}}},
 	}
 	for _, tool := range tools.Items {
 		wr.Spec.Tools = append(wr.Spec.Tools, krtv1.NamedTool{Name: tool.Name, Spec: tool.Spec})

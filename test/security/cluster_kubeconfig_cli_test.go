@@ -20,6 +20,7 @@ import (
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
 	"krt.dev/krt/controllers/cluster"
+	"krt.dev/krt/test/kubetest"
 )
 
 // `krt wf logs` reads a remote node's logs through its Cluster's
@@ -41,7 +42,7 @@ func TestCLIRefusesClusterKubeconfigExec(t *testing.T) {
 		Spec: krtv1.WorkflowRunSpec{Workflow: "remote-logs",
 			Definition: krtv1.WorkflowSpec{On: krtv1.Triggers{Manual: &krtv1.ManualTrigger{}}, Steps: []krtv1.Step{
 				{Name: "hello", Cluster: "self", Runtime: "bash", Run: "echo hello from self"}}},
-			Event: krtv1.WorkflowEvent{Type: krtv1.EventManual, Manual: &krtv1.ManualEvent{User: "test"}}}}
+			Event: krtv1.WorkflowEvent{Type: krtv1.EventManual, Manual: &krtv1.ManualEvent{User: kubetest.AdminUser}}}}
 	if err := env.Client.Create(ctx, wr); err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/test/kubetest"
 )
 
 // matrixFlood is a matrix that no run can hold: building its combinations
@@ -107,7 +108,7 @@ func TestMatrixCannotExhaustTheController(t *testing.T) {
 		for _, f := range floods {
 			wr := &krtv1.WorkflowRun{
 				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: f.name},
-				Spec: krtv1.WorkflowRunSpec{Workflow: f.name, Event: krtv1.WorkflowEvent{Type: krtv1.EventManual},
+				Spec: krtv1.WorkflowRunSpec{Workflow: f.name, Event: krtv1.WorkflowEvent{Type: krtv1.EventManual, Manual: &krtv1.ManualEvent{User: kubetest.AdminUser}},
 					Definition: krtv1.WorkflowSpec{Steps: []krtv1.Step{{Name: "grid", Runtime: "bash", Matrix: f.matrix, Run: `echo "${{ item }}"`}}}},
 			}
 			if err := env.Client.Create(context.Background(), wr); err != nil {

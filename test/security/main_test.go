@@ -44,6 +44,8 @@ func run(m *testing.M) int {
 		KillGrace:        2 * time.Second,
 		LeaseDuration:    3 * time.Second,
 		AsServiceAccount: true,
+		// Commit statuses link here (TestCommitStatusCarriesNoOutput).
+		ControllerArgs: []string{"--run-url", runURLTemplate},
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

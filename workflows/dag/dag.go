@@ -156,9 +156,11 @@ func Blocked(step krtv1.Step, summaries map[string]Summary) (wait bool, failed, 
 
 // RunName is the deterministic name of a node's Run, so creating it twice
 // (after a restart) finds the first one: the run's name, shortened, and a
-// hash of the node.
-func RunName(workflowRun, node string) string {
-	sum := sha256.Sum256([]byte(workflowRun + "/" + node))
+// hash of the run's UID and the node. The UID keeps apart the Runs of
+// namesakes, two hub namespaces (or hubs) whose Clusters share one remote
+// namespace; a name alone would let one adopt or cancel the other's Runs.
+func RunName(workflowRun, uid, node string) string {
+	sum := sha256.Sum256([]byte(workflowRun + "/" + uid + "/" + node))
 	h := hex.EncodeToString(sum[:])[:10]
 	prefix := workflowRun
 	if len(prefix) > 200 {

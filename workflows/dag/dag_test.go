@@ -77,8 +77,14 @@ func TestBlocked(t *testing.T) {
 
 func TestNamesFitKubernetes(t *testing.T) {
 	long := strings.Repeat("w", 250)
-	if n := RunName(long, "deploy[prod-eu]"); len(n) > 253 || RunName(long, "deploy[prod-eu]") != n || n == RunName(long, "deploy[prod-us]") {
+	const uid = "6f1c0e2a-0000-4000-8000-000000000001"
+	if n := RunName(long, uid, "deploy[prod-eu]"); len(n) > 253 || RunName(long, uid, "deploy[prod-eu]") != n || n == RunName(long, uid, "deploy[prod-us]") {
 		t.Fatalf("RunName is not short, stable and unique: %q", n)
+	}
+	// Namesakes in two hub namespaces share a remote namespace: their
+	// Runs must not share names.
+	if RunName("deploy", uid, "a") == RunName("deploy", "6f1c0e2a-0000-4000-8000-000000000002", "a") {
+		t.Fatal("RunName does not tell two WorkflowRuns of one name apart")
 	}
 	if v := LabelValue(long); len(v) > 63 || v == LabelValue(long+"x") {
 		t.Fatalf("LabelValue = %q", v)
