@@ -18,6 +18,14 @@ const (
 	// takes "get" on the pod. In a cluster no pod has it: runtimed serves
 	// no logs, and `krt logs` reads pods/log.
 	AnnotationLocalLogsToken = "krt.dev/local-logs-token"
+	// LabelSpent on a runtime pod's Lease says that its pod has taken the
+	// one Run an ephemeral Runtime allows: the scheduler assigns it no
+	// other, and the Runtime controller deletes the pod once that Run
+	// has ended. Admission never lets runtimed remove it.
+	LabelSpent = "krt.dev/spent"
+	// LabelEvent and LabelRepository on a Run say what started its
+	// WorkflowRun, for a Runtime's allowedWorkflows.
+	LabelEvent = "krt.dev/event"
 	// FieldAssignedPod is the selectable field runtimed watches with.
 	FieldAssignedPod = "status.assignedPod"
 )
