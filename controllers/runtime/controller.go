@@ -23,8 +23,8 @@ import (
 )
 
 // The runtime controller's rights (make generate writes them into the
-// ClusterRole krt-controller-runtime). It only creates and updates what a
-// Runtime owns; the garbage collector deletes it, so no delete. It never
+// ClusterRole krt-controller-runtime). It creates and updates what a
+// Runtime owns, and the garbage collector deletes it. It never
 // holds escalate: it grants runtimed the ClusterRole krt-runtimed, which
 // it may bind and nothing else, and a Role naming the Runtime's Secrets,
 // which needs get on Secrets (never list or watch). It deletes the spent

@@ -52,7 +52,7 @@ func (b *bench) isolation(ctx context.Context) error {
 	for _, mode := range modes {
 		p50 := median(p50s[mode])
 		figures[string(mode)] = round(p50)
-		if shared > 0 {
+		if shared > 0 && mode != krtv1.IsolationShared {
 			b.results["isolation_"+string(mode)+"_vs_shared"] = round2(p50 / shared)
 		}
 	}
