@@ -30,6 +30,7 @@ import (
 	krtv1 "krt.dev/krt/api/v1alpha1"
 	"krt.dev/krt/runtimed/heartbeat"
 	"krt.dev/krt/runtimed/logs"
+	"krt.dev/krt/runtimed/runtimeserver"
 )
 
 // Options configures an Agent.
@@ -47,6 +48,12 @@ type Options struct {
 	AllowedSecrets []string
 	// RuntimeAddress is the gRPC target of the local Runtime Server.
 	RuntimeAddress string
+	// RuntimeToken is sent to the Runtime Server with every call, where
+	// it cannot tell runtimed by its uid.
+	RuntimeToken string
+	// Isolation is the Runtime's spec.isolation. With ephemeral, the pod
+	// takes one Run and marks its Lease spent before it starts it.
+	Isolation string
 	// LogsAddress is where the live log server listens.
 	LogsAddress string
 	// LogsToken is the bearer token the log server asks for; without one
@@ -78,6 +85,10 @@ type Agent struct {
 	active map[string]*execution // by Run name
 	// finished are executions that ended here lately.
 	finished *recent
+	// renewer keeps the Lease; an ephemeral pod marks it spent.
+	renewer *heartbeat.Renewer
+	// taken is the one execution an ephemeral pod claimed.
+	taken string
 	// serverStarted is when the Runtime Server started, as it said at
 	// recovery.
 	serverStarted time.Time
@@ -107,7 +118,11 @@ func New(opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn, err := grpc.NewClient(opts.RuntimeAddress, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	dial := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	if opts.RuntimeToken != "" {
+		dial = append(dial, grpc.WithPerRPCCredentials(runtimeserver.TokenCredentials(opts.RuntimeToken)))
+	}
+	conn, err := grpc.NewClient(opts.RuntimeAddress, dial...)
 	if err != nil {
 		return nil, fmt.Errorf("runtime server %s: %w", opts.RuntimeAddress, err)
 	}
@@ -163,11 +178,11 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 	// Only now is this pod worth scheduling to: start the heartbeat.
-	renewer := &heartbeat.Renewer{
+	a.renewer = &heartbeat.Renewer{
 		Client: a.client, Pod: a.opts.Pod, PodUID: a.opts.PodUID, Runtime: a.opts.Runtime,
 		Duration: a.opts.LeaseDuration, Log: a.opts.Log.WithName("heartbeat"),
 	}
-	go renewer.Run(ctx)
+	go a.renewer.Run(ctx)
 	defer a.queue.ShutDown()
 	for range a.opts.Workers {
 		go a.work(ctx)

@@ -81,6 +81,9 @@ func (a *Agent) fence(name string, run *krtv1.Run, why string) *execution {
 // conditional on the resourceVersion, so two pods can never both claim one
 // attempt. A Run cancelled before it was claimed ends without starting.
 func (a *Agent) claim(ctx context.Context, run *krtv1.Run) error {
+	if ok, err := a.takeOnce(ctx, run); !ok || err != nil {
+		return err
+	}
 	// Open the log first: once the Run shows Running, `krt logs -f` finds it.
 	a.logs.Open(run.UID)
 	claimed, err := a.writeStatus(ctx, run, a.stillScheduled(run), func(r *krtv1.Run) {

@@ -77,6 +77,9 @@ const (
 	ReasonRuntimeNotFound = "RuntimeNotFound"
 	ReasonNoCapacity      = "NoReadyCapacity"
 	ReasonUnsupported     = "LanguageNotSupported"
+	// ReasonNotAdmitted ends a Run that its Runtime's allowedWorkflows
+	// does not let in; it never executes.
+	ReasonNotAdmitted = "NotAdmitted"
 )
 
 // Condition types. Ready follows kstatus: True once a Run succeeded, False

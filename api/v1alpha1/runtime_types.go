@@ -1,6 +1,9 @@
 package v1alpha1
 
 import (
+	"fmt"
+	"slices"
+
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -65,12 +68,80 @@ type RuntimeSpec struct {
 	// +optional
 	Secrets []string `json:"secrets,omitempty"`
 
+	// Isolation says what Runs on one pod may see of each other
+	// (docs/security.md): shared runs up to capacity Runs side by side in
+	// one pod, for trusted steps only; exclusive runs one Run at a time and
+	// kills every leftover process and wipes the working area between
+	// Runs; ephemeral gives each pod one Run and then replaces it, while
+	// the rest of the pool stays warm. exclusive and ephemeral ignore
+	// capacity: a pod takes one Run at a time.
+	// +kubebuilder:validation:Enum=shared;exclusive;ephemeral
+	// +kubebuilder:default=shared
+	// +optional
+	Isolation Isolation `json:"isolation,omitempty"`
+
+	// AllowedWorkflows says which workflows may run on this Runtime, by
+	// repository and by event. Empty: any Run may use it. Otherwise a Run
+	// must match one entry, or it ends Failed with reason NotAdmitted and
+	// never executes: a deploy pool that allows only push keeps
+	// pull-request code away from its Secrets.
+	// +kubebuilder:validation:MaxItems=32
+	// +listType=atomic
+	// +optional
+	AllowedWorkflows []WorkflowSelector `json:"allowedWorkflows,omitempty"`
+
 	// Network restricts the pods' egress. Without it egress is open; with
 	// it, pods reach only what its rules allow, plus DNS and the API server
 	// (which runtimed needs). Ingress is always closed except for runtimed's
 	// log port, from pods in the same namespace.
 	// +optional
 	Network *RuntimeNetwork `json:"network,omitempty"`
+}
+
+// Isolation is how far Runs on one runtime pod are kept apart.
+type Isolation string
+
+const (
+	// IsolationShared runs Runs side by side in one pod: trusted steps only.
+	IsolationShared Isolation = "shared"
+	// IsolationExclusive runs one Run at a time per pod, and cleans the pod
+	// between Runs.
+	IsolationExclusive Isolation = "exclusive"
+	// IsolationEphemeral runs one Run per pod, then replaces the pod.
+	IsolationEphemeral Isolation = "ephemeral"
+)
+
+// WorkflowSelector matches the Runs of some workflows: those of a
+// WorkflowRepository, started by some kinds of event. An empty field
+// matches anything.
+type WorkflowSelector struct {
+	// Repository names a WorkflowRepository in the Runtime's namespace.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	Repository string `json:"repository,omitempty"`
+	// Events are the kinds of event whose Runs may use the Runtime.
+	// +kubebuilder:validation:MaxItems=4
+	// +kubebuilder:validation:items:Enum=push;pullRequest;schedule;manual
+	// +listType=set
+	// +optional
+	Events []string `json:"events,omitempty"`
+}
+
+// Mode is the Runtime's isolation, shared when unset.
+func (r *Runtime) Mode() Isolation {
+	if r.Spec.Isolation == "" {
+		return IsolationShared
+	}
+	return r.Spec.Isolation
+}
+
+// PodCapacity is the number of Runs one pod takes at once: one unless
+// the Runtime is shared.
+func (r *Runtime) PodCapacity() int32 {
+	if r.Mode() != IsolationShared {
+		return 1
+	}
+	return r.Spec.Capacity
 }
 
 // RuntimeNetwork is the egress part of a Runtime's NetworkPolicy.
@@ -108,6 +179,7 @@ type RuntimeStatus struct {
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=rt,categories=krt
 // +kubebuilder:printcolumn:name="Image",type=string,JSONPath=`.spec.image`,priority=1
+// +kubebuilder:printcolumn:name="Isolation",type=string,JSONPath=`.spec.isolation`,priority=1
 // +kubebuilder:printcolumn:name="Replicas",type=integer,JSONPath=`.spec.replicas`
 // +kubebuilder:printcolumn:name="Ready",type=integer,JSONPath=`.status.readyPods`
 // +kubebuilder:printcolumn:name="Capacity",type=integer,JSONPath=`.status.capacity`
@@ -148,3 +220,23 @@ func (r *Runtime) GetConditions() []metav1.Condition { return r.Status.Condition
 
 // SetConditions lets fluxcd's conditions helpers set the Runtime's.
 func (r *Runtime) SetConditions(c []metav1.Condition) { r.Status.Conditions = c }
+
+// Admits says whether a Run, by the labels the workflow engine gives it
+// (its WorkflowRun's repository and event), may use this Runtime, and if
+// not, why not.
+func (r *Runtime) Admits(run *Run) (bool, string) {
+	if len(r.Spec.AllowedWorkflows) == 0 {
+		return true, ""
+	}
+	repo, event := run.Labels[LabelRepository], run.Labels[LabelEvent]
+	for _, w := range r.Spec.AllowedWorkflows {
+		if (w.Repository == "" || w.Repository == repo) && (len(w.Events) == 0 || slices.Contains(w.Events, event)) {
+			return true, ""
+		}
+	}
+	what := fmt.Sprintf("event %q of repository %q", event, repo)
+	if event == "" {
+		what = "a Run started by no workflow event"
+	}
+	return false, fmt.Sprintf("runtime %q admits only the workflows in its spec.allowedWorkflows, and not %s", r.Name, what)
+}

@@ -23,6 +23,14 @@ const (
 	// its own UID: in a remote namespace shared by several hubs or hub
 	// namespaces, names and origin annotations can repeat, a UID cannot.
 	LabelWorkflowRunUID = "krt.dev/workflow-run-uid"
+	// LabelSpent on a runtime pod's Lease says that its pod has taken the
+	// one Run an ephemeral Runtime allows: the scheduler assigns it no
+	// other, and the Runtime controller deletes the pod once that Run
+	// has ended. Admission never lets runtimed remove it.
+	LabelSpent = "krt.dev/spent"
+	// LabelEvent and LabelRepository on a Run say what started its
+	// WorkflowRun, for a Runtime's allowedWorkflows.
+	LabelEvent = "krt.dev/event"
 	// FieldAssignedPod is the selectable field runtimed watches with.
 	FieldAssignedPod = "status.assignedPod"
 )

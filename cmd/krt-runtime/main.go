@@ -33,6 +33,14 @@ func main() {
 	flag.StringVar(&opts.Python, "python", "python3", "python interpreter for python scripts")
 	flag.DurationVar(&opts.KillGrace, "kill-grace", 10*time.Second, "time between SIGTERM and SIGKILL on cancel or timeout")
 	flag.DurationVar(&opts.Retention, "retention", time.Hour, "how long ended executions are kept when nobody forgets them")
+	flag.StringVar(&opts.Isolation, "isolation", runtimeserver.Shared, "shared, exclusive (one Run at a time, cleaned up after each) or ephemeral (one Run only)")
+	flag.Func("wipe", "a directory emptied after each Run when isolated, besides --work-root (repeatable)", func(d string) error {
+		opts.Wipe = append(opts.Wipe, filepath.Clean(d))
+		return nil
+	})
+	auth := runtimeserver.Auth{}
+	flag.IntVar(&auth.UID, "runtimed-uid", -1, "the only uid the socket serves (SO_PEERCRED); negative for any")
+	tokenFile := flag.String("token-file", "", "a file holding the token callers must present; where runtimed shares this server's uid")
 	install := flag.String("install", "", "copy this binary to the given path and exit (the runtime pod's init container does this)")
 	probe := flag.String("probe", "", "check the health of the server at this address and exit 0 if it serves (an exec probe)")
 	flag.Parse()
@@ -43,13 +51,39 @@ func main() {
 		exitOn(probeHealth(*probe))
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	if err := run(*listen, opts, log); err != nil {
+	if err := setup(&opts, &auth, *listen, *tokenFile); err != nil {
+		log.Error("krt-runtime failed", "error", err)
+		os.Exit(1)
+	}
+	if err := run(*listen, opts, &auth, log); err != nil {
 		log.Error("krt-runtime failed", "error", err)
 		os.Exit(1)
 	}
 }
 
-func run(listen string, opts runtimeserver.Options, log *slog.Logger) error {
+// setup completes the options from the flags: the paths the wipe keeps
+// (the socket and this binary) and the token.
+func setup(opts *runtimeserver.Options, auth *runtimeserver.Auth, listen, tokenFile string) error {
+	if sock, ok := strings.CutPrefix(listen, "unix://"); ok {
+		opts.Keep = append(opts.Keep, filepath.Clean(sock))
+	}
+	if self, err := os.Executable(); err == nil {
+		opts.Keep = append(opts.Keep, self)
+	}
+	if tokenFile != "" {
+		data, err := os.ReadFile(tokenFile)
+		if err != nil {
+			return fmt.Errorf("--token-file: %w", err)
+		}
+		auth.Token = strings.TrimSpace(string(data))
+		if auth.Token == "" {
+			return fmt.Errorf("--token-file %s is empty", tokenFile)
+		}
+	}
+	return nil
+}
+
+func run(listen string, opts runtimeserver.Options, auth *runtimeserver.Auth, log *slog.Logger) error {
 	srv, err := runtimeserver.New(opts)
 	if err != nil {
 		return err
@@ -58,7 +92,7 @@ func run(listen string, opts runtimeserver.Options, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	g := grpc.NewServer()
+	g := grpc.NewServer(auth.ServerOptions()...)
 	runtimev1.RegisterRuntimeServer(g, srv)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(g, hs)
@@ -135,7 +169,13 @@ func listener(addr string) (net.Listener, error) {
 			return nil, err
 		}
 		_ = os.Remove(path) // a socket left by a previous process
-		return net.Listen("unix", path)
+		lis, err := net.Listen("unix", path)
+		if err != nil {
+			return nil, err
+		}
+		// runtimed runs as another uid in the pod's group (fsGroup):
+		// the group may connect, and the server checks who did.
+		return lis, os.Chmod(path, 0o660)
 	case strings.HasPrefix(addr, "tcp://"):
 		return net.Listen("tcp", strings.TrimPrefix(addr, "tcp://"))
 	}

@@ -35,6 +35,8 @@ func main() {
 	flag.StringVar(&opts.RuntimeAddress, "runtime-address", "unix:///krt/run/runtime.sock", "gRPC target of the Runtime Server")
 	flag.StringVar(&opts.LogsAddress, "logs-address", ":8081", "where the live log server listens")
 	tokenFile := flag.String("logs-token-file", "", "a file holding the bearer token that reading a Run's log from the log server takes; without it, the server answers only /healthz")
+	flag.StringVar(&opts.Isolation, "isolation", string(krtv1.IsolationShared), "the Runtime's spec.isolation: with ephemeral, the pod takes one Run and marks its Lease spent")
+	runtimeToken := flag.String("runtime-token-file", "", "a file holding the token the Runtime Server asks for, where it cannot tell runtimed by its uid (the local pool)")
 	flag.DurationVar(&opts.LeaseDuration, "lease-duration", 15*time.Second, "how long one heartbeat stays fresh")
 	flag.DurationVar(&opts.KillGrace, "kill-grace", 10*time.Second, "time between SIGTERM and SIGKILL for a cancelled Run")
 	flag.IntVar(&opts.Workers, "workers", 4, "Runs claimed in parallel")
@@ -60,6 +62,14 @@ func main() {
 			os.Exit(1)
 		}
 		opts.LogsToken = strings.TrimSpace(string(token))
+	}
+	if *runtimeToken != "" {
+		token, err := os.ReadFile(*runtimeToken)
+		if err != nil || len(strings.TrimSpace(string(token))) == 0 {
+			fmt.Fprintln(os.Stderr, "runtimed: --runtime-token-file: the file must hold a token:", err)
+			os.Exit(1)
+		}
+		opts.RuntimeToken = strings.TrimSpace(string(token))
 	}
 	if *secrets != "" {
 		opts.AllowedSecrets = strings.Split(*secrets, ",")

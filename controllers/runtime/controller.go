@@ -23,17 +23,19 @@ import (
 )
 
 // The runtime controller's rights (make generate writes them into the
-// ClusterRole krt-controller-runtime). It only creates and updates what a
-// Runtime owns; the garbage collector deletes it, so no delete. It never
+// ClusterRole krt-controller-runtime). It creates and updates what a
+// Runtime owns, and the garbage collector deletes it. It never
 // holds escalate: it grants runtimed the ClusterRole krt-runtimed, which
 // it may bind and nothing else, and a Role naming the Runtime's Secrets,
-// which needs get on Secrets (never list or watch). The API server's
+// which needs get on Secrets (never list or watch). It deletes the spent
+// pods of ephemeral Runtimes (recycle.go), and an admission policy keeps
+// that right to runtime pods. The API server's
 // EndpointSlices, for the NetworkPolicy's egress, are read in default only.
 //
 // +kubebuilder:rbac:groups=krt.dev,resources=runtimes,verbs=get;list;watch
 // +kubebuilder:rbac:groups=krt.dev,resources=runtimes/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=krt.dev,resources=runs,verbs=get;list;watch
-// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;delete
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update
 // +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=get;list;watch;create;update
@@ -104,6 +106,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if err := r.apply(ctx, rt); err != nil {
 		conditions.MarkReconciling(rt, ReasonApplyFailed, "%s", err)
 		conditions.MarkFalse(rt, krtv1.ConditionReady, ReasonApplyFailed, "%s", err)
+		return ctrl.Result{}, err
+	}
+	if err := r.recycle(ctx, rt); err != nil {
 		return ctrl.Result{}, err
 	}
 	if err := r.summarize(ctx, rt); err != nil {

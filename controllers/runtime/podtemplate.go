@@ -29,6 +29,11 @@ const (
 	// nonRootUID runs every container: images such as python:3.13-slim
 	// default to root, which the restricted Pod Security Standard refuses.
 	nonRootUID = 65532
+	// RuntimedUID runs runtimed and the init container instead: the
+	// runtime socket serves that uid only (the kernel says who connects),
+	// and steps, running as nonRootUID, cannot replace krt-runtime's
+	// binary.
+	RuntimedUID = 65533
 )
 
 // The containers of a runtime pod, and where the runtimed image (the
@@ -70,7 +75,7 @@ func PodTemplate(rt *krtv1.Runtime, opts PodOptions) corev1.PodTemplateSpec {
 		port = LogsPort
 	}
 	shared := []corev1.VolumeMount{{Name: "krt", MountPath: sharedMount}}
-	capacity := rt.Spec.Capacity
+	capacity := rt.PodCapacity()
 	return corev1.PodTemplateSpec{
 		ObjectMeta: metaForPod(rt, capacity),
 		Spec: corev1.PodSpec{
@@ -93,7 +98,7 @@ func PodTemplate(rt *krtv1.Runtime, opts PodOptions) corev1.PodTemplateSpec {
 			InitContainers: []corev1.Container{{
 				Name: "install-runtime", Image: opts.RuntimedImage,
 				Command:         []string{ImageKrtRuntime, "--install", RuntimeBinary},
-				SecurityContext: restricted(), VolumeMounts: shared,
+				SecurityContext: asRuntimed(restricted()), VolumeMounts: shared,
 			}},
 			Containers: []corev1.Container{runtimeContainer(rt, shared), runtimedContainer(rt, opts, port, shared)},
 		},
@@ -106,11 +111,31 @@ func metaForPod(rt *krtv1.Runtime, capacity int32) (m metav1.ObjectMeta) {
 	return m
 }
 
+// asRuntimed runs a container as RuntimedUID, in the pod's group (its
+// fsGroup), so it may use the runtime socket and its binaries are not the
+// steps' to change.
+func asRuntimed(c *corev1.SecurityContext) *corev1.SecurityContext {
+	c.RunAsUser = ptr.To(int64(RuntimedUID))
+	return c
+}
+
+// runtimeCommand runs krt-runtime with the Runtime's isolation. Isolated
+// modes wipe the whole shared volume and /tmp between Runs; krt-runtime
+// keeps its own socket and binary.
+func runtimeCommand(rt *krtv1.Runtime) []string {
+	cmd := []string{RuntimeBinary, "--listen", RuntimeSocket, "--work-root", WorkRoot,
+		"--runtimed-uid", strconv.Itoa(RuntimedUID), "--isolation", string(rt.Mode())}
+	if rt.Mode() != krtv1.IsolationShared {
+		cmd = append(cmd, "--wipe", sharedMount, "--wipe", "/tmp")
+	}
+	return cmd
+}
+
 func runtimeContainer(rt *krtv1.Runtime, shared []corev1.VolumeMount) corev1.Container {
 	c := corev1.Container{
 		Name:            RuntimeContainer,
 		Image:           rt.Spec.Image,
-		Command:         []string{RuntimeBinary, "--listen", RuntimeSocket, "--work-root", WorkRoot},
+		Command:         runtimeCommand(rt),
 		Env:             []corev1.EnvVar{{Name: "HOME", Value: WorkRoot}, {Name: "TMPDIR", Value: "/tmp"}},
 		SecurityContext: restricted(),
 		VolumeMounts:    append(shared, corev1.VolumeMount{Name: "tmp", MountPath: "/tmp"}),
@@ -140,10 +165,11 @@ func runtimedContainer(rt *krtv1.Runtime, opts PodOptions, port int32, shared []
 		Image: opts.RuntimedImage,
 		Command: []string{ImageRuntimed, "--runtime", rt.Name, "--languages", strings.Join(langs, ","),
 			"--allowed-secrets", strings.Join(rt.Spec.Secrets, ","),
-			"--runtime-address", RuntimeSocket, "--logs-address", ":" + strconv.Itoa(int(port))},
+			"--runtime-address", RuntimeSocket, "--logs-address", ":" + strconv.Itoa(int(port)),
+			"--isolation", string(rt.Mode())},
 		Env:             []corev1.EnvVar{field("POD_NAME", "metadata.name"), field("POD_NAMESPACE", "metadata.namespace"), field("POD_UID", "metadata.uid")},
 		Ports:           []corev1.ContainerPort{{Name: krtv1.LogsPortName, ContainerPort: port, Protocol: corev1.ProtocolTCP}},
-		SecurityContext: restricted(),
+		SecurityContext: asRuntimed(restricted()),
 		VolumeMounts: append(append([]corev1.VolumeMount(nil), shared...),
 			corev1.VolumeMount{Name: tokenVolume, MountPath: TokenDir, ReadOnly: true}),
 		ReadinessProbe: health,

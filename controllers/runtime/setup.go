@@ -36,7 +36,10 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		// the pool's status; routine renewals do not.
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(runtimeOfPod)).
 		Watches(&coordinationv1.Lease{}, handler.EnqueueRequestsFromMapFunc(runtimeOfPod),
-			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
+			builder.WithPredicates(predicate.Funcs{UpdateFunc: spentChanged})).
+		// An ephemeral pod's Run ending frees the pod for recycling.
+		Watches(&krtv1.Run{}, handler.EnqueueRequestsFromMapFunc(r.runtimeOfEndedRun),
+			builder.WithPredicates(predicate.Funcs{CreateFunc: func(event.CreateEvent) bool { return false }, UpdateFunc: runEnded})).
 		Complete(r)
 }
 
@@ -46,4 +49,31 @@ func runtimeOfPod(_ context.Context, o client.Object) []reconcile.Request {
 		return nil
 	}
 	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}}
+}
+
+// spentChanged passes the one Lease update the controller acts on: runtimed
+// marking its pod spent.
+func spentChanged(e event.UpdateEvent) bool {
+	return e.ObjectOld.GetLabels()[krtv1.LabelSpent] != e.ObjectNew.GetLabels()[krtv1.LabelSpent]
+}
+
+func runEnded(e event.UpdateEvent) bool {
+	o, ok1 := e.ObjectOld.(*krtv1.Run)
+	n, ok2 := e.ObjectNew.(*krtv1.Run)
+	return ok1 && ok2 && o.Status.Phase.HoldsCapacity() && !n.Status.Phase.HoldsCapacity()
+}
+
+// runtimeOfEndedRun wakes the Runtime of a Run that let go of its pod, if
+// the Runtime recycles pods.
+func (r *Reconciler) runtimeOfEndedRun(ctx context.Context, o client.Object) []reconcile.Request {
+	run, ok := o.(*krtv1.Run)
+	if !ok {
+		return nil
+	}
+	key := types.NamespacedName{Namespace: run.Namespace, Name: run.Spec.Runtime}
+	rt := &krtv1.Runtime{}
+	if err := r.cache.Get(ctx, key, rt); err != nil || rt.Mode() != krtv1.IsolationEphemeral {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: key}}
 }

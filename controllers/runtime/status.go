@@ -41,7 +41,7 @@ func (r *Reconciler) summarize(ctx context.Context, rt *krtv1.Runtime) error {
 	if err := r.cache.List(ctx, pending, client.InNamespace(rt.Namespace), client.MatchingFields{index.PendingRuntime: rt.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return err
 	}
-	rt.Status.ReadyPods, rt.Status.Capacity = ready, ready*rt.Spec.Capacity
+	rt.Status.ReadyPods, rt.Status.Capacity = ready, ready*rt.PodCapacity()
 	rt.Status.InUse, rt.Status.Pending = inUse, int32(len(pending.Items))
 
 	want := int32(2)

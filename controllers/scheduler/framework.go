@@ -19,10 +19,18 @@ type Candidate struct {
 	Lease    *coordinationv1.Lease
 	Capacity int
 	InUse    int
+	// Spent is an ephemeral pod that has taken its one Run: it takes no
+	// other, however free it looks.
+	Spent bool
 }
 
 // Free is the number of Runs the pod can still take.
-func (c *Candidate) Free() int { return c.Capacity - c.InUse }
+func (c *Candidate) Free() int {
+	if c.Spent {
+		return 0
+	}
+	return c.Capacity - c.InUse
+}
 
 // FilterPlugin rules a pod out for a Run, in the manner of kube-scheduler's
 // framework.

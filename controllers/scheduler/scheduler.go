@@ -23,6 +23,7 @@ import (
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
 	"krt.dev/krt/controllers/index"
+	"krt.dev/krt/runtimed/heartbeat"
 )
 
 // The scheduler's rights (make generate writes them into the ClusterRole
@@ -55,6 +56,9 @@ type Scheduler struct {
 	queue  enqueuer
 
 	assumed *assumeCache
+	// used are ephemeral pods given their one Run, until their Lease
+	// says so: the Lease cache may lag behind the Run's.
+	used *usedPods
 	// pick and reserve happen under mu, so two workers never fill one slot.
 	mu sync.Mutex
 }
@@ -116,7 +120,13 @@ func (s *Scheduler) scheduleOnce(ctx context.Context, run *krtv1.Run) (bool, err
 	if err != nil {
 		return true, err
 	}
-	pod, candidates, err := s.pickAndAssume(ctx, run)
+	if ok, why := rt.Admits(run); !ok {
+		attempts.WithLabelValues("not_admitted").Inc()
+		r := run.DeepCopy()
+		r.Finish(krtv1.RunFailed, krtv1.ReasonNotAdmitted, why, time.Now())
+		return doneUnlessConflict(s.writer.Status().Update(ctx, r))
+	}
+	pod, candidates, err := s.pickAndAssume(ctx, run, rt.Mode() == krtv1.IsolationEphemeral)
 	if err != nil || pod == nil {
 		if err == nil {
 			attempts.WithLabelValues("no_capacity").Inc()
@@ -141,6 +151,7 @@ func (s *Scheduler) scheduleOnce(ctx context.Context, run *krtv1.Run) (bool, err
 	if err := s.writer.Status().Update(ctx, r); err != nil {
 		// The slot was never taken: someone else may want it now.
 		s.assumed.forget(run.UID)
+		s.used.remove(pod.UID)
 		s.wake(ctx, "reservation_dropped", run.Namespace, run.Spec.Runtime)
 		if apierrors.IsConflict(err) {
 			attempts.WithLabelValues("conflict").Inc()
@@ -153,7 +164,7 @@ func (s *Scheduler) scheduleOnce(ctx context.Context, run *krtv1.Run) (bool, err
 
 // pickAndAssume filters and scores the runtime's pods and reserves a slot
 // on the best. It reports how many pods were Ready and fresh at all.
-func (s *Scheduler) pickAndAssume(ctx context.Context, run *krtv1.Run) (*corev1.Pod, int, error) {
+func (s *Scheduler) pickAndAssume(ctx context.Context, run *krtv1.Run, ephemeral bool) (*corev1.Pod, int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
@@ -179,6 +190,9 @@ func (s *Scheduler) pickAndAssume(ctx context.Context, run *krtv1.Run) (*corev1.
 	}
 	if best == nil {
 		return nil, live, nil
+	}
+	if ephemeral {
+		s.used.add(best.Pod.UID, now)
 	}
 	s.assumed.assume(run.UID, reservation{
 		name:    types.NamespacedName{Namespace: run.Namespace, Name: run.Name},
@@ -221,10 +235,11 @@ func (s *Scheduler) candidates(ctx context.Context, namespace, runtime string, n
 	out := make([]*Candidate, 0, len(pods.Items))
 	for i := range pods.Items {
 		p := &pods.Items[i]
-		c := &Candidate{Pod: p, Capacity: PodCapacity(p)}
+		c := &Candidate{Pod: p, Capacity: PodCapacity(p), Spent: s.used.has(p.UID, now)}
 		lease := &coordinationv1.Lease{}
 		if err := s.cache.Get(ctx, client.ObjectKeyFromObject(p), lease); err == nil {
 			c.Lease = lease
+			c.Spent = c.Spent || heartbeat.Spent(lease)
 		}
 		inUse, err := s.usage(ctx, p, now)
 		if err != nil {

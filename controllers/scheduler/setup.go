@@ -58,7 +58,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 	ref := &queueRef{}
 	s := &Scheduler{
 		opts: opts, cache: mgr.GetCache(), api: mgr.GetAPIReader(), writer: mgr.GetClient(),
-		queue: ref, assumed: newAssumeCache(opts.AssumeTTL),
+		queue: ref, assumed: newAssumeCache(opts.AssumeTTL), used: newUsedPods(),
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("scheduler").

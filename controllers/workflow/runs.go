@@ -123,6 +123,12 @@ func (p *pass) newRun(node string, spec krtv1.RunSpec, t target) (*krtv1.Run, er
 		},
 		Spec: spec,
 	}
+	// What started the run, for the Runtime's allowedWorkflows.
+	for _, k := range []string{krtv1.LabelEvent, krtv1.LabelRepository} {
+		if v := wr.Labels[k]; v != "" {
+			run.Labels[k] = v
+		}
+	}
 	if t.hub {
 		// Owner references cannot cross clusters; remote Runs are found
 		// by their origin annotation instead.

@@ -6,6 +6,7 @@ package heartbeat
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -44,7 +45,27 @@ type Renewer struct {
 	Interval time.Duration
 	Log      logr.Logger
 
+	// mu serialises renewals: MarkSpent renews outside Run's loop.
+	mu    sync.Mutex
+	spent bool
 	lease *coordinationv1.Lease
+}
+
+// MarkSpent labels the Lease krt.dev/spent at once, and on every renewal
+// after: the pod of an ephemeral Runtime has taken its one Run, so the
+// scheduler assigns it nothing more and the Runtime controller replaces
+// it once the Run ends. It retries a conflict with a fresh read.
+func (r *Renewer) MarkSpent(ctx context.Context) error {
+	r.mu.Lock()
+	r.spent = true
+	r.mu.Unlock()
+	var err error
+	for range 5 {
+		if err = r.Renew(ctx); err == nil {
+			return nil
+		}
+	}
+	return err
 }
 
 // Run renews until ctx ends. The first renewal happens at once.
@@ -69,6 +90,8 @@ func (r *Renewer) Run(ctx context.Context) {
 
 // Renew writes one heartbeat, creating the Lease the first time.
 func (r *Renewer) Renew(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	now := metav1.NewMicroTime(time.Now())
 	if r.lease == nil {
 		l := &coordinationv1.Lease{}
@@ -86,6 +109,7 @@ func (r *Renewer) Renew(ctx context.Context) error {
 	l.Spec.LeaseDurationSeconds = ptr.To(int32(r.Duration / time.Second))
 	l.Spec.RenewTime = &now
 	l.OwnerReferences = r.owners()
+	r.label(l)
 	if err := r.Client.Update(ctx, l); err != nil {
 		r.lease = nil // read it again next time
 		return err
@@ -108,11 +132,35 @@ func (r *Renewer) create(ctx context.Context, now metav1.MicroTime) error {
 			RenewTime:            &now,
 		},
 	}
+	r.label(l)
 	if err := r.Client.Create(ctx, l); err != nil {
 		return err
 	}
 	r.lease = l
 	return nil
+}
+
+func (r *Renewer) label(l *coordinationv1.Lease) {
+	if !r.spent {
+		return
+	}
+	if l.Labels == nil {
+		l.Labels = map[string]string{}
+	}
+	l.Labels[krtv1.LabelSpent] = "true"
+}
+
+// WasSpent says whether this pod's Lease is marked spent, as last read or
+// written.
+func (r *Renewer) WasSpent() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.spent || Spent(r.lease)
+}
+
+// Spent reports whether a Lease marks its pod spent.
+func Spent(l *coordinationv1.Lease) bool {
+	return l != nil && l.Labels[krtv1.LabelSpent] != ""
 }
 
 // owners ties the Lease to its pod, so it is collected with it.

@@ -50,13 +50,24 @@ func (pp *podProcs) LogsURL() string { return "http://127.0.0.1:" + strconv.Itoa
 func (p *Pool) additions(pp *podProcs, container string) (args, env []string, err error) {
 	switch container {
 	case runtimectl.RuntimeContainer:
-		return []string{"--kill-grace", p.opts.KillGrace.String()}, p.opts.RuntimeEnv, nil
+		token, err := pp.runtimeToken()
+		if err != nil {
+			return nil, nil, err
+		}
+		// Here runtimed shares the server's uid: a per-pod token stands in
+		// for the uid check.
+		return []string{"--kill-grace", p.opts.KillGrace.String(), "--runtimed-uid=-1", "--token-file", token}, p.opts.RuntimeEnv, nil
 	case runtimectl.RuntimedContainer:
 		kubeconfig, err := p.podKubeconfig(context.Background(), pp)
 		if err != nil {
 			return nil, nil, err
 		}
-		args = []string{"--lease-duration", p.opts.LeaseDuration.String(), "--kill-grace", p.opts.KillGrace.String(), "--kube-api-qps", "-1"}
+		token, err := pp.runtimeToken()
+		if err != nil {
+			return nil, nil, err
+		}
+		args = []string{"--lease-duration", p.opts.LeaseDuration.String(), "--kill-grace", p.opts.KillGrace.String(), "--kube-api-qps", "-1",
+			"--runtime-token-file", token}
 		if token := pp.pod.Annotations[krtv1.AnnotationLocalLogsToken]; token != "" {
 			file := filepath.Join(pp.dir, "logs-token")
 			if err := os.WriteFile(file, []byte(token), 0o600); err != nil {

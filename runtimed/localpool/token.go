@@ -2,6 +2,8 @@ package localpool
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -45,4 +47,21 @@ func (p *Pool) podKubeconfig(ctx context.Context, pp *podProcs) (string, error) 
 		return "", err
 	}
 	return path, os.Chmod(path, 0o600)
+}
+
+// runtimeToken is the file holding the pod's runtime socket token, made
+// once per pod: krt-runtime asks runtimed for it, since in the local pool
+// both run as one uid and the socket cannot tell them apart by it. A step
+// sharing that uid could still read it: the local pool is for development
+// and tests, and a cluster checks the uid instead.
+func (pp *podProcs) runtimeToken() (string, error) {
+	path := filepath.Join(pp.dir, "runtime-token")
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	token := make([]byte, 32)
+	if _, err := rand.Read(token); err != nil {
+		return "", err
+	}
+	return path, os.WriteFile(path, []byte(hex.EncodeToString(token)), 0o600)
 }

@@ -28,6 +28,8 @@ type execution struct {
 	pid     int
 	logs    *logBuffer
 	ready   chan struct{} // closed once the start was attempted
+	// sweep, when isolated, cleans the pod before the exit is reported.
+	sweep func()
 
 	mu       sync.Mutex
 	stopping runtimev1.ExitReason // why we are killing it, if we are
@@ -188,6 +190,9 @@ func (e *execution) wait(cmd *exec.Cmd, copying *sync.WaitGroup, timer *time.Tim
 		timer.Stop()
 	}
 	_ = syscall.Kill(-e.pid, syscall.SIGKILL)
+	if e.sweep != nil {
+		_ = killDescendants() // a daemon would hold the pipes open
+	}
 	// A child that left the group may still hold the pipes open.
 	drained := make(chan struct{})
 	go func() { copying.Wait(); close(drained) }()
@@ -202,7 +207,11 @@ func (e *execution) wait(cmd *exec.Cmd, copying *sync.WaitGroup, timer *time.Tim
 	for _, r := range readers {
 		r.Close()
 	}
-	e.finish(exitFrom(err), outputsFrom(filepath.Join(e.dir, "outputs")))
+	out := outputsFrom(filepath.Join(e.dir, "outputs"))
+	if e.sweep != nil {
+		e.sweep()
+	}
+	e.finish(exitFrom(err), out)
 }
 
 func exitFrom(err error) *runtimev1.Exit {

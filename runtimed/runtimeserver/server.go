@@ -32,6 +32,13 @@ type Options struct {
 	LogBufferBytes int64
 	// Retention is how long an ended execution that nobody forgot is kept.
 	Retention time.Duration
+	// Isolation is Shared (executions side by side), Exclusive (one at a
+	// time, every leftover process killed and the working areas wiped
+	// after each) or Ephemeral (as Exclusive, and only one ever).
+	Isolation string
+	// Wipe are directories emptied after each isolated execution, besides
+	// WorkRoot; Keep are paths in them that stay (the socket, the binary).
+	Wipe, Keep []string
 }
 
 func (o *Options) defaults() {
@@ -50,6 +57,9 @@ func (o *Options) defaults() {
 	if o.Retention == 0 {
 		o.Retention = time.Hour
 	}
+	if o.Isolation == "" {
+		o.Isolation = Shared
+	}
 }
 
 // Server implements the krt.runtime.v1.Runtime service.
@@ -62,6 +72,10 @@ type Server struct {
 	mu         sync.Mutex
 	execs      map[string]*execution
 	lastExpiry time.Time
+	// taken is set once an isolated server has started an execution;
+	// tainted once a sweep failed, after which it starts no more.
+	taken   bool
+	tainted error
 }
 
 // New returns a Server that keeps its executions under opts.WorkRoot.
@@ -70,10 +84,21 @@ func New(opts Options) (*Server, error) {
 	if opts.WorkRoot == "" {
 		return nil, fmt.Errorf("a work root is required")
 	}
+	switch opts.Isolation {
+	case Shared, Exclusive, Ephemeral:
+	default:
+		return nil, fmt.Errorf("isolation %q: want shared, exclusive or ephemeral", opts.Isolation)
+	}
 	if err := os.MkdirAll(opts.WorkRoot, 0o700); err != nil {
 		return nil, err
 	}
-	return &Server{opts: opts, started: time.Now(), execs: map[string]*execution{}}, nil
+	s := &Server{opts: opts, started: time.Now(), execs: map[string]*execution{}}
+	if s.isolated() {
+		if err := becomeSubreaper(); err != nil {
+			return nil, fmt.Errorf("isolation %s needs to adopt orphaned processes: %w", opts.Isolation, err)
+		}
+	}
+	return s, nil
 }
 
 // Execute starts or attaches to an execution and streams it to the end.
@@ -102,8 +127,15 @@ func (s *Server) startOrAttach(req *runtimev1.ExecuteRequest) (*execution, bool,
 		s.mu.Unlock()
 		return nil, false, status.Errorf(codes.NotFound, "execution %q is not known", req.GetId())
 	}
+	if err := s.admitLocked(req.GetId()); err != nil {
+		s.mu.Unlock()
+		return nil, false, err
+	}
 	e := &execution{id: req.GetId(), dir: filepath.Join(s.opts.WorkRoot, dirName(req.GetId())), started: time.Now(),
 		logs: newLogBuffer(s.opts.LogBufferBytes), ready: make(chan struct{}), done: make(chan struct{})}
+	if s.isolated() {
+		e.sweep = s.sweep
+	}
 	s.execs[e.id] = e
 	s.mu.Unlock()
 	// Outside the lock: one slow start must not hold up the others.

@@ -33,11 +33,21 @@ func TestRuntimePodsPassTheRestrictedPodSecurityStandard(t *testing.T) {
 		t.Fatalf("a non-compliant pod: err = %v, want it refused by Pod Security admission", err)
 	}
 	// The Runtime's pods, made from the Runtime controller's template, are
-	// admitted, come up, and run Runs.
-	createRuntime(t, ns.Name, "strict", 1, 1)
-	run := waitDone(t, newRun(t, ns.Name, krtv1.RunSpec{Runtime: "strict", Script: "echo admitted"}))
-	if run.Status.Phase != krtv1.RunSucceeded {
-		t.Fatalf("phase = %s (%s)", run.Status.Phase, run.Status.Message)
+	// admitted, come up, and run Runs, in every isolation mode: runtimed's
+	// own uid and the isolated modes' flags change nothing the standard
+	// looks at. An ephemeral pod is replaced after its Run, and its
+	// replacement is admitted too.
+	for _, mode := range []krtv1.Isolation{krtv1.IsolationShared, krtv1.IsolationExclusive, krtv1.IsolationEphemeral} {
+		t.Run(string(mode), func(t *testing.T) {
+			name := "strict-" + string(mode)
+			createRuntime(t, ns.Name, name, 1, 1, func(rt *krtv1.Runtime) { rt.Spec.Isolation = mode })
+			for i := range 2 {
+				run := waitDone(t, newRun(t, ns.Name, krtv1.RunSpec{Runtime: name, Script: "echo admitted"}))
+				if run.Status.Phase != krtv1.RunSucceeded {
+					t.Fatalf("run %d: phase = %s (%s)", i, run.Status.Phase, run.Status.Message)
+				}
+			}
+		})
 	}
 }
 

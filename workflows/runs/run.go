@@ -25,7 +25,7 @@ const (
 	// LabelWorkflow names the run's Workflow (cut to a label value).
 	LabelWorkflow = "krt.dev/workflow"
 	// LabelEvent is the type of event that started the run.
-	LabelEvent = "krt.dev/event"
+	LabelEvent = krtv1.LabelEvent
 	// LabelConcurrencyGroup is a short hash of the run's resolved group: a
 	// group may be any text, a label value may not.
 	LabelConcurrencyGroup = "krt.dev/concurrency-group"

@@ -1,0 +1,67 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/controllers/index"
+)
+
+// recycle deletes the spent pods of an ephemeral Runtime: those whose
+// runtimed marked its Lease spent when it took its one Run, once that Run
+// no longer holds the pod. The Deployment's ReplicaSet then starts a fresh
+// pod, so the pool stays at spec.replicas, spares included. Only pods that
+// carry krt's labels and belong to this Runtime are ever deleted, and the
+// admission policy krt-controller-runtime-pods holds the controller to that.
+func (r *Reconciler) recycle(ctx context.Context, rt *krtv1.Runtime) error {
+	if rt.Mode() != krtv1.IsolationEphemeral {
+		return nil
+	}
+	pods := &corev1.PodList{}
+	if err := r.cache.List(ctx, pods, client.InNamespace(rt.Namespace), client.MatchingLabels{krtv1.LabelRuntime: rt.Name}); err != nil {
+		return err
+	}
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		spent, err := r.spentAndIdle(ctx, p)
+		if err != nil || !spent || p.DeletionTimestamp != nil {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		err = r.client.Delete(ctx, p, client.Preconditions{UID: &p.UID})
+		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			return fmt.Errorf("deleting spent pod %s: %w", p.Name, err)
+		}
+	}
+	return nil
+}
+
+// spentAndIdle says whether the pod's Lease is marked spent and no Run
+// holds the pod any more.
+func (r *Reconciler) spentAndIdle(ctx context.Context, p *corev1.Pod) (bool, error) {
+	lease := &coordinationv1.Lease{}
+	if err := r.cache.Get(ctx, client.ObjectKeyFromObject(p), lease); err != nil {
+		return false, client.IgnoreNotFound(err)
+	}
+	if lease.Labels[krtv1.LabelSpent] == "" || lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity != string(p.UID) {
+		return false, nil
+	}
+	runs := &krtv1.RunList{}
+	if err := r.cache.List(ctx, runs, client.InNamespace(p.Namespace), client.MatchingFields{index.ActivePod: p.Name}, client.UnsafeDisableDeepCopy); err != nil {
+		return false, err
+	}
+	for i := range runs.Items {
+		if runs.Items[i].Status.AssignedPodUID == p.UID {
+			return false, nil
+		}
+	}
+	return true, nil
+}
