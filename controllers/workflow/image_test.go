@@ -93,3 +93,20 @@ func TestToolImageAndSecrets(t *testing.T) {
 		})
 	}
 }
+
+// TestImageWaitsForItsRuntime: a step whose image no Runtime has waits,
+// saying what to create, and starts on the Runtime once it exists.
+func TestImageWaitsForItsRuntime(t *testing.T) {
+	ns := env.Namespace(t)
+	wr := newRun(t, ns, "byimage", krtv1.WorkflowSpec{Steps: []krtv1.Step{
+		{Name: "check", Image: "kubiya/kubectl:latest", Run: "kubectl version"},
+	}}, nil)
+	waitNode(t, wr, "check", krtv1.NodeWaiting, "no Runtime in this namespace has it: create one with spec.image: kubiya/kubectl:latest")
+	rt := &krtv1.Runtime{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "kubectl"}, Spec: krtv1.RuntimeSpec{Image: "docker.io/kubiya/kubectl"}}
+	if err := env.Client.Create(context.Background(), rt); err != nil {
+		t.Fatal(err)
+	}
+	if run := waitRunOf(t, ns, wr, "check"); run.Spec.Runtime != "kubectl" {
+		t.Fatalf("the Run went to runtime %q, want kubectl", run.Spec.Runtime)
+	}
+}
