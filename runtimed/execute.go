@@ -178,6 +178,14 @@ func (a *Agent) request(ctx context.Context, run *krtv1.Run) (*runtimev1.Execute
 		req.Env[k] = v
 		values = append(values, v)
 	}
+	if req.SecretFiles, err = a.secretFiles(ctx, run); err != nil {
+		return nil, nil, &result{phase: krtv1.RunFailed, reason: krtv1.ReasonSecretNotFound, message: err.Error()}
+	}
+	for _, sf := range req.SecretFiles {
+		for _, v := range sf.Files {
+			values = append(values, string(v))
+		}
+	}
 	if run.Spec.Timeout != nil {
 		req.Timeout = durationpb.New(run.Spec.Timeout.Duration)
 	}

@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	runtimev1 "krt.dev/krt/api/runtime/v1"
 	krtv1 "krt.dev/krt/api/v1alpha1"
 )
 
@@ -19,17 +20,9 @@ func (a *Agent) secretValues(ctx context.Context, run *krtv1.Run) (map[string]st
 	cache := map[string]*corev1.Secret{}
 	for _, se := range run.Spec.SecretEnv {
 		ref := se.SecretKeyRef
-		if !slices.Contains(a.opts.AllowedSecrets, ref.Name) {
-			return nil, fmt.Errorf("secretEnv %s: Secret %q is not one of runtime %q's spec.secrets %v",
-				se.Name, ref.Name, a.opts.Runtime, a.opts.AllowedSecrets)
-		}
-		s, ok := cache[ref.Name]
-		if !ok {
-			s = &corev1.Secret{}
-			if err := a.client.Get(ctx, types.NamespacedName{Namespace: run.Namespace, Name: ref.Name}, s); err != nil {
-				return nil, fmt.Errorf("secretEnv %s: reading Secret %q: %v", se.Name, ref.Name, err)
-			}
-			cache[ref.Name] = s
+		s, err := a.readSecret(ctx, run, ref.Name, "secretEnv "+se.Name, cache)
+		if err != nil {
+			return nil, err
 		}
 		v, ok := s.Data[ref.Key]
 		if !ok {
@@ -38,4 +31,40 @@ func (a *Agent) secretValues(ctx context.Context, run *krtv1.Run) (map[string]st
 		out[se.Name] = string(v)
 	}
 	return out, nil
+}
+
+// secretFiles reads the Secrets that the Run gets as files, every key of
+// each, under the same rule as secretEnv.
+func (a *Agent) secretFiles(ctx context.Context, run *krtv1.Run) ([]*runtimev1.SecretFile, error) {
+	var out []*runtimev1.SecretFile
+	for _, sf := range run.Spec.SecretFiles {
+		s, err := a.readSecret(ctx, run, sf.Secret, "secretFiles "+sf.Name, nil)
+		if err != nil {
+			return nil, err
+		}
+		if len(s.Data) == 0 {
+			return nil, fmt.Errorf("secretFiles %s: Secret %q has no keys", sf.Name, sf.Secret)
+		}
+		out = append(out, &runtimev1.SecretFile{Name: sf.Name, MountPath: sf.MountPath, Files: s.Data})
+	}
+	return out, nil
+}
+
+// readSecret reads one Secret the Runtime allows; what names an error.
+func (a *Agent) readSecret(ctx context.Context, run *krtv1.Run, name, what string, cache map[string]*corev1.Secret) (*corev1.Secret, error) {
+	if !slices.Contains(a.opts.AllowedSecrets, name) {
+		return nil, fmt.Errorf("%s: Secret %q is not one of runtime %q's spec.secrets %v",
+			what, name, a.opts.Runtime, a.opts.AllowedSecrets)
+	}
+	if s, ok := cache[name]; ok {
+		return s, nil
+	}
+	s := &corev1.Secret{}
+	if err := a.client.Get(ctx, types.NamespacedName{Namespace: run.Namespace, Name: name}, s); err != nil {
+		return nil, fmt.Errorf("%s: reading Secret %q: %v", what, name, err)
+	}
+	if cache != nil {
+		cache[name] = s
+	}
+	return s, nil
 }

@@ -72,7 +72,7 @@ type RetryPolicy struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.language) || has(self.script)",message="language applies to script only"
 // One transition rule, not one per field: it runs on every status update,
 // and "self == oldSelf" settles those at once.
-// +kubebuilder:validation:XValidation:rule="self == oldSelf || (self.runtime == oldSelf.runtime && has(self.language) == has(oldSelf.language) && (!has(self.language) || self.language == oldSelf.language) && has(self.script) == has(oldSelf.script) && (!has(self.script) || self.script == oldSelf.script) && has(self.command) == has(oldSelf.command) && (!has(self.command) || self.command == oldSelf.command) && has(self.args) == has(oldSelf.args) && (!has(self.args) || self.args == oldSelf.args) && has(self.env) == has(oldSelf.env) && (!has(self.env) || self.env == oldSelf.env) && has(self.secretEnv) == has(oldSelf.secretEnv) && (!has(self.secretEnv) || self.secretEnv == oldSelf.secretEnv) && has(self.timeout) == has(oldSelf.timeout) && (!has(self.timeout) || self.timeout == oldSelf.timeout) && has(self.retryPolicy) == has(oldSelf.retryPolicy) && (!has(self.retryPolicy) || self.retryPolicy == oldSelf.retryPolicy) && !(has(oldSelf.cancelRequested) && oldSelf.cancelRequested && !(has(self.cancelRequested) && self.cancelRequested)))",messageExpression="(has(oldSelf.cancelRequested) && oldSelf.cancelRequested && !(has(self.cancelRequested) && self.cancelRequested)) ? 'spec.cancelRequested cannot be unset' : 'spec is immutable but for cancelRequested and ttlSecondsAfterFinished'"
+// +kubebuilder:validation:XValidation:rule="self == oldSelf || (self.runtime == oldSelf.runtime && has(self.language) == has(oldSelf.language) && (!has(self.language) || self.language == oldSelf.language) && has(self.script) == has(oldSelf.script) && (!has(self.script) || self.script == oldSelf.script) && has(self.command) == has(oldSelf.command) && (!has(self.command) || self.command == oldSelf.command) && has(self.args) == has(oldSelf.args) && (!has(self.args) || self.args == oldSelf.args) && has(self.env) == has(oldSelf.env) && (!has(self.env) || self.env == oldSelf.env) && has(self.secretEnv) == has(oldSelf.secretEnv) && (!has(self.secretEnv) || self.secretEnv == oldSelf.secretEnv) && has(self.secretFiles) == has(oldSelf.secretFiles) && (!has(self.secretFiles) || self.secretFiles == oldSelf.secretFiles) && has(self.timeout) == has(oldSelf.timeout) && (!has(self.timeout) || self.timeout == oldSelf.timeout) && has(self.retryPolicy) == has(oldSelf.retryPolicy) && (!has(self.retryPolicy) || self.retryPolicy == oldSelf.retryPolicy) && !(has(oldSelf.cancelRequested) && oldSelf.cancelRequested && !(has(self.cancelRequested) && self.cancelRequested)))",messageExpression="(has(oldSelf.cancelRequested) && oldSelf.cancelRequested && !(has(self.cancelRequested) && self.cancelRequested)) ? 'spec.cancelRequested cannot be unset' : 'spec is immutable but for cancelRequested and ttlSecondsAfterFinished'"
 type RunSpec struct {
 	// Runtime names the Runtime, in the Run's namespace, whose warm pods
 	// execute this Run.
@@ -116,6 +116,15 @@ type RunSpec struct {
 	// +listMapKey=name
 	// +optional
 	SecretEnv []SecretEnvVar `json:"secretEnv,omitempty"`
+
+	// SecretFiles are Secrets whose keys runtimed writes as files, mode
+	// 0400, in a directory private to the Run ($KRT_SECRETS_DIR), masked in
+	// logs and outputs like secretEnv.
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	SecretFiles []SecretFile `json:"secretFiles,omitempty"`
 
 	// Timeout bounds one attempt. The whole process group is killed when it
 	// passes, and the Run ends as Timeout.

@@ -142,6 +142,11 @@ type Step struct {
 	// +kubebuilder:validation:Enum=bash;python
 	// +optional
 	Language Language `json:"language,omitempty"`
+	// Image runs the step on a Runtime of that image when it names no
+	// runtime; a tool's image is used when the step has none.
+	// +kubebuilder:validation:MaxLength=512
+	// +optional
+	Image string `json:"image,omitempty"`
 	// Uses names a Tool; With gives its inputs.
 	// +kubebuilder:validation:MaxLength=253
 	// +optional
@@ -290,10 +295,21 @@ type ToolSpec struct {
 	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	Runtime string `json:"runtime,omitempty"`
-	// Image is informative: the image a Runtime must have for this tool.
+	// Image is the image the tool runs in: a step using it runs on a
+	// Runtime of that image, unless it names a runtime itself.
 	// +kubebuilder:validation:MaxLength=512
 	// +optional
 	Image string `json:"image,omitempty"`
+	// Environment is NAME=VALUE entries (files may also write a mapping).
+	// A value /secrets/NAME is a secret file: its path when a volume
+	// covers it, else the content of key NAME of the Secret NAME.
+	// +kubebuilder:validation:MaxItems=128
+	// +optional
+	Environment Environment `json:"environment,omitempty"`
+	// Volumes mount Secrets the Runtime allows as files.
+	// +kubebuilder:validation:MaxItems=16
+	// +optional
+	Volumes []ToolVolume `json:"volumes,omitempty"`
 }
 
 // Tool is a reusable step, used by `uses:`.

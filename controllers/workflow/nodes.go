@@ -24,6 +24,8 @@ type runBuilder struct {
 	vars   expr.Vars // with item set for an expanded node
 	tools  []krtv1.NamedTool
 	params []krtv1.Param // the definition's, to see which defaults read event
+	// runtimes lists the namespace's Runtimes, for a step with an image.
+	runtimes func(context.Context) ([]krtv1.Runtime, error)
 }
 
 // built is a node's Run spec and the Cluster it goes to ("" for the hub).
@@ -57,7 +59,12 @@ func (b runBuilder) build(ctx context.Context, s *krtv1.Step) (built, error) {
 	if out.spec.Env, err = b.envVars(ctx, s, tool, scriptVars); err != nil {
 		return built{}, err
 	}
-	out.spec.SecretEnv = secretEnv(tool, s.SecretEnv)
+	if out.spec.SecretEnv, err = secretEnv(tool, s.SecretEnv); err != nil {
+		return built{}, err
+	}
+	if tool != nil {
+		out.spec.SecretFiles = tool.SecretFiles()
+	}
 	out.spec.Timeout = s.Timeout
 	out.spec.RetryPolicy = retryPolicy(s.Retries)
 	return out, nil
@@ -92,6 +99,11 @@ func (b runBuilder) where(ctx context.Context, s *krtv1.Step, tool *krtv1.ToolSp
 	if bad := validate.EventPlacement(s, raw, b.params); len(bad) > 0 {
 		return "", "", errors.New(bad[0].Why)
 	}
+	if image := stepImage(s, tool); raw == "" && image != "" {
+		if raw, err = b.byImage(ctx, image, stepSecrets(s, tool)); err != nil {
+			return "", "", err
+		}
+	}
 	if runtime, err = b.interpolate(ctx, "runtime", raw); err != nil {
 		return "", "", err
 	}
@@ -112,11 +124,12 @@ func (b runBuilder) where(ctx context.Context, s *krtv1.Step, tool *krtv1.ToolSp
 // fromTool copies what the Tool executes. Its script is not interpolated:
 // a tool gets its values as env, like any program would.
 func fromTool(spec *krtv1.RunSpec, tool *krtv1.ToolSpec) {
-	switch tool.Language {
-	case "exec":
+	switch {
+	case tool.Language == "exec" || (tool.Script == "" && len(tool.Command) > 0):
+		// A command with no script is exec'd, as the documents' tools are.
 		spec.Command = slices.Clone(tool.Command)
 		spec.Args = slices.Clone(tool.Args)
-	case string(krtv1.LanguagePython):
+	case tool.Language == string(krtv1.LanguagePython):
 		spec.Script, spec.Language = tool.Script, krtv1.LanguagePython
 	default:
 		// A tool is bash unless it says otherwise, whatever the runtime's
@@ -131,6 +144,14 @@ func fromTool(spec *krtv1.RunSpec, tool *krtv1.ToolSpec) {
 func (b runBuilder) envVars(ctx context.Context, s *krtv1.Step, tool *krtv1.ToolSpec, script []expr.ScriptVar) ([]krtv1.EnvVar, error) {
 	env := map[string]string{}
 	if tool != nil {
+		// The tool's environment is its defaults; inputs and env win.
+		te, err := tool.ResolveEnvironment()
+		if err != nil {
+			return nil, fmt.Errorf("tool %s: %w", s.Uses, err)
+		}
+		for _, e := range te.Env {
+			env[e.Name] = e.Value
+		}
 		if err := b.inputs(ctx, s, tool, env); err != nil {
 			return nil, err
 		}
@@ -213,11 +234,16 @@ func envName(input string) string {
 	}, input))
 }
 
-// secretEnv is the tool's secret env with the step's over it, by name.
-func secretEnv(tool *krtv1.ToolSpec, step []krtv1.SecretEnvVar) []krtv1.SecretEnvVar {
+// secretEnv is the tool's secret env (its own, then the /secrets/ values
+// of its environment) with the step's over it, by name.
+func secretEnv(tool *krtv1.ToolSpec, step []krtv1.SecretEnvVar) ([]krtv1.SecretEnvVar, error) {
 	var all []krtv1.SecretEnvVar
 	if tool != nil {
-		all = append(all, tool.SecretEnv...)
+		te, err := tool.ResolveEnvironment()
+		if err != nil {
+			return nil, err
+		}
+		all = append(append(all, te.SecretEnv...), tool.SecretEnv...)
 	}
 	all = append(all, step...)
 	byName := map[string]krtv1.SecretEnvVar{}
@@ -229,9 +255,22 @@ func secretEnv(tool *krtv1.ToolSpec, step []krtv1.SecretEnvVar) []krtv1.SecretEn
 		out = append(out, byName[k])
 	}
 	if len(out) == 0 {
-		return nil
+		return nil, nil
 	}
-	return out
+	return out, nil
+}
+
+// stepSecrets lists the Secrets a step reads, its tool's and its own.
+func stepSecrets(s *krtv1.Step, tool *krtv1.ToolSpec) []string {
+	var out []string
+	if tool != nil {
+		out = tool.Secrets()
+	}
+	for _, e := range s.SecretEnv {
+		out = append(out, e.SecretKeyRef.Name)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // retryPolicy maps a step's retries (after the first attempt) onto the

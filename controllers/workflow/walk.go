@@ -44,6 +44,8 @@ type pass struct {
 	errs       []error
 	// pending are Runs built in this pass, created together by flushRuns.
 	pending []pendingRun
+	// runtimeList caches the namespace's Runtimes for steps with an image.
+	runtimeList *[]krtv1.Runtime
 }
 
 func (r *Reconciler) newPass(wr *krtv1.WorkflowRun) *pass {
@@ -278,8 +280,13 @@ func (p *pass) start(ctx context.Context, s *krtv1.Step, name string, item any) 
 		p.wakeAt(n.NextTry.Time)
 		return
 	}
-	b := runBuilder{env: p.expr, vars: p.vars(item), tools: p.wr.Spec.Tools, params: p.wr.Spec.Definition.Params}
+	b := runBuilder{env: p.expr, vars: p.vars(item), tools: p.wr.Spec.Tools, params: p.wr.Spec.Definition.Params, runtimes: p.runtimesOf}
 	out, err := b.build(ctx, s)
+	var w *waitRuntime
+	if errors.As(err, &w) {
+		p.waitImage(n, w)
+		return
+	}
 	if err != nil {
 		p.settle(n, krtv1.NodeFailed, err.Error())
 		return

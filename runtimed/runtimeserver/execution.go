@@ -42,6 +42,10 @@ type execution struct {
 // command builds the process for a request: the script through the image's
 // interpreter, or the command itself.
 func (s *Server) command(req *runtimev1.ExecuteRequest, dir string) (*exec.Cmd, error) {
+	paths, err := writeSecrets(dir, req.GetSecretFiles())
+	if err != nil {
+		return nil, err
+	}
 	var argv []string
 	switch {
 	case req.GetScript() != "":
@@ -55,15 +59,20 @@ func (s *Server) command(req *runtimev1.ExecuteRequest, dir string) (*exec.Cmd, 
 		}
 		argv = append(interp, path)
 	case len(req.GetCommand()) > 0:
-		argv = append(append(argv, req.GetCommand()...), req.GetArgs()...)
+		argv = rewriteAll(append(append(argv, req.GetCommand()...), req.GetArgs()...), paths)
 	default:
 		return nil, errors.New("the request has neither a script nor a command")
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = filepath.Join(dir, "work")
-	cmd.Env = mergeEnv(os.Environ(), req.GetEnv(), map[string]string{
-		"KRT_OUTPUTS": filepath.Join(dir, "outputs"),
-		"KRT_WORKDIR": cmd.Dir,
+	env := make(map[string]string, len(req.GetEnv()))
+	for k, v := range req.GetEnv() {
+		env[k] = rewritePath(v, paths)
+	}
+	cmd.Env = mergeEnv(os.Environ(), env, map[string]string{
+		"KRT_OUTPUTS":     filepath.Join(dir, "outputs"),
+		"KRT_WORKDIR":     cmd.Dir,
+		"KRT_SECRETS_DIR": secretsDir(dir),
 	})
 	if lp, err := lookPath(argv[0], cmd.Env); err == nil {
 		cmd.Path = lp
@@ -208,6 +217,7 @@ func (e *execution) wait(cmd *exec.Cmd, copying *sync.WaitGroup, timer *time.Tim
 		r.Close()
 	}
 	out := outputsFrom(filepath.Join(e.dir, "outputs"))
+	removeSecrets(e.dir)
 	if e.sweep != nil {
 		e.sweep()
 	}

@@ -158,6 +158,7 @@ func (s *Server) launch(e *execution, req *runtimev1.ExecuteRequest) error {
 	}
 	cmd, err := s.command(req, e.dir)
 	if err != nil {
+		removeSecrets(e.dir)
 		return err
 	}
 	return e.start(cmd, req.GetTimeout().AsDuration(), s.opts.KillGrace)

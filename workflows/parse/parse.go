@@ -168,6 +168,8 @@ func document(file string, root *yaml.Node) (Document, []*Error) {
 		return native(file, n)
 	case hasKey(n, "name") && hasKey(n, "steps"):
 		return seed(file, n)
+	case isSeedTool(n):
+		return seedToolDoc(file, n)
 	}
 	return Document{}, []*Error{{File: file, Line: n.Line, Message: "unrecognised document: " + acceptedForms}}
 }

@@ -93,6 +93,8 @@ func (w *walker) walkValue(n *yaml.Node, t reflect.Type, path string) any {
 		return nil
 	case t == stringListType && n.Kind == yaml.ScalarNode:
 		return []any{w.str(n, path)}
+	case t == environmentType:
+		return w.environment(n, path)
 	}
 	switch t.Kind() {
 	case reflect.Struct:

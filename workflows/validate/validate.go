@@ -34,6 +34,7 @@ func Set(docs []parse.Document, known map[string]*krtv1.ToolSpec, env *expr.Env)
 		seen[key] = d
 		if t, ok := d.Object.(*krtv1.Tool); ok {
 			tools[t.Name] = &t.Spec
+			errs = append(errs, tool(d, &t.Spec)...)
 		}
 	}
 	for i := range docs {

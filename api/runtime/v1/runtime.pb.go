@@ -296,7 +296,11 @@ type ExecuteRequest struct {
 	// is unknown.
 	AttachOnly bool `protobuf:"varint,8,opt,name=attach_only,json=attachOnly,proto3" json:"attach_only,omitempty"`
 	// log_offset skips that many bytes of combined output on attach.
-	LogOffset     int64 `protobuf:"varint,9,opt,name=log_offset,json=logOffset,proto3" json:"log_offset,omitempty"`
+	LogOffset int64 `protobuf:"varint,9,opt,name=log_offset,json=logOffset,proto3" json:"log_offset,omitempty"`
+	// secret_files are written, mode 0400, under $KRT_SECRETS_DIR, a
+	// directory private to the execution, removed when its process ends and
+	// again on Forget.
+	SecretFiles   []*SecretFile `protobuf:"bytes,10,rep,name=secret_files,json=secretFiles,proto3" json:"secret_files,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -394,6 +398,79 @@ func (x *ExecuteRequest) GetLogOffset() int64 {
 	return 0
 }
 
+func (x *ExecuteRequest) GetSecretFiles() []*SecretFile {
+	if x != nil {
+		return x.SecretFiles
+	}
+	return nil
+}
+
+// SecretFile is one Secret handed to the execution as files.
+type SecretFile struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is a file (a Secret of one key) or a directory holding one file
+	// per key, under $KRT_SECRETS_DIR.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// mount_path is the path the request's env, command and args use for
+	// it: the server rewrites it to the real one, since a process cannot be
+	// given a mount at run time.
+	MountPath     string            `protobuf:"bytes,2,opt,name=mount_path,json=mountPath,proto3" json:"mount_path,omitempty"`
+	Files         map[string][]byte `protobuf:"bytes,3,rep,name=files,proto3" json:"files,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SecretFile) Reset() {
+	*x = SecretFile{}
+	mi := &file_runtime_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SecretFile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SecretFile) ProtoMessage() {}
+
+func (x *SecretFile) ProtoReflect() protoreflect.Message {
+	mi := &file_runtime_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SecretFile.ProtoReflect.Descriptor instead.
+func (*SecretFile) Descriptor() ([]byte, []int) {
+	return file_runtime_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *SecretFile) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SecretFile) GetMountPath() string {
+	if x != nil {
+		return x.MountPath
+	}
+	return ""
+}
+
+func (x *SecretFile) GetFiles() map[string][]byte {
+	if x != nil {
+		return x.Files
+	}
+	return nil
+}
+
 type ExecuteEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Event:
@@ -409,7 +486,7 @@ type ExecuteEvent struct {
 
 func (x *ExecuteEvent) Reset() {
 	*x = ExecuteEvent{}
-	mi := &file_runtime_proto_msgTypes[1]
+	mi := &file_runtime_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -421,7 +498,7 @@ func (x *ExecuteEvent) String() string {
 func (*ExecuteEvent) ProtoMessage() {}
 
 func (x *ExecuteEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_runtime_proto_msgTypes[1]
+	mi := &file_runtime_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -434,7 +511,7 @@ func (x *ExecuteEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteEvent.ProtoReflect.Descriptor instead.
 func (*ExecuteEvent) Descriptor() ([]byte, []int) {
-	return file_runtime_proto_rawDescGZIP(), []int{1}
+	return file_runtime_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ExecuteEvent) GetEvent() isExecuteEvent_Event {
@@ -521,7 +598,7 @@ type Started struct {
 
 func (x *Started) Reset() {
 	*x = Started{}
-	mi := &file_runtime_proto_msgTypes[2]
+	mi := &file_runtime_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -533,7 +610,7 @@ func (x *Started) String() string {
 func (*Started) ProtoMessage() {}
 
 func (x *Started) ProtoReflect() protoreflect.Message {
-	mi := &file_runtime_proto_msgTypes[2]
+	mi := &file_runtime_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -546,7 +623,7 @@ func (x *Started) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Started.ProtoReflect.Descriptor instead.
 func (*Started) Descriptor() ([]byte, []int) {
-	return file_runtime_proto_rawDescGZIP(), []int{2}
+	return file_runtime_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Started) GetPid() int32 {
@@ -589,7 +666,7 @@ type LogChunk struct {
 
 func (x *LogChunk) Reset() {
 	*x = LogChunk{}
-	mi := &file_runtime_proto_msgTypes[3]
+	mi := &file_runtime_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -601,7 +678,7 @@ func (x *LogChunk) String() string {
 func (*LogChunk) ProtoMessage() {}
 
 func (x *LogChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_runtime_proto_msgTypes[3]
+	mi := &file_runtime_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -614,7 +691,7 @@ func (x *LogChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogChunk.ProtoReflect.Descriptor instead.
 func (*LogChunk) Descriptor() ([]byte, []int) {
-	return file_runtime_proto_rawDescGZIP(), []int{3}
+	return file_runtime_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *LogChunk) GetStream() Stream {
@@ -650,7 +727,7 @@ type Outputs struct {
 
 func (x *Outputs) Reset() {
 	*x = Outputs{}
-	mi := &file_runtime_proto_msgTypes[4]
+	mi := &file_runtime_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -662,7 +739,7 @@ func (x *Outputs) String() string {
 func (*Outputs) ProtoMessage() {}
 
 func (x *Outputs) ProtoReflect() protoreflect.Message {
-	mi := &file_runtime_proto_msgTypes[4]
+	mi := &file_runtime_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -675,7 +752,7 @@ func (x *Outputs) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Outputs.ProtoReflect.Descriptor instead.
 func (*Outputs) Descriptor() ([]byte, []int) {
-	return file_runtime_proto_rawDescGZIP(), []int{4}
+	return file_runtime_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Outputs) GetValues() map[string]string {
@@ -711,7 +788,7 @@ type Exit struct {
 
 func (x *Exit) Reset() {
 	*x = Exit{}
-	mi := &file_runtime_proto_msgTypes[5]
+	mi := &file_runtime_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -723,7 +800,7 @@ func (x *Exit) String() string {
 func (*Exit) ProtoMessage() {}
 
 func (x *Exit) ProtoReflect() protoreflect.Message {
-	mi := &file_runtime_proto_msgTypes[5]
+	mi := &file_runtime_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -736,7 +813,7 @@ func (x *Exit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exit.ProtoReflect.Descriptor instead.
 func (*Exit) Descriptor() ([]byte, []int) {
-	return file_runtime_proto_rawDescGZIP(), []int{5}
+	return file_runtime_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Exit) GetCode() int32 {
@@ -777,7 +854,7 @@ type CancelRequest struct {
 
 func (x *CancelRequest) Reset() {
 	*x = CancelRequest{}
-	mi := &file_runtime_proto_msgTypes[6]
+	mi := &file_runtime_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -789,7 +866,7 @@ func (x *CancelRequest) String() string {
 func (*CancelRequest) ProtoMessage() {}
 
 func (x *CancelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_runtime_proto_msgTypes[6]
+	mi := &file_runtime_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -802,7 +879,7 @@ func (x *CancelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelRequest.ProtoReflect.Descriptor instead.
 func (*CancelRequest) Descriptor() ([]byte, []int) {
-	return file_runtime_proto_rawDescGZIP(), []int{6}
+	return file_runtime_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CancelRequest) GetId() string {
@@ -829,7 +906,7 @@ type CancelResponse struct {
 
 func (x *CancelResponse) Reset() {
 	*x = CancelResponse{}
-	mi := &file_runtime_proto_msgTypes[7]
+	mi := &file_runtime_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -841,7 +918,7 @@ func (x *CancelResponse) String() string {
 func (*CancelResponse) ProtoMessage() {}
 
 func (x *CancelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_runtime_proto_msgTypes[7]
+	mi := &file_runtime_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -854,7 +931,7 @@ func (x *CancelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelResponse.ProtoReflect.Descriptor instead.
 func (*CancelResponse) Descriptor() ([]byte, []int) {
-	return file_runtime_proto_rawDescGZIP(), []int{7}
+	return file_runtime_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CancelResponse) GetFound() bool {
@@ -873,7 +950,7 @@ type StatusRequest struct {
 
 func (x *StatusRequest) Reset() {
 	*x = StatusRequest{}
-	mi := &file_runtime_proto_msgTypes[8]
+	mi := &file_runtime_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -885,7 +962,7 @@ func (x *StatusRequest) String() string {
 func (*StatusRequest) ProtoMessage() {}
 
 func (x *StatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_runtime_proto_msgTypes[8]
+	mi := &file_runtime_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -898,7 +975,7 @@ func (x *StatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusRequest.ProtoReflect.Descriptor instead.
 func (*StatusRequest) Descriptor() ([]byte, []int) {
-	return file_runtime_proto_rawDescGZIP(), []int{8}
+	return file_runtime_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *StatusRequest) GetId() string {
@@ -923,7 +1000,7 @@ type ExecutionStatus struct {
 
 func (x *ExecutionStatus) Reset() {
 	*x = ExecutionStatus{}
-	mi := &file_runtime_proto_msgTypes[9]
+	mi := &file_runtime_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -935,7 +1012,7 @@ func (x *ExecutionStatus) String() string {
 func (*ExecutionStatus) ProtoMessage() {}
 
 func (x *ExecutionStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_runtime_proto_msgTypes[9]
+	mi := &file_runtime_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -948,7 +1025,7 @@ func (x *ExecutionStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecutionStatus.ProtoReflect.Descriptor instead.
 func (*ExecutionStatus) Descriptor() ([]byte, []int) {
-	return file_runtime_proto_rawDescGZIP(), []int{9}
+	return file_runtime_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ExecutionStatus) GetId() string {
@@ -1001,7 +1078,7 @@ type ListRequest struct {
 
 func (x *ListRequest) Reset() {
 	*x = ListRequest{}
-	mi := &file_runtime_proto_msgTypes[10]
+	mi := &file_runtime_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1013,7 +1090,7 @@ func (x *ListRequest) String() string {
 func (*ListRequest) ProtoMessage() {}
 
 func (x *ListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_runtime_proto_msgTypes[10]
+	mi := &file_runtime_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1026,7 +1103,7 @@ func (x *ListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRequest.ProtoReflect.Descriptor instead.
 func (*ListRequest) Descriptor() ([]byte, []int) {
-	return file_runtime_proto_rawDescGZIP(), []int{10}
+	return file_runtime_proto_rawDescGZIP(), []int{11}
 }
 
 type ListResponse struct {
@@ -1041,7 +1118,7 @@ type ListResponse struct {
 
 func (x *ListResponse) Reset() {
 	*x = ListResponse{}
-	mi := &file_runtime_proto_msgTypes[11]
+	mi := &file_runtime_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1053,7 +1130,7 @@ func (x *ListResponse) String() string {
 func (*ListResponse) ProtoMessage() {}
 
 func (x *ListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_runtime_proto_msgTypes[11]
+	mi := &file_runtime_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1066,7 +1143,7 @@ func (x *ListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResponse.ProtoReflect.Descriptor instead.
 func (*ListResponse) Descriptor() ([]byte, []int) {
-	return file_runtime_proto_rawDescGZIP(), []int{11}
+	return file_runtime_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListResponse) GetExecutions() []*ExecutionStatus {
@@ -1092,7 +1169,7 @@ type ForgetRequest struct {
 
 func (x *ForgetRequest) Reset() {
 	*x = ForgetRequest{}
-	mi := &file_runtime_proto_msgTypes[12]
+	mi := &file_runtime_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1104,7 +1181,7 @@ func (x *ForgetRequest) String() string {
 func (*ForgetRequest) ProtoMessage() {}
 
 func (x *ForgetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_runtime_proto_msgTypes[12]
+	mi := &file_runtime_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1117,7 +1194,7 @@ func (x *ForgetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForgetRequest.ProtoReflect.Descriptor instead.
 func (*ForgetRequest) Descriptor() ([]byte, []int) {
-	return file_runtime_proto_rawDescGZIP(), []int{12}
+	return file_runtime_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ForgetRequest) GetId() string {
@@ -1135,7 +1212,7 @@ type ForgetResponse struct {
 
 func (x *ForgetResponse) Reset() {
 	*x = ForgetResponse{}
-	mi := &file_runtime_proto_msgTypes[13]
+	mi := &file_runtime_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1147,7 +1224,7 @@ func (x *ForgetResponse) String() string {
 func (*ForgetResponse) ProtoMessage() {}
 
 func (x *ForgetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_runtime_proto_msgTypes[13]
+	mi := &file_runtime_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1160,14 +1237,14 @@ func (x *ForgetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForgetResponse.ProtoReflect.Descriptor instead.
 func (*ForgetResponse) Descriptor() ([]byte, []int) {
-	return file_runtime_proto_rawDescGZIP(), []int{13}
+	return file_runtime_proto_rawDescGZIP(), []int{14}
 }
 
 var File_runtime_proto protoreflect.FileDescriptor
 
 const file_runtime_proto_rawDesc = "" +
 	"\n" +
-	"\rruntime.proto\x12\x0ekrt.runtime.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x03\n" +
+	"\rruntime.proto\x12\x0ekrt.runtime.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc3\x03\n" +
 	"\x0eExecuteRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x124\n" +
 	"\blanguage\x18\x02 \x01(\x0e2\x18.krt.runtime.v1.LanguageR\blanguage\x12\x16\n" +
@@ -1179,10 +1256,22 @@ const file_runtime_proto_rawDesc = "" +
 	"\vattach_only\x18\b \x01(\bR\n" +
 	"attachOnly\x12\x1d\n" +
 	"\n" +
-	"log_offset\x18\t \x01(\x03R\tlogOffset\x1a6\n" +
+	"log_offset\x18\t \x01(\x03R\tlogOffset\x12=\n" +
+	"\fsecret_files\x18\n" +
+	" \x03(\v2\x1a.krt.runtime.v1.SecretFileR\vsecretFiles\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xdb\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb6\x01\n" +
+	"\n" +
+	"SecretFile\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"mount_path\x18\x02 \x01(\tR\tmountPath\x12;\n" +
+	"\x05files\x18\x03 \x03(\v2%.krt.runtime.v1.SecretFile.FilesEntryR\x05files\x1a8\n" +
+	"\n" +
+	"FilesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\xdb\x01\n" +
 	"\fExecuteEvent\x123\n" +
 	"\astarted\x18\x01 \x01(\v2\x17.krt.runtime.v1.StartedH\x00R\astarted\x12,\n" +
 	"\x03log\x18\x02 \x01(\v2\x18.krt.runtime.v1.LogChunkH\x00R\x03log\x123\n" +
@@ -1277,7 +1366,7 @@ func file_runtime_proto_rawDescGZIP() []byte {
 }
 
 var file_runtime_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_runtime_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_runtime_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_runtime_proto_goTypes = []any{
 	(Language)(0),                 // 0: krt.runtime.v1.Language
 	(Stream)(0),                   // 1: krt.runtime.v1.Stream
@@ -1285,60 +1374,64 @@ var file_runtime_proto_goTypes = []any{
 	(ExitReason)(0),               // 3: krt.runtime.v1.ExitReason
 	(State)(0),                    // 4: krt.runtime.v1.State
 	(*ExecuteRequest)(nil),        // 5: krt.runtime.v1.ExecuteRequest
-	(*ExecuteEvent)(nil),          // 6: krt.runtime.v1.ExecuteEvent
-	(*Started)(nil),               // 7: krt.runtime.v1.Started
-	(*LogChunk)(nil),              // 8: krt.runtime.v1.LogChunk
-	(*Outputs)(nil),               // 9: krt.runtime.v1.Outputs
-	(*Exit)(nil),                  // 10: krt.runtime.v1.Exit
-	(*CancelRequest)(nil),         // 11: krt.runtime.v1.CancelRequest
-	(*CancelResponse)(nil),        // 12: krt.runtime.v1.CancelResponse
-	(*StatusRequest)(nil),         // 13: krt.runtime.v1.StatusRequest
-	(*ExecutionStatus)(nil),       // 14: krt.runtime.v1.ExecutionStatus
-	(*ListRequest)(nil),           // 15: krt.runtime.v1.ListRequest
-	(*ListResponse)(nil),          // 16: krt.runtime.v1.ListResponse
-	(*ForgetRequest)(nil),         // 17: krt.runtime.v1.ForgetRequest
-	(*ForgetResponse)(nil),        // 18: krt.runtime.v1.ForgetResponse
-	nil,                           // 19: krt.runtime.v1.ExecuteRequest.EnvEntry
-	nil,                           // 20: krt.runtime.v1.Outputs.ValuesEntry
-	(*durationpb.Duration)(nil),   // 21: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 22: google.protobuf.Timestamp
+	(*SecretFile)(nil),            // 6: krt.runtime.v1.SecretFile
+	(*ExecuteEvent)(nil),          // 7: krt.runtime.v1.ExecuteEvent
+	(*Started)(nil),               // 8: krt.runtime.v1.Started
+	(*LogChunk)(nil),              // 9: krt.runtime.v1.LogChunk
+	(*Outputs)(nil),               // 10: krt.runtime.v1.Outputs
+	(*Exit)(nil),                  // 11: krt.runtime.v1.Exit
+	(*CancelRequest)(nil),         // 12: krt.runtime.v1.CancelRequest
+	(*CancelResponse)(nil),        // 13: krt.runtime.v1.CancelResponse
+	(*StatusRequest)(nil),         // 14: krt.runtime.v1.StatusRequest
+	(*ExecutionStatus)(nil),       // 15: krt.runtime.v1.ExecutionStatus
+	(*ListRequest)(nil),           // 16: krt.runtime.v1.ListRequest
+	(*ListResponse)(nil),          // 17: krt.runtime.v1.ListResponse
+	(*ForgetRequest)(nil),         // 18: krt.runtime.v1.ForgetRequest
+	(*ForgetResponse)(nil),        // 19: krt.runtime.v1.ForgetResponse
+	nil,                           // 20: krt.runtime.v1.ExecuteRequest.EnvEntry
+	nil,                           // 21: krt.runtime.v1.SecretFile.FilesEntry
+	nil,                           // 22: krt.runtime.v1.Outputs.ValuesEntry
+	(*durationpb.Duration)(nil),   // 23: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 24: google.protobuf.Timestamp
 }
 var file_runtime_proto_depIdxs = []int32{
 	0,  // 0: krt.runtime.v1.ExecuteRequest.language:type_name -> krt.runtime.v1.Language
-	19, // 1: krt.runtime.v1.ExecuteRequest.env:type_name -> krt.runtime.v1.ExecuteRequest.EnvEntry
-	21, // 2: krt.runtime.v1.ExecuteRequest.timeout:type_name -> google.protobuf.Duration
-	7,  // 3: krt.runtime.v1.ExecuteEvent.started:type_name -> krt.runtime.v1.Started
-	8,  // 4: krt.runtime.v1.ExecuteEvent.log:type_name -> krt.runtime.v1.LogChunk
-	9,  // 5: krt.runtime.v1.ExecuteEvent.outputs:type_name -> krt.runtime.v1.Outputs
-	10, // 6: krt.runtime.v1.ExecuteEvent.exit:type_name -> krt.runtime.v1.Exit
-	22, // 7: krt.runtime.v1.Started.time:type_name -> google.protobuf.Timestamp
-	1,  // 8: krt.runtime.v1.LogChunk.stream:type_name -> krt.runtime.v1.Stream
-	20, // 9: krt.runtime.v1.Outputs.values:type_name -> krt.runtime.v1.Outputs.ValuesEntry
-	2,  // 10: krt.runtime.v1.Outputs.error_kind:type_name -> krt.runtime.v1.OutputsError
-	3,  // 11: krt.runtime.v1.Exit.reason:type_name -> krt.runtime.v1.ExitReason
-	22, // 12: krt.runtime.v1.Exit.time:type_name -> google.protobuf.Timestamp
-	21, // 13: krt.runtime.v1.CancelRequest.grace_period:type_name -> google.protobuf.Duration
-	4,  // 14: krt.runtime.v1.ExecutionStatus.state:type_name -> krt.runtime.v1.State
-	10, // 15: krt.runtime.v1.ExecutionStatus.exit:type_name -> krt.runtime.v1.Exit
-	9,  // 16: krt.runtime.v1.ExecutionStatus.outputs:type_name -> krt.runtime.v1.Outputs
-	22, // 17: krt.runtime.v1.ExecutionStatus.started:type_name -> google.protobuf.Timestamp
-	14, // 18: krt.runtime.v1.ListResponse.executions:type_name -> krt.runtime.v1.ExecutionStatus
-	22, // 19: krt.runtime.v1.ListResponse.started:type_name -> google.protobuf.Timestamp
-	5,  // 20: krt.runtime.v1.Runtime.Execute:input_type -> krt.runtime.v1.ExecuteRequest
-	11, // 21: krt.runtime.v1.Runtime.Cancel:input_type -> krt.runtime.v1.CancelRequest
-	13, // 22: krt.runtime.v1.Runtime.Status:input_type -> krt.runtime.v1.StatusRequest
-	15, // 23: krt.runtime.v1.Runtime.List:input_type -> krt.runtime.v1.ListRequest
-	17, // 24: krt.runtime.v1.Runtime.Forget:input_type -> krt.runtime.v1.ForgetRequest
-	6,  // 25: krt.runtime.v1.Runtime.Execute:output_type -> krt.runtime.v1.ExecuteEvent
-	12, // 26: krt.runtime.v1.Runtime.Cancel:output_type -> krt.runtime.v1.CancelResponse
-	14, // 27: krt.runtime.v1.Runtime.Status:output_type -> krt.runtime.v1.ExecutionStatus
-	16, // 28: krt.runtime.v1.Runtime.List:output_type -> krt.runtime.v1.ListResponse
-	18, // 29: krt.runtime.v1.Runtime.Forget:output_type -> krt.runtime.v1.ForgetResponse
-	25, // [25:30] is the sub-list for method output_type
-	20, // [20:25] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	20, // 1: krt.runtime.v1.ExecuteRequest.env:type_name -> krt.runtime.v1.ExecuteRequest.EnvEntry
+	23, // 2: krt.runtime.v1.ExecuteRequest.timeout:type_name -> google.protobuf.Duration
+	6,  // 3: krt.runtime.v1.ExecuteRequest.secret_files:type_name -> krt.runtime.v1.SecretFile
+	21, // 4: krt.runtime.v1.SecretFile.files:type_name -> krt.runtime.v1.SecretFile.FilesEntry
+	8,  // 5: krt.runtime.v1.ExecuteEvent.started:type_name -> krt.runtime.v1.Started
+	9,  // 6: krt.runtime.v1.ExecuteEvent.log:type_name -> krt.runtime.v1.LogChunk
+	10, // 7: krt.runtime.v1.ExecuteEvent.outputs:type_name -> krt.runtime.v1.Outputs
+	11, // 8: krt.runtime.v1.ExecuteEvent.exit:type_name -> krt.runtime.v1.Exit
+	24, // 9: krt.runtime.v1.Started.time:type_name -> google.protobuf.Timestamp
+	1,  // 10: krt.runtime.v1.LogChunk.stream:type_name -> krt.runtime.v1.Stream
+	22, // 11: krt.runtime.v1.Outputs.values:type_name -> krt.runtime.v1.Outputs.ValuesEntry
+	2,  // 12: krt.runtime.v1.Outputs.error_kind:type_name -> krt.runtime.v1.OutputsError
+	3,  // 13: krt.runtime.v1.Exit.reason:type_name -> krt.runtime.v1.ExitReason
+	24, // 14: krt.runtime.v1.Exit.time:type_name -> google.protobuf.Timestamp
+	23, // 15: krt.runtime.v1.CancelRequest.grace_period:type_name -> google.protobuf.Duration
+	4,  // 16: krt.runtime.v1.ExecutionStatus.state:type_name -> krt.runtime.v1.State
+	11, // 17: krt.runtime.v1.ExecutionStatus.exit:type_name -> krt.runtime.v1.Exit
+	10, // 18: krt.runtime.v1.ExecutionStatus.outputs:type_name -> krt.runtime.v1.Outputs
+	24, // 19: krt.runtime.v1.ExecutionStatus.started:type_name -> google.protobuf.Timestamp
+	15, // 20: krt.runtime.v1.ListResponse.executions:type_name -> krt.runtime.v1.ExecutionStatus
+	24, // 21: krt.runtime.v1.ListResponse.started:type_name -> google.protobuf.Timestamp
+	5,  // 22: krt.runtime.v1.Runtime.Execute:input_type -> krt.runtime.v1.ExecuteRequest
+	12, // 23: krt.runtime.v1.Runtime.Cancel:input_type -> krt.runtime.v1.CancelRequest
+	14, // 24: krt.runtime.v1.Runtime.Status:input_type -> krt.runtime.v1.StatusRequest
+	16, // 25: krt.runtime.v1.Runtime.List:input_type -> krt.runtime.v1.ListRequest
+	18, // 26: krt.runtime.v1.Runtime.Forget:input_type -> krt.runtime.v1.ForgetRequest
+	7,  // 27: krt.runtime.v1.Runtime.Execute:output_type -> krt.runtime.v1.ExecuteEvent
+	13, // 28: krt.runtime.v1.Runtime.Cancel:output_type -> krt.runtime.v1.CancelResponse
+	15, // 29: krt.runtime.v1.Runtime.Status:output_type -> krt.runtime.v1.ExecutionStatus
+	17, // 30: krt.runtime.v1.Runtime.List:output_type -> krt.runtime.v1.ListResponse
+	19, // 31: krt.runtime.v1.Runtime.Forget:output_type -> krt.runtime.v1.ForgetResponse
+	27, // [27:32] is the sub-list for method output_type
+	22, // [22:27] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_runtime_proto_init() }
@@ -1346,7 +1439,7 @@ func file_runtime_proto_init() {
 	if File_runtime_proto != nil {
 		return
 	}
-	file_runtime_proto_msgTypes[1].OneofWrappers = []any{
+	file_runtime_proto_msgTypes[2].OneofWrappers = []any{
 		(*ExecuteEvent_Started)(nil),
 		(*ExecuteEvent_Log)(nil),
 		(*ExecuteEvent_Outputs)(nil),
@@ -1358,7 +1451,7 @@ func file_runtime_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_runtime_proto_rawDesc), len(file_runtime_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   16,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -20,7 +20,8 @@ import (
 // validateCommand checks a workflow folder offline with the controller's
 // own parser and validation, for pre-commit hooks and CI.
 func (r *root) validateCommand() *cobra.Command {
-	return &cobra.Command{
+	var runtimes string
+	cmd := &cobra.Command{
 		Use:   "validate DIR",
 		Short: "Check a folder of workflows offline, as the controller would",
 		Long: "Validate builds DIR (with kustomize when it holds a kustomization.yaml), parses every\n" +
@@ -28,12 +29,15 @@ func (r *root) validateCommand() *cobra.Command {
 			"one line per problem as file:line: field: reason and exits 1 if there is any.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return r.validate(args[0])
+			return r.validate(args[0], runtimes)
 		},
 	}
+	cmd.Flags().StringVar(&runtimes, "runtimes", "",
+		"a file of Runtime manifests: tools are also checked to read only Secrets their Runtime allows")
+	return cmd
 }
 
-func (r *root) validate(dir string) error {
+func (r *root) validate(dir, runtimesFile string) error {
 	files, err := readFolder(dir)
 	if err != nil {
 		return err
@@ -54,6 +58,13 @@ func (r *root) validate(dir string) error {
 		errs = append(errs, e...)
 	}
 	errs = append(errs, validate.Set(docs, map[string]*krtv1.ToolSpec{}, env)...)
+	if runtimesFile != "" {
+		rts, err := readRuntimes(runtimesFile)
+		if err != nil {
+			return &ExitError{Code: 1, Message: err.Error()}
+		}
+		errs = append(errs, validate.ToolSecrets(docs, rts)...)
+	}
 	for _, e := range errs {
 		fmt.Fprintln(r.Out, e.Error())
 	}
