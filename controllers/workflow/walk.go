@@ -155,7 +155,7 @@ func (p *pass) walk(ctx context.Context, steps []krtv1.Step, finally bool) {
 	for progressed := true; progressed; {
 		progressed = false
 		for i := range steps {
-			if !p.summaries[steps[i].Name].Started && p.open(ctx, &steps[i], finally) {
+			if !p.summaries[steps[i].Name].Started && p.open(ctx, &steps[i], steps, finally) {
 				progressed = true
 			}
 		}
@@ -203,11 +203,11 @@ func (p *pass) items(ctx context.Context, s *krtv1.Step) (map[string]any, error)
 }
 
 // open decides a step that has no nodes yet; it reports whether it did.
-func (p *pass) open(ctx context.Context, s *krtv1.Step, finally bool) bool {
+func (p *pass) open(ctx context.Context, s *krtv1.Step, steps []krtv1.Step, finally bool) bool {
 	if !finally && p.failedAt != "" {
 		return p.decided(s, krtv1.NodeSkipped, "not started: the run failed at step "+p.failedAt, finally)
 	}
-	wait, failed, skipped := dag.Blocked(*s, p.summaries)
+	wait, failed, skipped := dag.Blocked(*s, steps, p.summaries)
 	switch {
 	case wait:
 		return false
