@@ -40,8 +40,10 @@ type pass struct {
 	approvals  []krtv1.Approval
 	listed     bool
 	clusterMsg string
-	wake       time.Time
-	errs       []error
+	// defaultRT is the default runtime, once a step needed it.
+	defaultRT string
+	wake      time.Time
+	errs      []error
 	// pending are Runs built in this pass, created together by flushRuns.
 	pending []pendingRun
 }
@@ -278,8 +280,12 @@ func (p *pass) start(ctx context.Context, s *krtv1.Step, name string, item any) 
 		p.wakeAt(n.NextTry.Time)
 		return
 	}
-	b := runBuilder{env: p.expr, vars: p.vars(item), tools: p.wr.Spec.Tools, params: p.wr.Spec.Definition.Params}
+	b := runBuilder{env: p.expr, vars: p.vars(item), tools: p.wr.Spec.Tools, params: p.wr.Spec.Definition.Params, place: p}
 	out, err := b.build(ctx, s)
+	if u, ok := isUnresolved(err); ok {
+		p.waitRunner(n, u)
+		return
+	}
 	if err != nil {
 		p.settle(n, krtv1.NodeFailed, err.Error())
 		return

@@ -20,20 +20,25 @@ import (
 // validateCommand checks a workflow folder offline with the controller's
 // own parser and validation, for pre-commit hooks and CI.
 func (r *root) validateCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "validate DIR",
+	var runners []string
+	cmd := &cobra.Command{
+		Use:   "validate DIR [--runners NAME,...]",
 		Short: "Check a folder of workflows offline, as the controller would",
 		Long: "Validate builds DIR (with kustomize when it holds a kustomization.yaml), parses every\n" +
 			"workflow and tool, and checks step references, cycles and CEL expressions. It prints\n" +
-			"one line per problem as file:line: field: reason and exits 1 if there is any.",
+			"one line per problem as file:line: field: reason and exits 1 if there is any.\n" +
+			"With --runners it also checks that every step's runner names one of the Clusters\n" +
+			"and Runtimes listed, as the controller would resolve it.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return r.validate(args[0])
+			return r.validate(args[0], runners)
 		},
 	}
+	cmd.Flags().StringSliceVar(&runners, "runners", nil, "the Clusters and Runtimes that runners may name (comma-separated)")
+	return cmd
 }
 
-func (r *root) validate(dir string) error {
+func (r *root) validate(dir string, runners []string) error {
 	files, err := readFolder(dir)
 	if err != nil {
 		return err
@@ -54,6 +59,9 @@ func (r *root) validate(dir string) error {
 		errs = append(errs, e...)
 	}
 	errs = append(errs, validate.Set(docs, map[string]*krtv1.ToolSpec{}, env)...)
+	if runners != nil {
+		errs = append(errs, validate.Runners(docs, runners)...)
+	}
 	for _, e := range errs {
 		fmt.Fprintln(r.Out, e.Error())
 	}
