@@ -29,8 +29,8 @@ func TestValidateReferenceMistakes(t *testing.T) {
 		runners    string
 		want       string
 	}{{
-		name: "a runner that resolves to nothing",
-		file: "name : failover\nsteps :\n  - name : backup\n    runner : aws-us-east-runner\n    run : echo\n",
+		name:    "a runner that resolves to nothing",
+		file:    "name : failover\nsteps :\n  - name : backup\n    runner : aws-us-east-runner\n    run : echo\n",
 		runners: "gcp-us-central-runner",
 		want:    "w.yaml:4: steps[0].runner: runner aws-us-east-runner resolves to nothing: it is neither a Cluster nor a Runtime among --runners (gcp-us-central-runner)",
 	}, {
