@@ -13,6 +13,12 @@ type ClusterSpec struct {
 	// +kubebuilder:default="default"
 	// +optional
 	Namespace string `json:"namespace,omitempty"`
+	// DefaultRuntime is the Runtime, in that cluster, that runs a step
+	// whose runner names this Cluster.
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:default="bash"
+	// +optional
+	DefaultRuntime string `json:"defaultRuntime,omitempty"`
 }
 
 // ClusterStatus is the cluster as last probed.

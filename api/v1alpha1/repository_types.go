@@ -146,6 +146,12 @@ type WorkflowRepositorySpec struct {
 	SourceRef *SourceReference `json:"sourceRef,omitempty"`
 	// +optional
 	Webhook *WebhookSpec `json:"webhook,omitempty"`
+	// DefaultRuntime runs the steps of this repository's workflows that
+	// name no runner or runtime (nor does their tool); when empty, the
+	// namespace's krt.dev/default-runtime annotation, else "bash".
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	DefaultRuntime string `json:"defaultRuntime,omitempty"`
 }
 
 // Artifact is the revision the repository is at.

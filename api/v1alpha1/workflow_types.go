@@ -135,6 +135,12 @@ type Step struct {
 	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	Cluster string `json:"cluster,omitempty"`
+	// Runner names where the step runs, as the seed dialect's runner does:
+	// a Cluster (on its default runtime), else a Runtime of the hub, else
+	// "cluster/runtime". It may not be given with runtime or cluster.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	Runner string `json:"runner,omitempty"`
 	// Run is the script, with ${{ }} interpolation.
 	// +kubebuilder:validation:MaxLength=262144
 	// +optional

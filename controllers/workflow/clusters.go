@@ -76,6 +76,20 @@ func (p *pass) waitCluster(n *krtv1.NodeStatus, name string, err error) {
 	p.noteCluster(n.Message)
 }
 
+// waitRunner holds a node whose runner names nothing yet, retrying with
+// the cluster backoff: creating the Cluster or Runtime lets it start.
+func (p *pass) waitRunner(n *krtv1.NodeStatus, u *unresolved) {
+	if n.Started == nil {
+		t := metav1.NewTime(p.now)
+		n.Started = &t
+	}
+	delay := min(max(p.now.Sub(n.Started.Time), firstClusterRetry), lastClusterRetry)
+	next := metav1.NewTime(p.now.Add(delay))
+	n.Phase, n.NextTry = krtv1.NodeWaiting, &next
+	n.Message = clip(u.msg, maxNodeMessage)
+	p.wakeAt(next.Time)
+}
+
 // lostCluster notes a running node whose cluster cannot be read now; the
 // node keeps its phase, since its Run most likely runs on.
 func (p *pass) lostCluster(n *krtv1.NodeStatus, err error) {

@@ -26,6 +26,9 @@ type runBuilder struct {
 	params []krtv1.Param // the definition's, to see which defaults read event
 	// runtimes lists the namespace's Runtimes, for a step with an image.
 	runtimes func(context.Context) ([]krtv1.Runtime, error)
+	// place resolves runners and the default runtime; nil leaves a step
+	// that names no runtime an error.
+	place placer
 }
 
 // built is a node's Run spec and the Cluster it goes to ("" for the hub).
@@ -87,9 +90,14 @@ func (b runBuilder) interpolate(ctx context.Context, field, s string) (string, e
 	return v, nil
 }
 
-// where picks the runtime and cluster. A runtime written "cluster/runtime"
-// names both, as the seed dialect's runner does; an explicit cluster wins.
+// where picks the runtime and cluster. A runner names both (see
+// pass.runner); a runtime written "cluster/runtime" names both too; an
+// explicit cluster wins. A step that names no runtime, nor does its tool,
+// runs on the default one.
 func (b runBuilder) where(ctx context.Context, s *krtv1.Step, tool *krtv1.ToolSpec) (runtime, cluster string, err error) {
+	if s.Runner != "" && b.place != nil {
+		return b.fromRunner(ctx, s)
+	}
 	raw := s.Runtime
 	if raw == "" && tool != nil {
 		raw = tool.Runtime
@@ -99,8 +107,14 @@ func (b runBuilder) where(ctx context.Context, s *krtv1.Step, tool *krtv1.ToolSp
 	if bad := validate.EventPlacement(s, raw, b.params); len(bad) > 0 {
 		return "", "", errors.New(bad[0].Why)
 	}
+	// An image is honoured before any default: it says what must run.
 	if image := stepImage(s, tool); raw == "" && image != "" {
 		if raw, err = b.byImage(ctx, image, stepSecrets(s, tool)); err != nil {
+			return "", "", err
+		}
+	}
+	if raw == "" && s.Cluster == "" && b.place != nil {
+		if raw, err = b.place.defaultRuntime(ctx); err != nil {
 			return "", "", err
 		}
 	}
@@ -119,6 +133,19 @@ func (b runBuilder) where(ctx context.Context, s *krtv1.Step, tool *krtv1.ToolSp
 		}
 	}
 	return runtime, cluster, nil
+}
+
+// fromRunner resolves a step's runner, which event data may not choose.
+func (b runBuilder) fromRunner(ctx context.Context, s *krtv1.Step) (runtime, cluster string, err error) {
+	if bad := validate.EventPlacement(s, "", b.params); len(bad) > 0 {
+		return "", "", errors.New(bad[0].Why)
+	}
+	name, err := b.interpolate(ctx, "runner", s.Runner)
+	if err != nil {
+		return "", "", err
+	}
+	cluster, runtime, err = b.place.runner(ctx, name)
+	return runtime, cluster, err
 }
 
 // fromTool copies what the Tool executes. Its script is not interpolated:

@@ -40,8 +40,10 @@ type pass struct {
 	approvals  []krtv1.Approval
 	listed     bool
 	clusterMsg string
-	wake       time.Time
-	errs       []error
+	// defaultRT is the default runtime, once a step needed it.
+	defaultRT string
+	wake      time.Time
+	errs      []error
 	// pending are Runs built in this pass, created together by flushRuns.
 	pending []pendingRun
 	// runtimeList caches the namespace's Runtimes for steps with an image.
@@ -157,7 +159,7 @@ func (p *pass) walk(ctx context.Context, steps []krtv1.Step, finally bool) {
 	for progressed := true; progressed; {
 		progressed = false
 		for i := range steps {
-			if !p.summaries[steps[i].Name].Started && p.open(ctx, &steps[i], finally) {
+			if !p.summaries[steps[i].Name].Started && p.open(ctx, &steps[i], steps, finally) {
 				progressed = true
 			}
 		}
@@ -205,11 +207,11 @@ func (p *pass) items(ctx context.Context, s *krtv1.Step) (map[string]any, error)
 }
 
 // open decides a step that has no nodes yet; it reports whether it did.
-func (p *pass) open(ctx context.Context, s *krtv1.Step, finally bool) bool {
+func (p *pass) open(ctx context.Context, s *krtv1.Step, steps []krtv1.Step, finally bool) bool {
 	if !finally && p.failedAt != "" {
 		return p.decided(s, krtv1.NodeSkipped, "not started: the run failed at step "+p.failedAt, finally)
 	}
-	wait, failed, skipped := dag.Blocked(*s, p.summaries)
+	wait, failed, skipped := dag.Blocked(*s, steps, p.summaries)
 	switch {
 	case wait:
 		return false
@@ -280,11 +282,15 @@ func (p *pass) start(ctx context.Context, s *krtv1.Step, name string, item any) 
 		p.wakeAt(n.NextTry.Time)
 		return
 	}
-	b := runBuilder{env: p.expr, vars: p.vars(item), tools: p.wr.Spec.Tools, params: p.wr.Spec.Definition.Params, runtimes: p.runtimesOf}
+	b := runBuilder{env: p.expr, vars: p.vars(item), tools: p.wr.Spec.Tools, params: p.wr.Spec.Definition.Params, runtimes: p.runtimesOf, place: p}
 	out, err := b.build(ctx, s)
 	var w *waitRuntime
 	if errors.As(err, &w) {
 		p.waitImage(n, w)
+		return
+	}
+	if u, ok := isUnresolved(err); ok {
+		p.waitRunner(n, u)
 		return
 	}
 	if err != nil {

@@ -137,10 +137,11 @@ func mergeOutputs(acc, next map[string]string, first bool) map[string]string {
 	return out
 }
 
-// Blocked says whether a step must wait for its needs, and whether any of
-// them failed or was skipped.
-func Blocked(step krtv1.Step, summaries map[string]Summary) (wait bool, failed, skipped []string) {
-	for _, need := range step.Needs {
+// Blocked says whether a step must wait for its needs, written or
+// inferred from what it reads among list, and whether any of them failed
+// or was skipped.
+func Blocked(step krtv1.Step, list []krtv1.Step, summaries map[string]Summary) (wait bool, failed, skipped []string) {
+	for _, need := range Needs(&step, list) {
 		s := summaries[need]
 		switch {
 		case !s.Started || !s.Phase.Done():

@@ -63,13 +63,13 @@ func TestBlocked(t *testing.T) {
 		"failed":  {Started: true, Phase: krtv1.NodeFailed},
 		"skipped": {Started: true, Phase: krtv1.NodeSkipped},
 	}
-	if wait, _, _ := Blocked(krtv1.Step{Needs: []string{"done", "running"}}, sums); !wait {
+	if wait, _, _ := Blocked(krtv1.Step{Needs: []string{"done", "running"}}, nil, sums); !wait {
 		t.Error("a step whose need is running does not wait")
 	}
-	if wait, _, _ := Blocked(krtv1.Step{Needs: []string{"done", "unstarted"}}, sums); !wait {
+	if wait, _, _ := Blocked(krtv1.Step{Needs: []string{"done", "unstarted"}}, nil, sums); !wait {
 		t.Error("a step whose need has not started does not wait")
 	}
-	wait, failed, skipped := Blocked(krtv1.Step{Needs: []string{"done", "failed", "skipped"}}, sums)
+	wait, failed, skipped := Blocked(krtv1.Step{Needs: []string{"done", "failed", "skipped"}}, nil, sums)
 	if wait || len(failed) != 1 || len(skipped) != 1 {
 		t.Errorf("Blocked = %v %v %v", wait, failed, skipped)
 	}

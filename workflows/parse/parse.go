@@ -166,7 +166,7 @@ func document(file string, root *yaml.Node) (Document, []*Error) {
 	switch {
 	case hasKey(n, "apiVersion") || hasKey(n, "kind"):
 		return native(file, n)
-	case hasKey(n, "name") && hasKey(n, "steps"):
+	case isSeedWorkflow(n):
 		return seed(file, n)
 	case isSeedTool(n):
 		return seedToolDoc(file, n)
@@ -175,7 +175,7 @@ func document(file string, root *yaml.Node) (Document, []*Error) {
 }
 
 const acceptedForms = "want either a native object (apiVersion: krt.dev/v1alpha1, kind: Workflow or Tool) " +
-	"or a seed-dialect workflow (top-level name and steps, no apiVersion/kind)"
+	"or a seed-dialect workflow (top-level steps, workflow or parallel_tools, no apiVersion/kind)"
 
 // hasKey reports whether mapping n has key k.
 func hasKey(n *yaml.Node, k string) bool {

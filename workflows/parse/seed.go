@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"fmt"
 	"reflect"
 	"sort"
 	"strconv"
@@ -20,13 +21,18 @@ const AnnotationDescription = "krt.dev/description"
 // user's field names, so the walker's errors and positions are in the
 // user's terms.
 type seedWorkflow struct {
-	Name        string `json:"name"`
+	// Name defaults to the file's name.
+	Name        string `json:"name,omitempty"`
 	Description string `json:"description,omitempty"`
 	// Params and Env are both VAR -> default; a null value means no
 	// default.
 	Params map[string]*string `json:"params,omitempty"`
 	Env    map[string]*string `json:"env,omitempty"`
-	Steps  []seedStep         `json:"steps"`
+	// Steps, Workflow and ParallelTools are the three ways the documents
+	// write the steps; exactly one is given (see seedLists).
+	Steps         []seedStep `json:"steps,omitempty"`
+	Workflow      []seedStep `json:"workflow,omitempty"`
+	ParallelTools []seedStep `json:"parallel_tools,omitempty"`
 }
 
 // seedStep is one step of the seed dialect.
@@ -42,8 +48,10 @@ type seedStep struct {
 	Run       string            `json:"run,omitempty"`
 	Command   string            `json:"command,omitempty"`
 	Env       map[string]string `json:"env,omitempty"`
-	Timeout   *metav1.Duration  `json:"timeout,omitempty"`
-	Retries   *int32            `json:"retries,omitempty"`
+	// Environment is env as the tool documents spell it.
+	Environment map[string]string `json:"environment,omitempty"`
+	Timeout     *metav1.Duration  `json:"timeout,omitempty"`
+	Retries     *int32            `json:"retries,omitempty"`
 }
 
 // seedConv converts a checked seed document, collecting errors located
@@ -71,11 +79,18 @@ func seed(file string, n *yaml.Node) (Document, []*Error) {
 		return Document{}, []*Error{{File: file, Line: n.Line, Message: err.Error()}}
 	}
 	c := &seedConv{file: file, seen: w.seen}
-	wf, params := c.workflow(&s)
+	list := c.list(&s, n.Line)
+	wf, params := c.workflow(&s, list)
 	if len(c.errs) > 0 {
 		return Document{}, c.errs
 	}
-	doc := Document{File: file, Line: n.Line, Dialect: DialectSeed, Object: wf, pos: seedPositions(w.seen, params)}
+	if wf.Name == "" {
+		if wf.Name = nameFromFile(file); checkName(wf.Name) != "" {
+			return Document{}, []*Error{{File: file, Line: n.Line, Field: "name", Message: fmt.Sprintf(
+				"the workflow has no name, and its file's name %q is not a valid one (%s); add name:", wf.Name, checkName(wf.Name))}}
+		}
+	}
+	doc := Document{File: file, Line: n.Line, Dialect: DialectSeed, Object: wf, pos: seedPositions(w.seen, params, list.key)}
 	if errs := checkNames(&doc, "name"); len(errs) > 0 {
 		return Document{}, errs
 	}
@@ -85,7 +100,7 @@ func seed(file string, n *yaml.Node) (Document, []*Error) {
 // workflow builds the native Workflow. Seed workflows have no triggers of
 // their own, so they can only be started by hand. It also returns the
 // user path of each param, in spec.params order.
-func (c *seedConv) workflow(s *seedWorkflow) (*krtv1.Workflow, []string) {
+func (c *seedConv) workflow(s *seedWorkflow, list seedList) (*krtv1.Workflow, []string) {
 	wf := &krtv1.Workflow{
 		TypeMeta:   metav1.TypeMeta{APIVersion: krtv1.GroupVersion.String(), Kind: "Workflow"},
 		ObjectMeta: metav1.ObjectMeta{Name: s.Name},
@@ -96,9 +111,10 @@ func (c *seedConv) workflow(s *seedWorkflow) (*krtv1.Workflow, []string) {
 	wf.Spec.On.Manual = &krtv1.ManualTrigger{}
 	var paths []string
 	wf.Spec.Params, paths = c.params(s)
-	for i := range s.Steps {
-		wf.Spec.Steps = append(wf.Spec.Steps, c.step(i, &s.Steps[i]))
+	for i := range list.steps {
+		wf.Spec.Steps = append(wf.Spec.Steps, c.step(list.key, i, &list.steps[i]))
 	}
+	wf.Spec.Params = append(wf.Spec.Params, undeclaredParams(wf.Spec.Params, wf.Spec.Steps)...)
 	return wf, paths
 }
 
@@ -134,13 +150,13 @@ func (c *seedConv) params(s *seedWorkflow) ([]krtv1.Param, []string) {
 }
 
 // step maps one seed step onto a native step.
-func (c *seedConv) step(i int, st *seedStep) krtv1.Step {
-	at := "steps[" + strconv.Itoa(i) + "]."
+func (c *seedConv) step(list string, i int, st *seedStep) krtv1.Step {
+	at := list + "[" + strconv.Itoa(i) + "]."
 	out := krtv1.Step{
 		Name:    st.Name,
 		Uses:    st.Tool,
 		With:    rewriteMap(st.Inputs),
-		Env:     rewriteMap(st.Env),
+		Env:     rewriteMap(c.env(at, st)),
 		Needs:   st.DependsOn,
 		If:      rewriteCondition(st.Condition),
 		Outputs: st.Outputs,
@@ -148,6 +164,9 @@ func (c *seedConv) step(i int, st *seedStep) krtv1.Step {
 		Run:     rewriteScript(c.script(at, st)),
 	}
 	out.Cluster, out.Runtime = c.runner(at, st.Runner)
+	if out.Runtime == "" {
+		out.Runner = st.Runner
+	}
 	if st.Retries != nil {
 		if *st.Retries < 0 {
 			c.fail(at+"retries", "retries must not be negative")
@@ -157,10 +176,11 @@ func (c *seedConv) step(i int, st *seedStep) krtv1.Step {
 	return out
 }
 
-// runner splits "runtime" or "cluster/runtime".
+// runner keeps a plain runner for the engine to resolve (a Cluster, else
+// a Runtime), and splits "cluster/runtime".
 func (c *seedConv) runner(at, runner string) (cluster, runtime string) {
 	if !strings.Contains(runner, "/") {
-		return "", runner
+		return "", ""
 	}
 	cluster, runtime, _ = strings.Cut(runner, "/")
 	if cluster == "" || runtime == "" || strings.Contains(runtime, "/") {

@@ -79,7 +79,7 @@ steps:
 	if a.Run != `echo ${REGION} ${{ steps["a"].outputs["out"] }} ${{ steps["b"].status }} ${HOME:-x}` {
 		t.Errorf("run %q", a.Run)
 	}
-	if a.Timeout.Duration != 90*time.Second || a.Retries.Limit != 3 || a.Runtime != "bash" || a.Cluster != "" {
+	if a.Timeout.Duration != 90*time.Second || a.Retries.Limit != 3 || a.Runner != "bash" || a.Runtime != "" || a.Cluster != "" {
 		t.Errorf("step a %+v", a)
 	}
 	if !reflect.DeepEqual(b.Needs, []string{"a"}) || b.Run != "run-it" {
@@ -167,5 +167,48 @@ func TestSeedPosParamsAndScalars(t *testing.T) {
 		if line, user := d.Pos(tc.field); line != tc.line || user != tc.user {
 			t.Errorf("%s: got %d %q, want %d %q", tc.field, line, user, tc.line, tc.user)
 		}
+	}
+}
+
+// The shapes of the reference documents: a top-level workflow: list
+// without a name, parallel_tools with environment maps, and a ${VAR}
+// naming no step, which becomes a param that a run must give.
+func TestSeedShapes(t *testing.T) {
+	chain := `workflow:
+  - name: build-app
+    tool: docker-builder
+    outputs:
+      - IMAGE_TAG
+  - name: deploy-app
+    tool: kubernetes-deployer
+    inputs:
+      IMAGE_TAG: ${build-app.IMAGE_TAG}
+      image: myapp:${BUILD_VERSION}
+    condition: ${build-app.IMAGE_TAG} != ""
+`
+	d := parseOne(t, "deploy/tool-chain.yaml", []byte(chain))
+	wf := d.Object.(*krtv1.Workflow)
+	if wf.Name != "tool-chain" || len(wf.Spec.Steps) != 2 {
+		t.Fatalf("name %q, %d steps", wf.Name, len(wf.Spec.Steps))
+	}
+	if want := []krtv1.Param{{Name: "BUILD_VERSION", Description: "read by the workflow as ${BUILD_VERSION}"}}; !reflect.DeepEqual(wf.Spec.Params, want) {
+		t.Errorf("params %+v, want BUILD_VERSION without a default", wf.Spec.Params)
+	}
+	if line, field := d.Pos("spec.steps[1].with.IMAGE_TAG"); line != 9 || field != "workflow[1].inputs.IMAGE_TAG" {
+		t.Errorf("position %d %q", line, field)
+	}
+	parallel := `parallel_tools:
+  - name: check-prod
+    tool: health-checker
+    environment:
+      ENV: production
+  - name: check-staging
+    tool: health-checker
+    environment:
+      ENV: staging
+`
+	wf = parseOne(t, "parallel-health-checks.yml", []byte(parallel)).Object.(*krtv1.Workflow)
+	if wf.Name != "parallel-health-checks" || wf.Spec.Steps[1].Env["ENV"] != "staging" || len(wf.Spec.Steps[1].Needs) != 0 {
+		t.Errorf("parallel: %+v", wf)
 	}
 }

@@ -8,32 +8,34 @@ import (
 // seedStepFields maps a seed step field to the native field(s) it fills.
 // runner fills both runtime and cluster; retries fills retries.limit.
 var seedStepFields = map[string][]string{
-	"name":       {"name"},
-	"runner":     {"runtime", "cluster"},
-	"tool":       {"uses"},
-	"inputs":     {"with"},
-	"depends_on": {"needs"},
-	"condition":  {"if"},
-	"outputs":    {"outputs"},
-	"script":     {"run"},
-	"run":        {"run"},
-	"command":    {"run"},
-	"env":        {"env"},
-	"timeout":    {"timeout"},
-	"retries":    {"retries", "retries.limit"},
+	"name":        {"name"},
+	"runner":      {"runner", "runtime", "cluster"},
+	"tool":        {"uses"},
+	"inputs":      {"with"},
+	"depends_on":  {"needs"},
+	"condition":   {"if"},
+	"outputs":     {"outputs"},
+	"script":      {"run"},
+	"run":         {"run"},
+	"command":     {"run"},
+	"env":         {"env"},
+	"environment": {"env"},
+	"timeout":     {"timeout"},
+	"retries":     {"retries", "retries.limit"},
 }
 
 // seedPositions re-keys the positions the walker recorded under seed paths
 // by the native paths they became, keeping the seed path as the user's.
-// params lists the user path of each spec.params entry, in order.
-func seedPositions(seen map[string]position, params []string) map[string]position {
+// params lists the user path of each spec.params entry, in order; list is
+// the key the steps were written under.
+func seedPositions(seen map[string]position, params []string, list string) map[string]position {
 	paramIndex := make(map[string]int, len(params))
 	for i, p := range params {
 		paramIndex[p] = i
 	}
 	out := make(map[string]position, len(seen))
 	for user, p := range seen {
-		for _, native := range nativeSeedPaths(user, paramIndex) {
+		for _, native := range nativeSeedPaths(user, paramIndex, list) {
 			out[native] = position{line: p.line, user: user, block: p.block}
 		}
 	}
@@ -41,7 +43,7 @@ func seedPositions(seen map[string]position, params []string) map[string]positio
 }
 
 // nativeSeedPaths gives the native paths a seed path became.
-func nativeSeedPaths(user string, paramIndex map[string]int) []string {
+func nativeSeedPaths(user string, paramIndex map[string]int, list string) []string {
 	switch user {
 	case "":
 		return []string{""}
@@ -51,15 +53,15 @@ func nativeSeedPaths(user string, paramIndex map[string]int) []string {
 		return []string{"metadata.annotations." + AnnotationDescription}
 	case "params", "env":
 		return []string{"spec.params"}
-	case "steps":
+	case list:
 		return []string{"spec.steps"}
 	}
 	if i, ok := paramIndex[user]; ok {
 		p := "spec.params[" + strconv.Itoa(i) + "]"
 		return []string{p, p + ".name", p + ".default"}
 	}
-	if strings.HasPrefix(user, "steps[") {
-		return nativeStepPaths(user)
+	if strings.HasPrefix(user, list+"[") {
+		return nativeStepPaths("steps" + strings.TrimPrefix(user, list))
 	}
 	return nil
 }

@@ -58,7 +58,7 @@ func (c *checker) placement(path string, s *krtv1.Step, params []krtv1.Param) {
 // PlacementProblem is a runtime or cluster field whose value can come
 // from an event.
 type PlacementProblem struct {
-	Field string // "runtime" or "cluster"
+	Field string // "runner", "runtime" or "cluster"
 	Why   string
 }
 
@@ -74,7 +74,7 @@ func EventPlacement(s *krtv1.Step, toolRuntime string, params []krtv1.Param) []P
 		runtime = toolRuntime
 	}
 	var out []PlacementProblem
-	for _, f := range []struct{ name, val string }{{"runtime", runtime}, {"cluster", s.Cluster}} {
+	for _, f := range []struct{ name, val string }{{"runner", s.Runner}, {"runtime", runtime}, {"cluster", s.Cluster}} {
 		if why := fromEvent(f.val, s, params); why != "" {
 			out = append(out, PlacementProblem{Field: f.name, Why: fmt.Sprintf(
 				"%s %s, so whoever sends the event would choose where the step runs; a step's %s must not depend on event data",

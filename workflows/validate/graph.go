@@ -2,15 +2,17 @@ package validate
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/workflows/dag"
 	"krt.dev/krt/workflows/expr"
 )
 
 // graph checks the edges of one list of steps: every need exists in the
-// list, there is no cycle, and an expression reads only steps that exist
-// and, outside finally, that the step waits for.
+// list, an expression reads only steps that exist and that run before it,
+// and the needs, written or inferred from what steps read, form no cycle.
 func (c *checker) graph(list string, steps []krtv1.Step, all map[string]bool) {
 	index := map[string]int{}
 	for i, s := range steps {
@@ -23,14 +25,12 @@ func (c *checker) graph(list string, steps []krtv1.Step, all map[string]bool) {
 			}
 		}
 	}
+	for i := range steps {
+		c.reads(fmt.Sprintf("%s[%d]", list, i), &steps[i], index, all, list == "spec.finally")
+	}
 	if cycle := findCycle(steps, index); cycle != nil {
 		i := index[cycle[0]]
-		c.errorf(fmt.Sprintf("%s[%d].needs", list, i), "the steps form a cycle: %s", strings.Join(cycle, " -> "))
-		return // ancestry is meaningless in a cycle
-	}
-	finally := list == "spec.finally"
-	for i := range steps {
-		c.reads(fmt.Sprintf("%s[%d]", list, i), &steps[i], steps, index, all, finally)
+		c.errorf(edgeField(list, i, &steps[i], cycle[1]), "the steps form a cycle: %s", strings.Join(cycle, " -> "))
 	}
 }
 
@@ -41,33 +41,38 @@ func where(list string) string {
 	return ""
 }
 
-// reads checks the steps an expression of s refers to.
-func (c *checker) reads(path string, s *krtv1.Step, steps []krtv1.Step, index map[string]int, all map[string]bool, finally bool) {
-	ancestors := map[string]bool{}
-	collectAncestors(s, steps, index, ancestors)
+// reads checks the steps an expression of s refers to. A step of the same
+// list is waited for (dag.Inferred); a finally step runs after every other
+// step, so no other step can wait for it.
+func (c *checker) reads(path string, s *krtv1.Step, index map[string]int, all map[string]bool, finally bool) {
 	for _, field := range stepExpressions(s) {
 		for _, ref := range expr.Refs(field.src) {
+			_, inList := index[ref]
 			switch {
 			case !all[ref]:
 				c.errorf(path+field.path, "refers to step %q, which does not exist", ref)
 			case ref == s.Name:
 				c.errorf(path+field.path, "step %q cannot read its own outputs", s.Name)
-			case !finally && !ancestors[ref]:
-				c.errorf(path+field.path, "reads step %q but does not wait for it; add it to needs", ref)
+			case !finally && !inList:
+				c.errorf(path+field.path, "reads finally step %q, which runs only after every step", ref)
 			}
 		}
 	}
 }
 
-func collectAncestors(s *krtv1.Step, steps []krtv1.Step, index map[string]int, out map[string]bool) {
-	for _, n := range s.Needs {
-		i, ok := index[n]
-		if !ok || out[n] {
-			continue
-		}
-		out[n] = true
-		collectAncestors(&steps[i], steps, index, out)
+// edgeField is where step i waits for next: its needs when it names next
+// there, else the first field that reads next.
+func edgeField(list string, i int, s *krtv1.Step, next string) string {
+	path := fmt.Sprintf("%s[%d]", list, i)
+	if j := slices.Index(s.Needs, next); j >= 0 {
+		return fmt.Sprintf("%s.needs[%d]", path, j)
 	}
+	for _, f := range stepExpressions(s) {
+		if slices.Contains(expr.Refs(f.src), next) {
+			return path + f.path
+		}
+	}
+	return path + ".needs"
 }
 
 type located struct{ path, src string }
@@ -75,22 +80,15 @@ type located struct{ path, src string }
 // stepExpressions lists the expressions and templates of a step with the
 // field each came from.
 func stepExpressions(s *krtv1.Step) []located {
-	out := []located{{".if", s.If}, {".runtime", s.Runtime}, {".cluster", s.Cluster}, {".run", s.Run}}
-	for _, k := range sortedKeys(s.Env) {
-		out = append(out, located{".env." + k, s.Env[k]})
-	}
-	for _, k := range sortedKeys(s.With) {
-		out = append(out, located{".with." + k, s.With[k]})
-	}
-	if s.ForEach != nil {
-		for i, item := range s.ForEach.Items {
-			out = append(out, located{fmt.Sprintf(".forEach.items[%d]", i), item})
-		}
+	var out []located
+	for _, f := range dag.Fields(s) {
+		out = append(out, located{"." + f.Path, f.Src})
 	}
 	return out
 }
 
-// findCycle returns one cycle of needs as a path of names, or nil.
+// findCycle returns one cycle of needs, written or inferred, as a path of
+// names, or nil.
 func findCycle(steps []krtv1.Step, index map[string]int) []string {
 	const (
 		unvisited = iota
@@ -103,7 +101,7 @@ func findCycle(steps []krtv1.Step, index map[string]int) []string {
 	visit = func(i int) []string {
 		state[i] = onPath
 		path = append(path, steps[i].Name)
-		for _, n := range steps[i].Needs {
+		for _, n := range dag.Needs(&steps[i], steps) {
 			j, ok := index[n]
 			if !ok {
 				continue

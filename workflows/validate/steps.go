@@ -43,8 +43,8 @@ func (c *checker) shape(path string, s *krtv1.Step) {
 		c.errorf(path, "step %q needs one of run, uses or approval", s.Name)
 	case kinds > 1:
 		c.errorf(path, "step %q has more than one of run, uses and approval; pick one", s.Name)
-	case s.Run != "" && s.Runtime == "":
-		c.errorf(path+".runtime", "step %q runs a script but names no runtime", s.Name)
+	case s.Runner != "" && (s.Runtime != "" || s.Cluster != ""):
+		c.errorf(path+".runner", "step %q names a runner and a runtime or cluster; a runner says both, pick one", s.Name)
 	case s.Approval != nil && (s.ForEach != nil || len(s.Matrix) > 0):
 		c.errorf(path+".approval", "an approval step cannot expand with forEach or matrix")
 	}
@@ -65,6 +65,7 @@ func (c *checker) expressions(path string, s *krtv1.Step) {
 			c.errorf(path+".if", "%v", err)
 		}
 	}
+	c.template(path+".runner", s.Runner)
 	c.template(path+".runtime", s.Runtime)
 	c.template(path+".cluster", s.Cluster)
 	c.template(path+".run", s.Run)
@@ -109,9 +110,6 @@ func (c *checker) uses(path string, s *krtv1.Step) {
 		if !declared[k] {
 			c.errorf(path+".with."+k, "tool %q has no input %q (it has: %s)", s.Uses, k, inputNames(tool))
 		}
-	}
-	if s.Runtime == "" && tool.Runtime == "" {
-		c.errorf(path+".runtime", "neither step %q nor tool %q names a runtime", s.Name, s.Uses)
 	}
 }
 

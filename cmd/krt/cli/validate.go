@@ -21,23 +21,27 @@ import (
 // own parser and validation, for pre-commit hooks and CI.
 func (r *root) validateCommand() *cobra.Command {
 	var runtimes string
+	var runners []string
 	cmd := &cobra.Command{
-		Use:   "validate DIR",
+		Use:   "validate DIR [--runners NAME,...] [--runtimes FILE]",
 		Short: "Check a folder of workflows offline, as the controller would",
 		Long: "Validate builds DIR (with kustomize when it holds a kustomization.yaml), parses every\n" +
 			"workflow and tool, and checks step references, cycles and CEL expressions. It prints\n" +
-			"one line per problem as file:line: field: reason and exits 1 if there is any.",
+			"one line per problem as file:line: field: reason and exits 1 if there is any.\n" +
+			"With --runners it also checks that every step's runner names one of the Clusters\n" +
+			"and Runtimes listed, as the controller would resolve it.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return r.validate(args[0], runtimes)
+			return r.validate(args[0], runners, runtimes)
 		},
 	}
+	cmd.Flags().StringSliceVar(&runners, "runners", nil, "the Clusters and Runtimes that runners may name (comma-separated)")
 	cmd.Flags().StringVar(&runtimes, "runtimes", "",
 		"a file of Runtime manifests: tools are also checked to read only Secrets their Runtime allows")
 	return cmd
 }
 
-func (r *root) validate(dir, runtimesFile string) error {
+func (r *root) validate(dir string, runners []string, runtimesFile string) error {
 	files, err := readFolder(dir)
 	if err != nil {
 		return err
@@ -64,6 +68,9 @@ func (r *root) validate(dir, runtimesFile string) error {
 			return &ExitError{Code: 1, Message: err.Error()}
 		}
 		errs = append(errs, validate.ToolSecrets(docs, rts)...)
+	}
+	if runners != nil {
+		errs = append(errs, validate.Runners(docs, runners)...)
 	}
 	for _, e := range errs {
 		fmt.Fprintln(r.Out, e.Error())

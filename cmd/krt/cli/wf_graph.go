@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -114,12 +115,12 @@ func wfStepRows(wr *krtv1.WorkflowRun, steps []krtv1.Step, wide bool) []wfRow {
 		nodes := wfNodesOf(wr, s.Name)
 		switch {
 		case len(nodes) == 0:
-			rows = append(rows, wfRow{indent: 2, head: wfSymbol(krtv1.NodePending) + " " + s.Name, detail: wfNeeds(s)})
+			rows = append(rows, wfRow{indent: 2, head: wfSymbol(krtv1.NodePending) + " " + s.Name, detail: wfNeeds(s, steps)})
 		case len(nodes) == 1 && nodes[0].Name == s.Name:
 			rows = append(rows, wfRow{indent: 2, head: wfSymbol(nodes[0].Phase) + " " + s.Name,
-				detail: wfNodeDetail(&nodes[0], s, wide)})
+				detail: wfNodeDetail(&nodes[0], s, steps, wide)})
 		default:
-			rows = append(rows, wfExpandedRows(s, nodes, wide)...)
+			rows = append(rows, wfExpandedRows(s, steps, nodes, wide)...)
 		}
 	}
 	return rows
@@ -127,7 +128,7 @@ func wfStepRows(wr *krtv1.WorkflowRun, steps []krtv1.Step, wide bool) []wfRow {
 
 // wfExpandedRows are a forEach or matrix step: a line for the step as a
 // whole, then one per node.
-func wfExpandedRows(s *krtv1.Step, nodes []krtv1.NodeStatus, wide bool) []wfRow {
+func wfExpandedRows(s *krtv1.Step, steps []krtv1.Step, nodes []krtv1.NodeStatus, wide bool) []wfRow {
 	done := 0
 	for _, n := range nodes {
 		if n.Phase.Done() {
@@ -136,12 +137,12 @@ func wfExpandedRows(s *krtv1.Step, nodes []krtv1.NodeStatus, wide bool) []wfRow 
 	}
 	detail := fmt.Sprintf("%d/%d done", done, len(nodes))
 	if wide {
-		detail = wfJoin(detail, wfNeeds(s))
+		detail = wfJoin(detail, wfNeeds(s, steps))
 	}
 	rows := []wfRow{{indent: 2, head: wfSymbol(wfStepPhase(s.Name, nodes)) + " " + s.Name, detail: detail}}
 	for i := range nodes {
 		rows = append(rows, wfRow{indent: 4, head: wfSymbol(nodes[i].Phase) + " " + nodes[i].Name,
-			detail: wfNodeDetail(&nodes[i], nil, wide)})
+			detail: wfNodeDetail(&nodes[i], nil, nil, wide)})
 	}
 	return rows
 }
@@ -171,7 +172,7 @@ func wfStepPhase(step string, nodes []krtv1.NodeStatus) krtv1.NodePhase {
 // wfNodeDetail is what a node's line says besides its phase: where it
 // runs, a retry, and its message. s is set for a step's only node, so a
 // wide graph can show the step's needs on the same line.
-func wfNodeDetail(n *krtv1.NodeStatus, s *krtv1.Step, wide bool) string {
+func wfNodeDetail(n *krtv1.NodeStatus, s *krtv1.Step, steps []krtv1.Step, wide bool) string {
 	var parts []string
 	if n.Cluster != "" {
 		parts = append(parts, "cluster="+n.Cluster)
@@ -183,7 +184,7 @@ func wfNodeDetail(n *krtv1.NodeStatus, s *krtv1.Step, wide bool) string {
 		parts = append(parts, "run="+n.Run)
 	}
 	if wide && s != nil {
-		parts = append(parts, wfNeeds(s))
+		parts = append(parts, wfNeeds(s, steps))
 	}
 	if n.Message != "" {
 		parts = append(parts, wfOneLine(n.Message, 2*wfMessageWidth))
@@ -191,11 +192,17 @@ func wfNodeDetail(n *krtv1.NodeStatus, s *krtv1.Step, wide bool) string {
 	return wfJoin(parts...)
 }
 
-func wfNeeds(s *krtv1.Step) string {
-	if len(s.Needs) == 0 {
+// wfNeeds says what a step waits for: its needs, then the steps it reads,
+// marked as inferred since the file does not name them in needs.
+func wfNeeds(s *krtv1.Step, steps []krtv1.Step) string {
+	needs := slices.Clone(s.Needs)
+	for _, n := range dag.Inferred(s, steps) {
+		needs = append(needs, n+" (inferred)")
+	}
+	if len(needs) == 0 {
 		return ""
 	}
-	return "needs " + strings.Join(s.Needs, ", ")
+	return "needs " + strings.Join(needs, ", ")
 }
 
 // wfJoin joins the parts that are not empty.

@@ -106,6 +106,30 @@ finally:
 `,
 		},
 	}
+	failover := &krtv1.WorkflowRun{ObjectMeta: metav1.ObjectMeta{Name: "cross-cloud-failover-1"},
+		Spec: krtv1.WorkflowRunSpec{Definition: krtv1.WorkflowSpec{Steps: []krtv1.Step{
+			{Name: "backup-aws-data", Runner: "aws-us-east-runner", Uses: "aws-backup"},
+			{Name: "restore-to-gcp", Runner: "gcp-us-central-runner", Uses: "gcp-restore",
+				With: map[string]string{"backup_location": `${{ steps["backup-aws-data"].outputs["backup_url"] }}`}},
+			{Name: "update-dns", Needs: []string{"backup-aws-data"}, Runner: "cloudflare-runner", Uses: "dns-updater",
+				With: map[string]string{"target": `${{ steps["restore-to-gcp"].outputs["new_endpoint"] }}`}},
+		}}},
+		Status: krtv1.WorkflowRunStatus{Phase: krtv1.WorkflowRunning,
+			Nodes: []krtv1.NodeStatus{{Name: "backup-aws-data", Phase: krtv1.NodeRunning}}}}
+	cases = append(cases, struct {
+		name string
+		wr   *krtv1.WorkflowRun
+		wide bool
+		want string
+	}{
+		name: "a step waits for the steps it reads, shown as inferred",
+		wr:   failover,
+		want: `cross-cloud-failover-1 (Running)
+  ● backup-aws-data
+  ○ restore-to-gcp    needs backup-aws-data (inferred)
+  ○ update-dns        needs backup-aws-data, restore-to-gcp (inferred)
+`,
+	})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var b strings.Builder
