@@ -77,17 +77,20 @@ func writeFile(path string, data []byte) error {
 }
 
 // rewritePath points a value that names a mount path (or a path under it)
-// at the real file.
+// at the real file; of nested mount paths the deepest wins.
 func rewritePath(v string, paths map[string]string) string {
+	best, out := "", v
 	for mount, real := range paths {
-		if v == mount {
-			return real
+		if len(mount) <= len(best) {
+			continue
 		}
-		if rest, ok := strings.CutPrefix(v, mount+"/"); ok {
-			return filepath.Join(real, rest)
+		if v == mount {
+			best, out = mount, real
+		} else if rest, ok := strings.CutPrefix(v, mount+"/"); ok {
+			best, out = mount, filepath.Join(real, rest)
 		}
 	}
-	return v
+	return out
 }
 
 // rewriteAll applies rewritePath to every element.

@@ -67,3 +67,19 @@ func TestSecretFileNamesStayInTheirDirectory(t *testing.T) {
 		t.Fatalf("a secret file escaped: %v", matches)
 	}
 }
+
+func TestRewritePath(t *testing.T) {
+	paths := map[string]string{"/secrets": "/w/secrets/all", "/secrets/kubeconfig": "/w/secrets/kubeconfig", "/root/.aws": "/w/secrets/aws"}
+	for in, want := range map[string]string{
+		"/secrets/kubeconfig":    "/w/secrets/kubeconfig",
+		"/secrets/other":         "/w/secrets/all/other",
+		"/root/.aws/credentials": "/w/secrets/aws/credentials",
+		"/root/.awsx":            "/root/.awsx",
+		"plain value":            "plain value",
+		"/secrets":               "/w/secrets/all",
+	} {
+		if got := rewritePath(in, paths); got != want {
+			t.Errorf("rewritePath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

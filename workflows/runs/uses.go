@@ -46,6 +46,11 @@ func Uses(ctx context.Context, env *expr.Env, wr *krtv1.WorkflowRun) string {
 			for _, e := range secretRefs(s, tool) {
 				add(&secrets, e.SecretKeyRef.Name+"/"+e.SecretKeyRef.Key)
 			}
+			if tool != nil {
+				for _, v := range tool.Volumes { // every key, as files
+					add(&secrets, v.Secret+"/*")
+				}
+			}
 		}
 	}
 	slices.Sort(places)
@@ -110,6 +115,12 @@ func place(ctx context.Context, env *expr.Env, vars expr.Vars, item any, s *krtv
 	if runtime == "" && tool != nil {
 		runtime = tool.Runtime
 	}
+	if image := s.Image; runtime == "" && (image != "" || tool != nil && tool.Image != "") {
+		if image == "" {
+			image = tool.Image
+		}
+		return "a Runtime of image " + image
+	}
 	runtime = value(runtime)
 	cluster := ""
 	if c, rt, ok := strings.Cut(runtime, "/"); ok && !strings.Contains(runtime, "${{") {
@@ -129,7 +140,8 @@ func place(ctx context.Context, env *expr.Env, vars expr.Vars, item any, s *krtv
 func secretRefs(s *krtv1.Step, tool *krtv1.ToolSpec) []krtv1.SecretEnvVar {
 	byName := map[string]krtv1.SecretEnvVar{}
 	if tool != nil {
-		for _, e := range tool.SecretEnv {
+		env, _ := tool.ResolveEnvironment() // a bad entry fails the step, reading nothing
+		for _, e := range append(env.SecretEnv, tool.SecretEnv...) {
 			byName[e.Name] = e
 		}
 	}

@@ -22,6 +22,9 @@ func TestUses(t *testing.T) {
 	}
 	deploy := krtv1.NamedTool{Name: "deploy", Spec: krtv1.ToolSpec{Runtime: "deployer",
 		SecretEnv: []krtv1.SecretEnvVar{secret("TOKEN", "deploy-token", "token"), secret("CA", "deploy-ca", "ca.crt")}}}
+	kubectl := krtv1.NamedTool{Name: "kubectl", Spec: krtv1.ToolSpec{Image: "kubiya/kubectl:latest", Command: []string{"kubectl"},
+		Environment: krtv1.Environment{"KUBECONFIG=/secrets/kubeconfig", "TOKEN=/secrets/slack_token"},
+		Volumes:     []krtv1.ToolVolume{{Name: "kubeconfig", Secret: "prod-cluster-config"}}}}
 	many := make([]string, 100)
 	for i := range many {
 		many[i] = fmt.Sprintf("r%d", i)
@@ -55,10 +58,14 @@ func TestUses(t *testing.T) {
 			{Name: "f", Runtime: "bash", Cluster: "${{ item }}", ForEach: &krtv1.ForEach{Items: many}},
 		}},
 		want: "its steps run on ${{ item }}/bash, linux-runner, mac-runner, and read no Secrets",
+	}, {
+		name: "a tool of an image, with a secret volume and a /secrets/ value",
+		def:  krtv1.WorkflowSpec{Steps: []krtv1.Step{{Name: "check", Uses: "kubectl"}}},
+		want: "its steps run on a Runtime of image kubiya/kubectl:latest, and read the Secrets prod-cluster-config/*, slack-token/slack_token",
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			wr := &krtv1.WorkflowRun{Spec: krtv1.WorkflowRunSpec{Workflow: "w", Definition: tc.def, Tools: []krtv1.NamedTool{deploy},
+			wr := &krtv1.WorkflowRun{Spec: krtv1.WorkflowRunSpec{Workflow: "w", Definition: tc.def, Tools: []krtv1.NamedTool{deploy, kubectl},
 				Event:  krtv1.WorkflowEvent{Type: krtv1.EventPullRequest, PullRequest: &krtv1.PullRequest{Number: 7, HeadSHA: "abc"}},
 				Params: map[string]string{"target": "prod"}}}
 			if got := Uses(context.Background(), env, wr); got != tc.want {
