@@ -215,6 +215,14 @@ type WorkflowStatus struct {
 	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	LastRun string `json:"lastRun,omitempty"`
+	// HandledRuns name the runs the trigger made for the workflow's events,
+	// oldest first: an event whose run is named here has run, and is not
+	// run again when its run is deleted, by a user or by runRetention.
+	// The oldest names of events no longer recorded go first when full.
+	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:items:MaxLength=253
+	// +optional
+	HandledRuns []string `json:"handledRuns,omitempty"`
 }
 
 // Workflow is a DAG of steps run on warm runtimes when its triggers fire.

@@ -1514,6 +1514,11 @@ func (in *WorkflowRepositoryStatus) DeepCopyInto(out *WorkflowRepositoryStatus) 
 			(*in)[i].DeepCopyInto(&(*out)[i])
 		}
 	}
+	if in.HandledRuns != nil {
+		in, out := &in.HandledRuns, &out.HandledRuns
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	out.ReconcileRequestStatus = in.ReconcileRequestStatus
 }
 
@@ -1705,6 +1710,11 @@ func (in *WorkflowStatus) DeepCopyInto(out *WorkflowStatus) {
 		for i := range *in {
 			(*in)[i].DeepCopyInto(&(*out)[i])
 		}
+	}
+	if in.HandledRuns != nil {
+		in, out := &in.HandledRuns, &out.HandledRuns
+		*out = make([]string, len(*in))
+		copy(*out, *in)
 	}
 }
 

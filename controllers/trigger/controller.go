@@ -29,12 +29,14 @@ import (
 // The trigger controller's rights (make generate writes them into the
 // ClusterRole krt-controller-trigger): it reads Workflows, their
 // repositories and Tools, creates WorkflowRuns and marks the state it
-// reported, and reads a repository's token Secret by name to report
-// commit statuses.
+// reported, records the events it handled in the status of Workflows and
+// (for PR heads) of repositories, and reads a repository's token Secret
+// by name to report commit statuses.
 //
 // +kubebuilder:rbac:groups=krt.dev,resources=workflows,verbs=get;list;watch
 // +kubebuilder:rbac:groups=krt.dev,resources=workflows/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=krt.dev,resources=workflowrepositories;tools,verbs=get;list;watch
+// +kubebuilder:rbac:groups=krt.dev,resources=workflowrepositories/status,verbs=get;patch
 // +kubebuilder:rbac:groups=krt.dev,resources=workflowruns,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
@@ -86,8 +88,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if err != nil {
 		probs = append(probs, problem{ReasonInvalidSchedule, err.Error()})
 	}
-	created, fireProbs, err := r.fire(ctx, wf, append(cands, sched...))
+	cands = append(cands, sched...)
+	rec := newHandled(wf.Status.HandledRuns)
+	created, fireProbs, err := r.fire(ctx, wf, cands, rec, handledByRepo(repo))
 	probs = append(probs, fireProbs...)
+	if err == nil && rec.changed {
+		err = r.saveRecord(ctx, wf, rec, candidateNames(cands))
+	}
 	if lerr := r.setLastRun(ctx, wf, created); err == nil {
 		err = lerr
 	}
@@ -113,20 +120,28 @@ func (r *Reconciler) repository(ctx context.Context, wf *krtv1.Workflow) (*krtv1
 	return repo, nil
 }
 
-// fire creates the runs of the candidates that have none yet, and whose
-// on.when holds. It returns the runs it created, what kept others from
-// starting, and an API error to retry on.
-func (r *Reconciler) fire(ctx context.Context, wf *krtv1.Workflow, cands []candidate) ([]string, []problem, error) {
+// fire creates the runs of the candidates that have not run, and whose
+// on.when holds, and adds them to rec. An event has run when rec or
+// elsewhere (the repository's record of PR heads) names its run, or when
+// the run is there (made before there were records). It returns the runs
+// it created, what kept others from starting, and an API error to retry
+// on.
+func (r *Reconciler) fire(ctx context.Context, wf *krtv1.Workflow, cands []candidate, rec *handledSet,
+	elsewhere func(string) bool) ([]string, []problem, error) {
 	var created []string
 	var probs []problem
 	var tools []krtv1.NamedTool
 	toolsRead := false
 	for _, c := range cands {
+		if rec.has(c.name) || elsewhere(c.name) {
+			continue
+		}
 		exists, err := r.exists(ctx, wf.Namespace, c.name)
-		if err != nil || exists {
-			if err != nil {
-				return created, probs, err
-			}
+		if err != nil {
+			return created, probs, err
+		}
+		if exists {
+			rec.add(c.name)
 			continue
 		}
 		// Everything evaluated for one event shares one budget.
@@ -154,6 +169,9 @@ func (r *Reconciler) fire(ctx context.Context, wf *krtv1.Workflow, cands []candi
 			return created, probs, err
 		case ok:
 			created = append(created, c.name)
+			rec.add(c.name)
+		default: // it was there already
+			rec.add(c.name)
 		}
 	}
 	return created, probs, nil
