@@ -200,6 +200,36 @@ type WorkflowSpec struct {
 	// +kubebuilder:validation:MaxItems=32
 	// +optional
 	Finally []Step `json:"finally,omitempty"`
+	// RunRetention says how long the workflow's finished runs are kept;
+	// by default the 10 newest successful and the 10 newest failed.
+	// +optional
+	RunRetention *RunRetention `json:"runRetention,omitempty"`
+}
+
+// DefaultRunHistory is how many successful, and how many failed, finished
+// runs of a workflow are kept when runRetention does not say.
+const DefaultRunHistory = 10
+
+// RunRetention bounds a workflow's finished runs. The trigger controller
+// deletes the others; a deleted run of an event is never made again.
+type RunRetention struct {
+	// SuccessfulHistoryLimit is how many Succeeded runs are kept, newest
+	// first; 10 if unset.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000
+	// +optional
+	SuccessfulHistoryLimit *int32 `json:"successfulHistoryLimit,omitempty"`
+	// FailedHistoryLimit is how many Failed or Cancelled runs are kept,
+	// newest first; 10 if unset.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000
+	// +optional
+	FailedHistoryLimit *int32 `json:"failedHistoryLimit,omitempty"`
+	// TTLSecondsAfterFinished deletes a run this long after it finished,
+	// whatever the limits keep.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	TTLSecondsAfterFinished *int32 `json:"ttlSecondsAfterFinished,omitempty"`
 }
 
 // WorkflowStatus is the workflow's own health.

@@ -29,7 +29,7 @@ import (
 // The trigger controller's rights (make generate writes them into the
 // ClusterRole krt-controller-trigger): it reads Workflows, their
 // repositories and Tools, creates WorkflowRuns and marks the state it
-// reported, records the events it handled in the status of Workflows and
+// reported, deletes the runs runRetention lets go, records the events it handled in the status of Workflows and
 // (for PR heads) of repositories, and reads a repository's token Secret
 // by name to report commit statuses.
 //
@@ -37,7 +37,7 @@ import (
 // +kubebuilder:rbac:groups=krt.dev,resources=workflows/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=krt.dev,resources=workflowrepositories;tools,verbs=get;list;watch
 // +kubebuilder:rbac:groups=krt.dev,resources=workflowrepositories/status,verbs=get;patch
-// +kubebuilder:rbac:groups=krt.dev,resources=workflowruns,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups=krt.dev,resources=workflowruns,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 
@@ -92,10 +92,32 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	rec := newHandled(wf.Status.HandledRuns)
 	created, fireProbs, err := r.fire(ctx, wf, cands, rec, handledByRepo(repo))
 	probs = append(probs, fireProbs...)
+	list, lerr := r.runsOf(ctx, wf)
+	var doomed []*krtv1.WorkflowRun
+	if lerr == nil {
+		var expiry time.Time
+		doomed, expiry = expired(wf, list, now)
+		if next.IsZero() || (!expiry.IsZero() && expiry.Before(next)) {
+			next = expiry
+		}
+		// A run retention deletes is recorded first, saved before it
+		// goes: its event must not run again. A manual run has no event
+		// to repeat.
+		for _, d := range doomed {
+			if d.Spec.Event.Type != krtv1.EventManual {
+				rec.add(d.Name)
+			}
+		}
+	}
 	if err == nil && rec.changed {
 		err = r.saveRecord(ctx, wf, rec, candidateNames(cands))
 	}
-	if lerr := r.setLastRun(ctx, wf, created); err == nil {
+	if err == nil {
+		err = r.prune(ctx, wf, doomed)
+	}
+	if lerr == nil {
+		setLastRun(wf, created, without(list, doomed))
+	} else if err == nil {
 		err = lerr
 	}
 	markReady(wf, probs)
@@ -229,22 +251,24 @@ func (r *Reconciler) submit(ctx context.Context, wr *krtv1.WorkflowRun, c candid
 	return true, nil
 }
 
-// setLastRun names the newest run of the workflow, including those the
-// CLI made. The runs created just now may not be in the cache yet; they
-// are the newest.
-func (r *Reconciler) setLastRun(ctx context.Context, wf *krtv1.Workflow, created []string) error {
+// runsOf lists the workflow's runs, including those the CLI made.
+func (r *Reconciler) runsOf(ctx context.Context, wf *krtv1.Workflow) ([]krtv1.WorkflowRun, error) {
+	list := &krtv1.WorkflowRunList{}
+	err := r.client.List(ctx, list, client.InNamespace(wf.Namespace),
+		client.MatchingLabels{runs.LabelWorkflow: dag.LabelValue(wf.Name)})
+	return list.Items, err
+}
+
+// setLastRun names the newest run of the workflow. The runs created just
+// now may not be in the cache yet; they are the newest.
+func setLastRun(wf *krtv1.Workflow, created []string, list []krtv1.WorkflowRun) {
 	if len(created) > 0 {
 		wf.Status.LastRun = created[len(created)-1]
-		return nil
-	}
-	list := &krtv1.WorkflowRunList{}
-	if err := r.client.List(ctx, list, client.InNamespace(wf.Namespace),
-		client.MatchingLabels{runs.LabelWorkflow: dag.LabelValue(wf.Name)}); err != nil {
-		return err
+		return
 	}
 	var newest *krtv1.WorkflowRun
-	for i := range list.Items {
-		wr := &list.Items[i]
+	for i := range list {
+		wr := &list[i]
 		if wr.Spec.Workflow == wf.Name && (newest == nil || newer(wr, newest)) {
 			newest = wr
 		}
@@ -252,7 +276,6 @@ func (r *Reconciler) setLastRun(ctx context.Context, wf *krtv1.Workflow, created
 	if newest != nil {
 		wf.Status.LastRun = newest.Name
 	}
-	return nil
 }
 
 func newer(a, b *krtv1.WorkflowRun) bool {
