@@ -2,6 +2,7 @@ package v1alpha1
 
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // ClusterSpec says how to reach a cluster.
@@ -75,6 +76,14 @@ type ApprovalSpec struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	WorkflowRun string `json:"workflowRun"`
+	// WorkflowRunUID pins the decision to one run: a run deleted and made
+	// again under its name, or another run, is not decided by it. krt wf
+	// approve also makes the run the Approval's owner, so it is deleted
+	// with the run.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	WorkflowRunUID types.UID `json:"workflowRunUID"`
 	// Step is the gate's node; empty approves a pull request's run.
 	// +kubebuilder:validation:MaxLength=512
 	// +optional

@@ -295,6 +295,13 @@ type WorkflowRepositoryStatus struct {
 	// +kubebuilder:validation:MaxItems=256
 	// +optional
 	Deliveries []WebhookDelivery `json:"deliveries,omitempty"`
+	// HandledRuns name the runs the trigger made from pull request heads
+	// (pullRequests.definitionsFrom: head), oldest first, as a Workflow's
+	// status.handledRuns does for the runs of its own definition.
+	// +kubebuilder:validation:MaxItems=512
+	// +kubebuilder:validation:items:MaxLength=253
+	// +optional
+	HandledRuns []string `json:"handledRuns,omitempty"`
 	// WebhookPath is where the receiver listens for this repository.
 	// +kubebuilder:validation:MaxLength=255
 	// +optional

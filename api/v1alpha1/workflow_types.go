@@ -211,6 +211,36 @@ type WorkflowSpec struct {
 	// +kubebuilder:validation:MaxItems=32
 	// +optional
 	Finally []Step `json:"finally,omitempty"`
+	// RunRetention says how long the workflow's finished runs are kept;
+	// by default the 10 newest successful and the 10 newest failed.
+	// +optional
+	RunRetention *RunRetention `json:"runRetention,omitempty"`
+}
+
+// DefaultRunHistory is how many successful, and how many failed, finished
+// runs of a workflow are kept when runRetention does not say.
+const DefaultRunHistory = 10
+
+// RunRetention bounds a workflow's finished runs. The trigger controller
+// deletes the others; a deleted run of an event is never made again.
+type RunRetention struct {
+	// SuccessfulHistoryLimit is how many Succeeded runs are kept, newest
+	// first; 10 if unset.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000
+	// +optional
+	SuccessfulHistoryLimit *int32 `json:"successfulHistoryLimit,omitempty"`
+	// FailedHistoryLimit is how many Failed or Cancelled runs are kept,
+	// newest first; 10 if unset.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000
+	// +optional
+	FailedHistoryLimit *int32 `json:"failedHistoryLimit,omitempty"`
+	// TTLSecondsAfterFinished deletes a run this long after it finished,
+	// whatever the limits keep.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	TTLSecondsAfterFinished *int32 `json:"ttlSecondsAfterFinished,omitempty"`
 }
 
 // WorkflowStatus is the workflow's own health.
@@ -226,6 +256,14 @@ type WorkflowStatus struct {
 	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	LastRun string `json:"lastRun,omitempty"`
+	// HandledRuns name the runs the trigger made for the workflow's events,
+	// oldest first: an event whose run is named here has run, and is not
+	// run again when its run is deleted, by a user or by runRetention.
+	// The oldest names of events no longer recorded go first when full.
+	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:items:MaxLength=253
+	// +optional
+	HandledRuns []string `json:"handledRuns,omitempty"`
 }
 
 // Workflow is a DAG of steps run on warm runtimes when its triggers fire.

@@ -29,13 +29,15 @@ import (
 // The trigger controller's rights (make generate writes them into the
 // ClusterRole krt-controller-trigger): it reads Workflows, their
 // repositories and Tools, creates WorkflowRuns and marks the state it
-// reported, and reads a repository's token Secret by name to report
-// commit statuses.
+// reported, deletes the runs runRetention lets go, records the events it handled in the status of Workflows and
+// (for PR heads) of repositories, and reads a repository's token Secret
+// by name to report commit statuses.
 //
 // +kubebuilder:rbac:groups=krt.dev,resources=workflows,verbs=get;list;watch
 // +kubebuilder:rbac:groups=krt.dev,resources=workflows/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=krt.dev,resources=workflowrepositories;tools,verbs=get;list;watch
-// +kubebuilder:rbac:groups=krt.dev,resources=workflowruns,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups=krt.dev,resources=workflowrepositories/status,verbs=get;patch
+// +kubebuilder:rbac:groups=krt.dev,resources=workflowruns,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 
@@ -86,9 +88,36 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if err != nil {
 		probs = append(probs, problem{ReasonInvalidSchedule, err.Error()})
 	}
-	created, fireProbs, err := r.fire(ctx, wf, append(cands, sched...))
+	cands = append(cands, sched...)
+	rec := newHandled(wf.Status.HandledRuns)
+	created, fireProbs, err := r.fire(ctx, wf, cands, rec, handledByRepo(repo))
 	probs = append(probs, fireProbs...)
-	if lerr := r.setLastRun(ctx, wf, created); err == nil {
+	list, lerr := r.runsOf(ctx, wf)
+	var doomed []*krtv1.WorkflowRun
+	if lerr == nil {
+		var expiry time.Time
+		doomed, expiry = expired(wf, list, now)
+		if next.IsZero() || (!expiry.IsZero() && expiry.Before(next)) {
+			next = expiry
+		}
+		// A run retention deletes is recorded first, saved before it
+		// goes: its event must not run again. A manual run has no event
+		// to repeat.
+		for _, d := range doomed {
+			if d.Spec.Event.Type != krtv1.EventManual {
+				rec.add(d.Name)
+			}
+		}
+	}
+	if err == nil && rec.changed {
+		err = r.saveRecord(ctx, wf, rec, candidateNames(cands))
+	}
+	if err == nil {
+		err = r.prune(ctx, wf, doomed)
+	}
+	if lerr == nil {
+		setLastRun(wf, created, without(list, doomed))
+	} else if err == nil {
 		err = lerr
 	}
 	markReady(wf, probs)
@@ -113,20 +142,28 @@ func (r *Reconciler) repository(ctx context.Context, wf *krtv1.Workflow) (*krtv1
 	return repo, nil
 }
 
-// fire creates the runs of the candidates that have none yet, and whose
-// on.when holds. It returns the runs it created, what kept others from
-// starting, and an API error to retry on.
-func (r *Reconciler) fire(ctx context.Context, wf *krtv1.Workflow, cands []candidate) ([]string, []problem, error) {
+// fire creates the runs of the candidates that have not run, and whose
+// on.when holds, and adds them to rec. An event has run when rec or
+// elsewhere (the repository's record of PR heads) names its run, or when
+// the run is there (made before there were records). It returns the runs
+// it created, what kept others from starting, and an API error to retry
+// on.
+func (r *Reconciler) fire(ctx context.Context, wf *krtv1.Workflow, cands []candidate, rec *handledSet,
+	elsewhere func(string) bool) ([]string, []problem, error) {
 	var created []string
 	var probs []problem
 	var tools []krtv1.NamedTool
 	toolsRead := false
 	for _, c := range cands {
+		if rec.has(c.name) || elsewhere(c.name) {
+			continue
+		}
 		exists, err := r.exists(ctx, wf.Namespace, c.name)
-		if err != nil || exists {
-			if err != nil {
-				return created, probs, err
-			}
+		if err != nil {
+			return created, probs, err
+		}
+		if exists {
+			rec.add(c.name)
 			continue
 		}
 		// Everything evaluated for one event shares one budget.
@@ -154,6 +191,9 @@ func (r *Reconciler) fire(ctx context.Context, wf *krtv1.Workflow, cands []candi
 			return created, probs, err
 		case ok:
 			created = append(created, c.name)
+			rec.add(c.name)
+		default: // it was there already
+			rec.add(c.name)
 		}
 	}
 	return created, probs, nil
@@ -211,22 +251,24 @@ func (r *Reconciler) submit(ctx context.Context, wr *krtv1.WorkflowRun, c candid
 	return true, nil
 }
 
-// setLastRun names the newest run of the workflow, including those the
-// CLI made. The runs created just now may not be in the cache yet; they
-// are the newest.
-func (r *Reconciler) setLastRun(ctx context.Context, wf *krtv1.Workflow, created []string) error {
+// runsOf lists the workflow's runs, including those the CLI made.
+func (r *Reconciler) runsOf(ctx context.Context, wf *krtv1.Workflow) ([]krtv1.WorkflowRun, error) {
+	list := &krtv1.WorkflowRunList{}
+	err := r.client.List(ctx, list, client.InNamespace(wf.Namespace),
+		client.MatchingLabels{runs.LabelWorkflow: dag.LabelValue(wf.Name)})
+	return list.Items, err
+}
+
+// setLastRun names the newest run of the workflow. The runs created just
+// now may not be in the cache yet; they are the newest.
+func setLastRun(wf *krtv1.Workflow, created []string, list []krtv1.WorkflowRun) {
 	if len(created) > 0 {
 		wf.Status.LastRun = created[len(created)-1]
-		return nil
-	}
-	list := &krtv1.WorkflowRunList{}
-	if err := r.client.List(ctx, list, client.InNamespace(wf.Namespace),
-		client.MatchingLabels{runs.LabelWorkflow: dag.LabelValue(wf.Name)}); err != nil {
-		return err
+		return
 	}
 	var newest *krtv1.WorkflowRun
-	for i := range list.Items {
-		wr := &list.Items[i]
+	for i := range list {
+		wr := &list[i]
 		if wr.Spec.Workflow == wf.Name && (newest == nil || newer(wr, newest)) {
 			newest = wr
 		}
@@ -234,7 +276,6 @@ func (r *Reconciler) setLastRun(ctx context.Context, wf *krtv1.Workflow, created
 	if newest != nil {
 		wf.Status.LastRun = newest.Name
 	}
-	return nil
 }
 
 func newer(a, b *krtv1.WorkflowRun) bool {

@@ -76,11 +76,16 @@ func prCandidates(wf *krtv1.Workflow, repo *krtv1.WorkflowRepository) []candidat
 // the name is the same, so one event is one run either way.
 func prCandidate(workflow string, pol *krtv1.PullRequestPolicy, pr *krtv1.PullRequest) candidate {
 	return candidate{
-		name:            runs.Name(workflow, fmt.Sprintf("pr%d-%s", pr.Number, shortSHA(pr.HeadSHA))),
+		name:            runs.Name(workflow, prSuffix(pr)),
 		event:           krtv1.WorkflowEvent{Type: krtv1.EventPullRequest, PullRequest: pr.DeepCopy()},
 		requireApproval: !trusted(pol, pr),
 		what:            fmt.Sprintf("pull request #%d at %s", pr.Number, pr.HeadSHA),
 	}
+}
+
+// prSuffix ends the name of every run of a PR event, whatever workflow.
+func prSuffix(pr *krtv1.PullRequest) string {
+	return fmt.Sprintf("pr%d-%s", pr.Number, shortSHA(pr.HeadSHA))
 }
 
 // headDefinitions reports whether a repository's PR runs take their

@@ -27,23 +27,27 @@ const ReasonInvalidDefinition = "InvalidDefinition"
 // run is the head's too, and fails it the same way. env carries the
 // budget of the PR event, which all of the head's workflows share: a head
 // may define many, and nobody has approved any of them yet.
-func (h *heads) start(ctx context.Context, env *expr.Env, repo *krtv1.WorkflowRepository, head *source.Head, hr headRun) error {
+// The run, made or failed, is added to rec.
+func (h *heads) start(ctx context.Context, env *expr.Env, repo *krtv1.WorkflowRepository, head *source.Head, hr headRun, rec *handledSet) error {
 	if len(hr.errs) > 0 {
-		return h.fail(ctx, repo, hr, invalidMessage(head.Revision, hr.errs))
+		return h.fail(ctx, repo, hr, invalidMessage(head.Revision, hr.errs), rec)
 	}
 	if exists, err := h.exists(ctx, repo.Namespace, hr.c.name); err != nil || exists {
+		if exists {
+			rec.add(hr.c.name)
+		}
 		return err
 	}
 	ok, err := h.when(ctx, env, hr.wf, hr.c)
 	if err != nil {
-		return h.fail(ctx, repo, hr, fmt.Sprintf("%s: on.when: %v", hr.wf.Annotations[krtv1.AnnotationFile], err))
+		return h.fail(ctx, repo, hr, fmt.Sprintf("%s: on.when: %v", hr.wf.Annotations[krtv1.AnnotationFile], err), rec)
 	}
 	if !ok {
 		return nil
 	}
 	wr, err := runs.NewRun(hr.wf, head.Tools, hr.c.event, hr.c.name, nil, env)
 	if err != nil {
-		return h.fail(ctx, repo, hr, fmt.Sprintf("%s: %v", hr.wf.Annotations[krtv1.AnnotationFile], err))
+		return h.fail(ctx, repo, hr, fmt.Sprintf("%s: %v", hr.wf.Annotations[krtv1.AnnotationFile], err), rec)
 	}
 	// The definition came from the repository, not from a Workflow object,
 	// which a head-only workflow does not even have.
@@ -52,7 +56,10 @@ func (h *heads) start(ctx context.Context, env *expr.Env, repo *krtv1.WorkflowRe
 	_, err = h.submit(ctx, wr, hr.c, repo)
 	var p *problem
 	if errors.As(err, &p) {
-		return h.fail(ctx, repo, hr, p.msg)
+		return h.fail(ctx, repo, hr, p.msg, rec)
+	}
+	if err == nil {
+		rec.add(hr.c.name)
 	}
 	return err
 }
@@ -91,16 +98,18 @@ func repoOwner(repo *krtv1.WorkflowRepository) metav1.OwnerReference {
 
 // fail creates a run that the engine ends Failed at once, saying why. A
 // run of that name already there is left alone.
-func (h *heads) fail(ctx context.Context, repo *krtv1.WorkflowRepository, hr headRun, msg string) error {
+func (h *heads) fail(ctx context.Context, repo *krtv1.WorkflowRepository, hr headRun, msg string, rec *handledSet) error {
 	msg = krtv1.TruncateMessage(msg)
 	wr := failedRun(repo, hr, msg)
 	err := h.client.Create(ctx, wr)
 	switch {
 	case apierrors.IsAlreadyExists(err):
+		rec.add(hr.c.name)
 		return nil
 	case err != nil:
 		return err
 	}
+	rec.add(hr.c.name)
 	h.recorder.Eventf(repo, corev1.EventTypeWarning, ReasonInvalidDefinition, "created %s failed for %s: %s", wr.Name, hr.c.what, msg)
 	return nil
 }

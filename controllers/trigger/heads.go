@@ -50,6 +50,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -82,11 +83,16 @@ type heads struct {
 	*Reconciler
 	reader *source.HeadReader
 
+	// apiReader reads a repository past the cache, to merge its record
+	// with the latest after a conflict.
+	apiReader client.Reader
+
 	mu sync.Mutex
-	// handled are, by repository, the PR events whose runs all exist: a
-	// status write that changed another PR reads no head again. It is
-	// only memory; after a restart each open PR's head is read once more
-	// (from the cache, without a fetch) and finds its runs there.
+	// handled are, by repository, the PR events whose runs are all
+	// recorded in its status.handledRuns: a status write that changed
+	// another PR reads no head again. It is only memory; after a restart
+	// each open PR's head is read once more (from the cache, without a
+	// fetch) and finds its runs in the record.
 	handled map[types.NamespacedName]map[string]bool
 }
 
@@ -104,7 +110,7 @@ func setupHeads(mgr ctrl.Manager, r *Reconciler, opts Options) error {
 		}
 	}
 	h := &heads{Reconciler: r, reader: source.NewHeadReader(mgr.GetClient(), mgr.GetAPIReader(), cache, r.expr),
-		handled: map[types.NamespacedName]map[string]bool{}}
+		apiReader: mgr.GetAPIReader(), handled: map[types.NamespacedName]map[string]bool{}}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("prheads").
 		For(&krtv1.WorkflowRepository{}, builder.WithPredicates(headRepos())).
@@ -166,12 +172,23 @@ func (h *heads) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, e
 		return ctrl.Result{}, err
 	}
 	var errs []error
+	var done []string
+	rec := newHandled(repo.Status.HandledRuns)
 	for _, pr := range todo {
-		if err := h.runHead(ctx, repo, hs, base, pr); err != nil {
+		if err := h.runHead(ctx, repo, hs, base, pr, rec); err != nil {
 			errs = append(errs, fmt.Errorf("pull request #%d: %w", pr.Number, err))
 			continue
 		}
-		h.done(req.NamespacedName, prKey(repo, pr))
+		done = append(done, prKey(repo, pr))
+	}
+	if rec.changed {
+		if err := h.saveRecord(ctx, repo, rec); err != nil {
+			// Unrecorded, the events are not done: they are read again.
+			return ctrl.Result{}, errors.Join(append(errs, err)...)
+		}
+	}
+	for _, k := range done {
+		h.done(req.NamespacedName, k)
 	}
 	return ctrl.Result{}, errors.Join(errs...)
 }
@@ -244,9 +261,11 @@ func (h *heads) workflowsByName(ctx context.Context, ns string) (map[string]*krt
 	return out, nil
 }
 
-// runHead reads one PR event's head and creates its runs.
+// runHead reads one PR event's head and creates its runs, but those that
+// have run: named in rec, or in the record of the Workflow of their name
+// (a repository moved from base to head definitions).
 func (h *heads) runHead(ctx context.Context, repo *krtv1.WorkflowRepository, hs *source.Heads,
-	base map[string]*krtv1.Workflow, pr *krtv1.PullRequest) error {
+	base map[string]*krtv1.Workflow, pr *krtv1.PullRequest, rec *handledSet) error {
 	head, err := hs.Read(ctx, pr)
 	if err != nil {
 		h.recorder.Eventf(repo, corev1.EventTypeWarning, ReasonHeadFetchFailed,
@@ -260,7 +279,10 @@ func (h *heads) runHead(ctx context.Context, repo *krtv1.WorkflowRepository, hs 
 	}
 	env := h.expr.ForEvent()
 	for _, hr := range plan.runs {
-		if err := h.start(ctx, env, repo, head, hr); err != nil {
+		if rec.has(hr.c.name) || (base[hr.wf.Name] != nil && slices.Contains(base[hr.wf.Name].Status.HandledRuns, hr.c.name)) {
+			continue
+		}
+		if err := h.start(ctx, env, repo, head, hr, rec); err != nil {
 			return err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -101,7 +102,7 @@ func approve(t *testing.T, ns, user, run, head string) {
 		t.Fatal(err)
 	}
 	a := &krtv1.Approval{ObjectMeta: metav1.ObjectMeta{Namespace: ns, GenerateName: run + "-"},
-		Spec: krtv1.ApprovalSpec{WorkflowRun: run, HeadSHA: head, Decision: "approve", User: user}}
+		Spec: krtv1.ApprovalSpec{WorkflowRun: run, WorkflowRunUID: runUID(t, ns, run), HeadSHA: head, Decision: "approve", User: user}}
 	if err := c.Create(context.Background(), a); err != nil {
 		t.Fatal(err)
 	}
@@ -123,4 +124,14 @@ func phaseOf(t *testing.T, ns, name string) krtv1.WorkflowRunPhase {
 		t.Fatal(err)
 	}
 	return wr.Status.Phase
+}
+
+// runUID is the UID of a run, which an Approval is pinned to.
+func runUID(t *testing.T, ns, name string) types.UID {
+	t.Helper()
+	wr := &krtv1.WorkflowRun{}
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, wr); err != nil {
+		t.Fatal(err)
+	}
+	return wr.UID
 }

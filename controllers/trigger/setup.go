@@ -66,7 +66,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 			predicate.GenerationChangedPredicate{}, predicates.ReconcileRequestedPredicate{}))).
 		Watches(&krtv1.WorkflowRepository{}, handler.EnqueueRequestsFromMapFunc(r.workflowsOfRepo), builder.WithPredicates(eventsChanged())).
 		Watches(&krtv1.Tool{}, handler.EnqueueRequestsFromMapFunc(r.workflowsUsing)).
-		Watches(&krtv1.WorkflowRun{}, handler.EnqueueRequestsFromMapFunc(workflowOfRun), builder.WithPredicates(createdOnly())).
+		Watches(&krtv1.WorkflowRun{}, handler.EnqueueRequestsFromMapFunc(workflowOfRun), builder.WithPredicates(createdOrFinished())).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(opts.Workers, 1)}).
 		Complete(r)
 	if err != nil {
@@ -108,7 +108,8 @@ func (r *Reconciler) workflowsUsing(ctx context.Context, o client.Object) []reco
 	return out
 }
 
-// workflowOfRun wakes a run's Workflow to name it its last run.
+// workflowOfRun wakes a run's Workflow to name it its last run, and, once
+// it has finished, to apply runRetention.
 func workflowOfRun(_ context.Context, o client.Object) []reconcile.Request {
 	wr, ok := o.(*krtv1.WorkflowRun)
 	if !ok || wr.Spec.Workflow == "" {
@@ -117,9 +118,13 @@ func workflowOfRun(_ context.Context, o client.Object) []reconcile.Request {
 	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: wr.Namespace, Name: wr.Spec.Workflow}}}
 }
 
-func createdOnly() predicate.Predicate {
+func createdOrFinished() predicate.Predicate {
 	return predicate.Funcs{
-		UpdateFunc:  func(event.UpdateEvent) bool { return false },
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			old, ok1 := e.ObjectOld.(*krtv1.WorkflowRun)
+			new, ok2 := e.ObjectNew.(*krtv1.WorkflowRun)
+			return ok1 && ok2 && !old.Status.Phase.Terminal() && new.Status.Phase.Terminal()
+		},
 		DeleteFunc:  func(event.DeleteEvent) bool { return false },
 		GenericFunc: func(event.GenericEvent) bool { return false },
 	}

@@ -25,6 +25,9 @@ const (
 
 // listApprovals reads the run's Approvals once per pass, oldest first, so
 // the first allowed decision is the one that counts whatever else comes.
+// Only those for the run's UID are its own: an Approval of a run deleted
+// and made again under the same name, or naming another run's UID, is
+// left out, whatever its name says.
 func (p *pass) listApprovals(ctx context.Context) ([]krtv1.Approval, error) {
 	if p.listed {
 		return p.approvals, nil
@@ -34,6 +37,9 @@ func (p *pass) listApprovals(ctx context.Context) ([]krtv1.Approval, error) {
 		client.MatchingFields{indexApprovalRun: p.wr.Name}); err != nil {
 		return nil, err
 	}
+	list.Items = slices.DeleteFunc(list.Items, func(a krtv1.Approval) bool {
+		return a.Spec.WorkflowRunUID == "" || a.Spec.WorkflowRunUID != p.wr.UID
+	})
 	slices.SortFunc(list.Items, func(a, b krtv1.Approval) int {
 		if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
 			return c

@@ -89,7 +89,7 @@ func TestShort(t *testing.T) {
 func TestAwaitRunApproval(t *testing.T) {
 	pr := func(user, sha, decision string) *krtv1.Approval {
 		return &krtv1.Approval{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: user + "-" + sha},
-			Spec: krtv1.ApprovalSpec{WorkflowRun: "wr", HeadSHA: sha, Decision: decision, User: user}}
+			Spec: krtv1.ApprovalSpec{WorkflowRun: "wr", WorkflowRunUID: "wr-uid", HeadSHA: sha, Decision: decision, User: user}}
 	}
 	tests := []struct {
 		name      string
@@ -108,7 +108,7 @@ func TestAwaitRunApproval(t *testing.T) {
 			c := fake.NewClientBuilder().WithScheme(scheme.New()).
 				WithIndex(&krtv1.Approval{}, indexApprovalRun, approvalRun).WithObjects(tc.approvals...).Build()
 			r := &Reconciler{client: c, recorder: record.NewFakeRecorder(8), now: time.Now}
-			wr := &krtv1.WorkflowRun{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "wr"},
+			wr := &krtv1.WorkflowRun{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "wr", UID: "wr-uid"},
 				Spec: krtv1.WorkflowRunSpec{Event: krtv1.WorkflowEvent{Type: krtv1.EventPullRequest,
 					PullRequest: &krtv1.PullRequest{Number: 1, HeadSHA: "abc", Base: "main"}}},
 				Status: krtv1.WorkflowRunStatus{Phase: krtv1.WorkflowAwaitingApproval}}

@@ -86,7 +86,7 @@ func TestRunApprovalRespectsRepositoryApprovers(t *testing.T) {
 		Spec: krtv1.WorkflowRepositorySpec{PullRequests: &krtv1.PullRequestPolicy{Approvers: []string{"group:maintainers"}}}}
 	approval := func(user string, groups ...string) *krtv1.Approval {
 		return &krtv1.Approval{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: user},
-			Spec: krtv1.ApprovalSpec{WorkflowRun: "wr", HeadSHA: "abc", Decision: "approve", User: user, Groups: groups}}
+			Spec: krtv1.ApprovalSpec{WorkflowRun: "wr", WorkflowRunUID: "wr-uid", HeadSHA: "abc", Decision: "approve", User: user, Groups: groups}}
 	}
 	for _, tc := range []struct {
 		name   string
@@ -101,7 +101,7 @@ func TestRunApprovalRespectsRepositoryApprovers(t *testing.T) {
 			c := fake.NewClientBuilder().WithScheme(scheme.New()).
 				WithIndex(&krtv1.Approval{}, indexApprovalRun, approvalRun).WithObjects(tc.objs...).Build()
 			r := &Reconciler{client: c, recorder: record.NewFakeRecorder(8), now: time.Now}
-			wr := &krtv1.WorkflowRun{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "wr"},
+			wr := &krtv1.WorkflowRun{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "wr", UID: "wr-uid"},
 				Spec: krtv1.WorkflowRunSpec{Workflow: "wf", RequireApproval: true, Event: krtv1.WorkflowEvent{Type: krtv1.EventPullRequest,
 					PullRequest: &krtv1.PullRequest{Number: 1, HeadSHA: "abc", Base: "main"}}},
 				Status: krtv1.WorkflowRunStatus{Phase: krtv1.WorkflowAwaitingApproval}}

@@ -140,7 +140,7 @@ func TestApproval(t *testing.T) {
 	waitNode(t, wr, "approve-prod", krtv1.NodeWaiting, "waiting for approval by group:release-managers")
 	decide := func(user string, groups ...string) {
 		a := &krtv1.Approval{ObjectMeta: metav1.ObjectMeta{Namespace: ns, GenerateName: user + "-"},
-			Spec: krtv1.ApprovalSpec{WorkflowRun: wr.Name, Step: "approve-prod", Decision: "approve", User: user, Groups: groups}}
+			Spec: krtv1.ApprovalSpec{WorkflowRun: wr.Name, WorkflowRunUID: wr.UID, Step: "approve-prod", Decision: "approve", User: user, Groups: groups}}
 		if err := approver(t, user, groups...).Create(context.Background(), a); err != nil {
 			t.Fatal(err)
 		}

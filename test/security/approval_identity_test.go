@@ -28,7 +28,7 @@ func TestApprovalInSomeoneElsesName(t *testing.T) {
 	approval := func(user string, groups ...string) *krtv1.Approval {
 		return &krtv1.Approval{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, GenerateName: "decision-"},
-			Spec: krtv1.ApprovalSpec{WorkflowRun: "deploy-prod", Step: "approve-prod", Decision: "approve",
+			Spec: krtv1.ApprovalSpec{WorkflowRun: "deploy-prod", WorkflowRunUID: "deploy-prod-uid", Step: "approve-prod", Decision: "approve",
 				User: user, Groups: groups},
 		}
 	}

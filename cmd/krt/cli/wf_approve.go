@@ -77,9 +77,13 @@ func (r *root) wfDecide(ctx context.Context, decision, run, step, comment string
 				me.Username, step, run, strings.Join(approvers, ", "))
 		}
 	}
+	// Pinned to the run's UID, and owned by the run: deleted with it, and
+	// never a decision on another run that takes its name.
 	a := &krtv1.Approval{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: run + "-", Namespace: s.ns},
-		Spec: krtv1.ApprovalSpec{WorkflowRun: run, Step: step, Decision: decision, HeadSHA: head,
+		ObjectMeta: metav1.ObjectMeta{GenerateName: run + "-", Namespace: s.ns,
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: krtv1.GroupVersion.String(), Kind: "WorkflowRun",
+				Name: wr.Name, UID: wr.UID}}},
+		Spec: krtv1.ApprovalSpec{WorkflowRun: run, WorkflowRunUID: wr.UID, Step: step, Decision: decision, HeadSHA: head,
 			User: me.Username, Groups: wfGroups(me.Groups, approvers), Comment: comment},
 	}
 	if err := s.c.Create(ctx, a); err != nil {
