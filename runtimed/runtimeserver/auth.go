@@ -118,7 +118,9 @@ func (peerCreds) ServerHandshake(c net.Conn) (net.Conn, credentials.AuthInfo, er
 	return c, info, nil
 }
 
-func (peerCreds) Info() credentials.ProtocolInfo { return credentials.ProtocolInfo{SecurityProtocol: "peercred"} }
+func (peerCreds) Info() credentials.ProtocolInfo {
+	return credentials.ProtocolInfo{SecurityProtocol: "peercred"}
+}
 func (peerCreds) Clone() credentials.TransportCredentials { return peerCreds{} }
 func (peerCreds) OverrideServerName(string) error         { return nil }
 

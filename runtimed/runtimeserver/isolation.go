@@ -23,7 +23,9 @@ const (
 
 // isolated says whether the server runs one execution at a time and cleans
 // up after each.
-func (s *Server) isolated() bool { return s.opts.Isolation == Exclusive || s.opts.Isolation == Ephemeral }
+func (s *Server) isolated() bool {
+	return s.opts.Isolation == Exclusive || s.opts.Isolation == Ephemeral
+}
 
 // becomeSubreaper makes the server the parent of every orphan of its
 // executions: a daemon started with setsid or a double fork leaves its

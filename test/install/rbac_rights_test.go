@@ -94,7 +94,9 @@ var (
 		"runtime": join(
 			can("get,list,watch", "krt.dev", "runtimes", "runs"),
 			can("get,update,patch", "krt.dev", "runtimes/status"),
-			can("get,list,watch", "", "pods"),
+			// delete: spent ephemeral pods, runtime pods only by admission
+			// (TestControllerDeletesOnlyRuntimePods).
+			can("get,list,watch,delete", "", "pods"),
 			can("get,list,watch", "coordination.k8s.io", "leases"),
 			can("get,list,watch,create,update", "apps", "deployments"),
 			can("get,list,watch,create,update", "", "serviceaccounts"),
@@ -129,7 +131,8 @@ var (
 			{verb: "create", group: "admissionregistration.k8s.io", resource: "mutatingwebhookconfigurations"},
 		},
 		// Pods only through the Deployments it makes, and no tokens.
-		can("create,delete", "", "pods", "pods/exec", "pods/ephemeralcontainers", "serviceaccounts/token"),
+		can("create", "", "pods"),
+		can("create,delete", "", "pods/exec", "pods/ephemeralcontainers", "serviceaccounts/token"),
 		// What a Runtime owns, the garbage collector deletes.
 		can("delete,patch", "apps", "deployments"),
 		can("delete,patch", "rbac.authorization.k8s.io", "roles", "rolebindings"),
