@@ -66,3 +66,25 @@ func TestRunners(t *testing.T) {
 		t.Errorf("lost ran on %q once Runtime nowhere existed", lost.Spec.Runtime)
 	}
 }
+
+// A repository's default runtime wins over its namespace's.
+func TestRepositoryDefaultRuntime(t *testing.T) {
+	ctx := context.Background()
+	ns := env.Namespace(t)
+	repo := &krtv1.WorkflowRepository{ObjectMeta: metav1.ObjectMeta{Name: "flows", Namespace: ns},
+		Spec: krtv1.WorkflowRepositorySpec{URL: "https://git.example.com/flows.git", DefaultRuntime: "repo-runtime"}}
+	if err := env.Client.Create(ctx, repo); err != nil {
+		t.Fatal(err)
+	}
+	wr := &krtv1.WorkflowRun{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "from-repo", Labels: map[string]string{krtv1.LabelRepository: "flows"}},
+		Spec: krtv1.WorkflowRunSpec{Workflow: "from-repo", Event: krtv1.WorkflowEvent{Type: krtv1.EventManual},
+			Definition: krtv1.WorkflowSpec{Steps: []krtv1.Step{{Name: "a", Run: "true"}}}},
+	}
+	if err := env.Client.Create(ctx, wr); err != nil {
+		t.Fatal(err)
+	}
+	if run := waitRunOf(t, ns, wr, "a"); run.Spec.Runtime != "repo-runtime" {
+		t.Errorf("a step naming no runtime ran on %q, want the repository's default", run.Spec.Runtime)
+	}
+}

@@ -73,7 +73,9 @@ var (
 			can("get,list,watch,patch", "krt.dev", "workflowruns"),
 			can("get,update,patch", "krt.dev", "workflowruns/status"),
 			can("get,list,watch,create,patch", "krt.dev", "runs"),
-			can("get,list,watch", "krt.dev", "approvals", "clusters", "workflows", "workflowrepositories", "runtimes"),
+			can("get,list,watch", "krt.dev", "approvals", "clusters", "runtimes", "workflows", "workflowrepositories"),
+			// A namespace's default runtime (krt.dev/default-runtime).
+			[]access{{verb: "get", resource: "namespaces"}},
 			events),
 		"cluster": join(
 			can("get,list,watch", "krt.dev", "clusters"),

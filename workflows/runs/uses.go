@@ -98,7 +98,8 @@ func usesItems(ctx context.Context, env *expr.Env, vars expr.Vars, s *krtv1.Step
 	return out
 }
 
-// place is where one node runs: "runtime", or "cluster/runtime".
+// place is where one node runs: "runtime", "cluster/runtime", "runner
+// NAME", or "the default runtime".
 func place(ctx context.Context, env *expr.Env, vars expr.Vars, item any, s *krtv1.Step, tool *krtv1.ToolSpec) string {
 	vars.Item = item
 	value := func(raw string) string {
@@ -111,6 +112,11 @@ func place(ctx context.Context, env *expr.Env, vars expr.Vars, item any, s *krtv
 		}
 		return v
 	}
+	if s.Runner != "" {
+		// The engine resolves it when the node starts (a Cluster, else a
+		// Runtime); the approver sees the name the file gives.
+		return "runner " + value(s.Runner)
+	}
 	runtime := s.Runtime
 	if runtime == "" && tool != nil {
 		runtime = tool.Runtime
@@ -120,6 +126,9 @@ func place(ctx context.Context, env *expr.Env, vars expr.Vars, item any, s *krtv
 			image = tool.Image
 		}
 		return "a Runtime of image " + image
+	}
+	if runtime == "" && s.Cluster == "" {
+		return "the default runtime"
 	}
 	runtime = value(runtime)
 	cluster := ""

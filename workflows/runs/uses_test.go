@@ -36,8 +36,9 @@ func TestUses(t *testing.T) {
 		want string
 	}{{
 		name: "plain steps",
-		def:  krtv1.WorkflowSpec{Steps: []krtv1.Step{{Name: "a", Runtime: "bash"}, {Name: "b", Runtime: "python"}, {Name: "c", Runtime: "bash"}}},
-		want: "its steps run on bash, python, and read no Secrets",
+		def: krtv1.WorkflowSpec{Steps: []krtv1.Step{{Name: "a", Runtime: "bash"}, {Name: "b", Runtime: "python"}, {Name: "c", Runtime: "bash"},
+			{Name: "d", Runner: "aws-us-east-runner"}, {Name: "e", Run: "true"}}},
+		want: "its steps run on bash, python, runner aws-us-east-runner, the default runtime, and read no Secrets",
 	}, {
 		name: "clusters, tools and secrets; a gate runs nothing",
 		def: krtv1.WorkflowSpec{Params: []krtv1.Param{{Name: "target", Default: &target}},

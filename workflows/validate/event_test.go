@@ -27,6 +27,8 @@ func TestEventDataInScriptsAndPlacement(t *testing.T) {
 			"names beginning with KRT_EXPR_ are krt's"},
 		{"runtime from event", "  steps:\n    - name: a\n      runtime: \"${{ event.branch }}\"\n      run: x\n", 7, "spec.steps[0].runtime",
 			"runtime reads event, so whoever sends the event would choose where the step runs; a step's runtime must not depend on event data"},
+		{"runner from event", "  steps:\n    - name: a\n      runner: \"${{ event.branch }}-runner\"\n      run: x\n", 7, "spec.steps[0].runner",
+			"runner reads event, so whoever sends the event would choose where the step runs; a step's runner must not depend on event data"},
 		{"cluster from event", "  steps:\n    - name: a\n      runtime: bash\n      cluster: \"prod-${{ event.pullRequest.headRef }}\"\n      run: x\n", 8, "spec.steps[0].cluster",
 			"cluster reads event"},
 		{"cluster from a param defaulting to event", "  params: [{name: target, default: \"${{ event.branch }}\"}]\n  steps:\n    - name: a\n      runtime: bash\n      cluster: \"${{ params.target }}\"\n      run: x\n", 9, "spec.steps[0].cluster",

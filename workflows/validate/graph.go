@@ -64,8 +64,8 @@ func (c *checker) reads(path string, s *krtv1.Step, index map[string]int, all ma
 // there, else the first field that reads next.
 func edgeField(list string, i int, s *krtv1.Step, next string) string {
 	path := fmt.Sprintf("%s[%d]", list, i)
-	if j := slices.Index(s.Needs, next); j >= 0 {
-		return fmt.Sprintf("%s.needs[%d]", path, j)
+	if slices.Contains(s.Needs, next) {
+		return path + ".needs"
 	}
 	for _, f := range stepExpressions(s) {
 		if slices.Contains(expr.Refs(f.src), next) {

@@ -37,8 +37,8 @@ func TestErrorsNameLineFieldAndReason(t *testing.T) {
 		field, msg string
 	}{
 		{"unknown need", "  steps:\n    - {name: a, runtime: bash, run: x, needs: [nope]}\n", 6, "spec.steps[0].needs[0]", `needs "nope", which is not a step`},
-		{"cycle", "  steps:\n    - name: a\n      needs: [b]\n      runtime: bash\n      run: x\n    - name: b\n      needs: [a]\n      runtime: bash\n      run: x\n", 7, "spec.steps[0].needs[0]", "cycle: a -> b -> a"},
-		{"self need", "  steps:\n    - name: a\n      needs: [a]\n      runtime: bash\n      run: x\n", 7, "spec.steps[0].needs[0]", "cycle: a -> a"},
+		{"cycle", "  steps:\n    - name: a\n      needs: [b]\n      runtime: bash\n      run: x\n    - name: b\n      needs: [a]\n      runtime: bash\n      run: x\n", 7, "spec.steps[0].needs", "cycle: a -> b -> a"},
+		{"self need", "  steps:\n    - name: a\n      needs: [a]\n      runtime: bash\n      run: x\n", 7, "spec.steps[0].needs", "cycle: a -> a"},
 		{"duplicate step", "  steps:\n    - {name: a, runtime: bash, run: x}\n    - {name: a, runtime: bash, run: y}\n", 7, "spec.steps[1].name", "used twice"},
 		{"no kind of step", "  steps:\n    - name: a\n", 6, "spec.steps[0]", "needs one of run, uses or approval"},
 		{"two kinds of step", "  steps:\n    - name: a\n      runtime: bash\n      run: x\n      approval: {approvers: [ann]}\n", 6, "spec.steps[0]", "more than one"},
