@@ -36,19 +36,19 @@ func TestToolImageAndSecrets(t *testing.T) {
 		want     built
 		wantWait string
 	}{{
-		name: "the kubectl tool runs on the Runtime of its image, its kubeconfig as a file",
-		step: krtv1.Step{Name: "check", Uses: "kubectl-health-check"},
+		name:     "the kubectl tool runs on the Runtime of its image, its kubeconfig as a file",
+		step:     krtv1.Step{Name: "check", Uses: "kubectl-health-check"},
 		runtimes: []krtv1.Runtime{runtimeOf("bash", krtv1.DefaultRuntimeImage), runtimeOf("kubectl-no-secret", "kubiya/kubectl"), kubectl},
 		want: built{spec: krtv1.RunSpec{Runtime: "kubectl",
 			Command:     docTools[0].Spec.Command,
 			Env:         []krtv1.EnvVar{{Name: "KUBECONFIG", Value: "/secrets/kubeconfig"}},
 			SecretFiles: []krtv1.SecretFile{{Name: "kubeconfig", Secret: "prod-cluster-config", MountPath: "/secrets/kubeconfig"}}}},
 	}, {
-		name: "a /secrets/ value no volume covers is secret env; quotes go",
-		step: krtv1.Step{Name: "notify", Uses: "slack-notify", Env: map[string]string{"CHANNEL": "#deploys"}},
+		name:     "a /secrets/ value no volume covers is secret env; quotes go",
+		step:     krtv1.Step{Name: "notify", Uses: "slack-notify", Env: map[string]string{"CHANNEL": "#deploys"}},
 		runtimes: []krtv1.Runtime{runtimeOf("curl", "alpine/curl", "slack-token")},
 		want: built{spec: krtv1.RunSpec{Runtime: "curl", Script: "curl ...", Language: krtv1.LanguageBash,
-			Env: []krtv1.EnvVar{{Name: "CHANNEL", Value: "#deploys"}, {Name: "MESSAGE", Value: "Deployment completed successfully"}},
+			Env:       []krtv1.EnvVar{{Name: "CHANNEL", Value: "#deploys"}, {Name: "MESSAGE", Value: "Deployment completed successfully"}},
 			SecretEnv: []krtv1.SecretEnvVar{{Name: "SLACK_TOKEN", SecretKeyRef: krtv1.SecretKeySelector{Name: "slack-token", Key: "slack_token"}}}}},
 	}, {
 		name: "a runtime the step names wins over the image",
