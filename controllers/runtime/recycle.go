@@ -58,10 +58,25 @@ func (r *Reconciler) spentAndIdle(ctx context.Context, p *corev1.Pod) (bool, err
 	if err := r.cache.List(ctx, runs, client.InNamespace(p.Namespace), client.MatchingFields{index.ActivePod: p.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return false, err
 	}
-	for i := range runs.Items {
-		if runs.Items[i].Status.AssignedPodUID == p.UID {
-			return false, nil
+	if holds(runs.Items, p) {
+		return false, nil
+	}
+	// The cache may not show yet the Run that runtimed took when it marked
+	// the Lease: ask the API server before deleting a pod mid-Run. This
+	// is one read per ephemeral pod, once it looks idle.
+	live := &krtv1.RunList{}
+	if err := r.api.List(ctx, live, client.InNamespace(p.Namespace), client.MatchingFields{krtv1.FieldAssignedPod: p.Name}); err != nil {
+		return false, err
+	}
+	return !holds(live.Items, p), nil
+}
+
+// holds says whether one of the Runs holds the pod.
+func holds(runs []krtv1.Run, p *corev1.Pod) bool {
+	for i := range runs {
+		if runs[i].Status.AssignedPodUID == p.UID && runs[i].Status.Phase.HoldsCapacity() {
+			return true
 		}
 	}
-	return true, nil
+	return false
 }
