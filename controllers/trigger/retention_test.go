@@ -101,4 +101,3 @@ func TestExpired(t *testing.T) {
 		})
 	}
 }
-
