@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -164,6 +165,25 @@ func TestHeadDefinitionsRunTheHead(t *testing.T) {
 	if got := g.Server.Counts()["web"].Fetches; got != fetches {
 		t.Errorf("the restart fetched the head again (%d fetches, was %d)", got, fetches)
 	}
+
+	// The head runs are recorded on the repository: one deleted is not
+	// made again when the PR's event is read anew.
+	eventually(t, "the repository's record of head runs", func() (bool, string) {
+		got := &krtv1.WorkflowRepository{}
+		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(repo), got); err != nil {
+			return false, err.Error()
+		}
+		return slices.Contains(got.Status.HandledRuns, wr.Name) && slices.Contains(got.Status.HandledRuns, lint.Name),
+			fmt.Sprint(got.Status.HandledRuns)
+	})
+	if err := env.Client.Delete(context.Background(), lint); err != nil {
+		t.Fatal(err)
+	}
+	recordPR(t, repo, krtv1.PullRequest{Number: 1, HeadSHA: head, HeadRef: "pr-1", Author: "alice", PushedBy: "alice", Action: "synchronize"})
+	consistently(t, "the deleted head run stays deleted", 3*time.Second, func() (bool, string) {
+		b := runsOf(t, ns, "pr-lint")
+		return len(b) == 0, fmt.Sprint(b)
+	})
 }
 
 func TestBaseDefinitionsIgnoreTheHead(t *testing.T) {
