@@ -68,7 +68,10 @@ func registerAt(t *testing.T, hubNS, name string, c cluster, remoteNS, addr stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	host := strings.TrimPrefix(c.env.Config.Host, "https://")
+	// Config.Host ends in "/", the kubeconfig's server does not: without
+	// the trim nothing is replaced, and the Cluster reaches c directly
+	// whenever it connects before the run's first pass.
+	host := strings.TrimSuffix(strings.TrimPrefix(c.env.Config.Host, "https://"), "/")
 	moved := strings.ReplaceAll(string(kubeconfig), host, addr)
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name + "-kubeconfig", Namespace: hubNS},
 		Data: map[string][]byte{"value": []byte(moved)}}
