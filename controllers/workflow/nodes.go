@@ -124,13 +124,19 @@ func (b runBuilder) where(ctx context.Context, s *krtv1.Step, tool *krtv1.ToolSp
 	if c, rt, ok := strings.Cut(runtime, "/"); ok {
 		cluster, runtime = c, rt
 	}
-	if runtime == "" {
-		return "", "", errors.New("the step names no runtime")
-	}
 	if s.Cluster != "" {
 		if cluster, err = b.interpolate(ctx, "cluster", s.Cluster); err != nil {
 			return "", "", err
 		}
+	}
+	if runtime == "" && cluster != "" && b.place != nil {
+		// A cluster without a runtime runs on the cluster's default.
+		if runtime, err = b.place.clusterRuntime(ctx, cluster); err != nil {
+			return "", "", err
+		}
+	}
+	if runtime == "" {
+		return "", "", errors.New("the step names no runtime")
 	}
 	return runtime, cluster, nil
 }

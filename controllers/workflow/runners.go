@@ -21,6 +21,7 @@ import (
 type placer interface {
 	runner(ctx context.Context, name string) (cluster, runtime string, err error)
 	defaultRuntime(ctx context.Context) (string, error)
+	clusterRuntime(ctx context.Context, cluster string) (string, error)
 }
 
 // unresolved is a runner that names nothing yet. The node waits rather
@@ -58,6 +59,21 @@ func (p *pass) runner(ctx context.Context, name string) (cluster, runtime string
 		return "", "", fmt.Errorf("runner %q: want <cluster>, <runtime> or <cluster>/<runtime>", name)
 	}
 	return cluster, runtime, nil
+}
+
+// clusterRuntime is the default runtime of a Cluster a step names
+// without a runtime. A Cluster that does not exist is left to the target
+// lookup, which makes the node wait for it.
+func (p *pass) clusterRuntime(ctx context.Context, name string) (string, error) {
+	cl := &krtv1.Cluster{}
+	err := p.r.client.Get(ctx, client.ObjectKey{Namespace: p.wr.Namespace, Name: name}, cl)
+	switch {
+	case apierrors.IsNotFound(err):
+		return krtv1.DefaultRuntime, nil
+	case err != nil:
+		return "", err
+	}
+	return clusterRuntime(cl), nil
 }
 
 func clusterRuntime(cl *krtv1.Cluster) string {

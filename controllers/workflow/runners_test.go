@@ -42,6 +42,7 @@ func TestRunners(t *testing.T) {
 		{Name: "reads", Env: map[string]string{"URL": "${{ steps.hub.outputs.url }}"}, Run: "echo $URL"},
 		{Name: "lost", Runner: "nowhere", Run: "true"},
 		{Name: "remote", Runner: "edge", Run: "true"},
+		{Name: "cluster-only", Cluster: "edge", Run: "true"},
 	}}, nil)
 	hub := waitRunOf(t, ns, wr, "hub")
 	if hub.Spec.Runtime != "testing-runner" {
@@ -52,6 +53,7 @@ func TestRunners(t *testing.T) {
 	if n := waitNode(t, wr, "remote", krtv1.NodeWaiting, "cluster edge:"); n.Cluster != "edge" {
 		t.Errorf("runner edge waits for cluster %q", n.Cluster)
 	}
+	waitNode(t, wr, "cluster-only", krtv1.NodeWaiting, "cluster edge:")
 	// reads waits for hub, which it reads, though it names no needs.
 	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: dag.RunName(wr.Name, string(wr.UID), "reads")}, &krtv1.Run{}); err == nil {
 		t.Fatal("step reads started before the step it reads finished")
