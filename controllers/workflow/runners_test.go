@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"krt.dev/krt/test/kubetest"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -80,7 +81,7 @@ func TestRepositoryDefaultRuntime(t *testing.T) {
 	}
 	wr := &krtv1.WorkflowRun{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "from-repo", Labels: map[string]string{krtv1.LabelRepository: "flows"}},
-		Spec: krtv1.WorkflowRunSpec{Workflow: "from-repo", Event: krtv1.WorkflowEvent{Type: krtv1.EventManual},
+		Spec: krtv1.WorkflowRunSpec{Workflow: "from-repo", Event: krtv1.WorkflowEvent{Type: krtv1.EventManual, Manual: &krtv1.ManualEvent{User: kubetest.AdminUser}},
 			Definition: krtv1.WorkflowSpec{Steps: []krtv1.Step{{Name: "a", Run: "true"}}}},
 	}
 	if err := env.Client.Create(ctx, wr); err != nil {

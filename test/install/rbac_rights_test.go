@@ -67,15 +67,19 @@ var (
 		"trigger": join(
 			can("get,list,watch", "krt.dev", "workflows", "workflowrepositories", "tools"),
 			can("get,update,patch", "krt.dev", "workflows/status"),
-			can("get,list,watch,create,patch", "krt.dev", "workflowruns"),
+			// The handled record of PR-head runs.
+			can("get,patch", "krt.dev", "workflowrepositories/status"),
+			// delete: run retention.
+			can("get,list,watch,create,patch,delete", "krt.dev", "workflowruns"),
 			secret, events),
 		"workflow": join(
 			can("get,list,watch,patch", "krt.dev", "workflowruns"),
 			can("get,update,patch", "krt.dev", "workflowruns/status"),
 			can("get,list,watch,create,patch", "krt.dev", "runs"),
 			can("get,list,watch", "krt.dev", "approvals", "clusters", "runtimes", "workflows", "workflowrepositories"),
-			// A namespace's default runtime (krt.dev/default-runtime).
-			[]access{{verb: "get", resource: "namespaces"}},
+			// A namespace's default runtime (krt.dev/default-runtime): its
+			// own Namespace object, which RBAC sees as in that namespace.
+			[]access{{verb: "get", resource: "namespaces", ns: tenant, name: tenant}},
 			events),
 		"cluster": join(
 			can("get,list,watch", "krt.dev", "clusters"),
@@ -201,6 +205,9 @@ func as(t *testing.T, env *kubetest.Env, id identity) client.Client {
 func (a access) in(ns string) access {
 	if a.ns == tenant {
 		a.ns = ns
+	}
+	if a.name == tenant {
+		a.name = ns
 	}
 	return a
 }

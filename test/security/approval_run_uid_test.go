@@ -2,6 +2,7 @@ package security
 
 import (
 	"context"
+	"krt.dev/krt/test/kubetest"
 	"strings"
 	"testing"
 	"time"
@@ -80,7 +81,7 @@ func gatedRun(t *testing.T, ns, name string) *krtv1.WorkflowRun {
 	t.Helper()
 	wr := &krtv1.WorkflowRun{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: krtv1.WorkflowRunSpec{Workflow: "deploy", Event: krtv1.WorkflowEvent{Type: krtv1.EventManual},
+		Spec: krtv1.WorkflowRunSpec{Workflow: "deploy", Event: krtv1.WorkflowEvent{Type: krtv1.EventManual, Manual: &krtv1.ManualEvent{User: kubetest.AdminUser}},
 			Definition: krtv1.WorkflowSpec{Steps: []krtv1.Step{
 				{Name: "gate", Approval: &krtv1.ApprovalGate{Approvers: []string{"alice"}}},
 				{Name: "after", Needs: []string{"gate"}, Approval: &krtv1.ApprovalGate{Approvers: []string{"alice"}}},

@@ -3,6 +3,7 @@ package security
 import (
 	"bytes"
 	"context"
+	"krt.dev/krt/test/kubetest"
 	"os"
 	"os/exec"
 	"strings"
@@ -31,7 +32,7 @@ func TestWorkflowRunSpecIsImmutable(t *testing.T) {
 	wr := &krtv1.WorkflowRun{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "deploy-1"},
 		Spec: krtv1.WorkflowRunSpec{
-			Workflow: "deploy", Event: krtv1.WorkflowEvent{Type: krtv1.EventManual},
+			Workflow: "deploy", Event: krtv1.WorkflowEvent{Type: krtv1.EventManual, Manual: &krtv1.ManualEvent{User: kubetest.AdminUser}},
 			Params: map[string]string{"target": "staging"},
 			Definition: krtv1.WorkflowSpec{Steps: []krtv1.Step{
 				{Name: "gate", Approval: &krtv1.ApprovalGate{Approvers: []string{"alice"}}},
