@@ -147,7 +147,8 @@ var (
 		can("create,update,patch,delete", "coordination.k8s.io", "leases"),
 		can("create,update,patch,delete", "krt.dev", "runtimes", "clusters", "approvals"),
 		can("create,update,delete", "krt.dev", "workflowrepositories"),
-		can("update,delete", "krt.dev", "workflowruns"),
+		// Runs are deleted only by the trigger's retention.
+		can("update", "krt.dev", "workflowruns"),
 		can("update", "krt.dev", "runs", "workflows", "tools"),
 		can("get", "", "configmaps"),
 		// EndpointSlices are read in default alone.
