@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"context"
-	"krt.dev/krt/test/kubetest"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -10,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/test/kubetest"
 	"krt.dev/krt/workflows/dag"
 )
 

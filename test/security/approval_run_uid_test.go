@@ -2,7 +2,6 @@ package security
 
 import (
 	"context"
-	"krt.dev/krt/test/kubetest"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/test/kubetest"
 )
 
 // TestApprovalOfAnotherRun: alice approves the gate of run deploy with

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/test/kubetest"
 	"krt.dev/krt/workflows/parse"
 )
 
@@ -70,7 +71,7 @@ func TestKubectlHealthCheckReadsItsKubeconfigFromASecretFile(t *testing.T) {
 		Spec: krtv1.WorkflowRunSpec{Workflow: "health", Tools: []krtv1.NamedTool{referenceTool(t, "kubectl-health-check.yaml")},
 			Definition: krtv1.WorkflowSpec{On: krtv1.Triggers{Manual: &krtv1.ManualTrigger{}}, Steps: []krtv1.Step{
 				{Name: "check", Uses: "kubectl-health-check", Env: map[string]string{"PATH": bin + ":" + os.Getenv("PATH")}}}},
-			Event: krtv1.WorkflowEvent{Type: krtv1.EventManual, Manual: &krtv1.ManualEvent{User: "test"}}}}
+			Event: krtv1.WorkflowEvent{Type: krtv1.EventManual, Manual: &krtv1.ManualEvent{User: kubetest.AdminUser}}}}
 	if err := env.Client.Create(ctx, wr); err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package security
 import (
 	"bytes"
 	"context"
-	"krt.dev/krt/test/kubetest"
 	"os"
 	"os/exec"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/test/kubetest"
 )
 
 // TestWorkflowRunSpecIsImmutable plays an operator whom RBAC lets patch
