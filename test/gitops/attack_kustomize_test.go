@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -56,7 +57,13 @@ func TestAttackKustomizationCannotFetchURLs(t *testing.T) {
 			if cond.Reason != "ValidationFailed" || !strings.Contains(cond.Message, "remote reference") {
 				t.Errorf("Ready = %s: %s; want ValidationFailed naming the remote reference", cond.Reason, cond.Message)
 			}
-			errs := getRepo(t, repo).Status.ParseErrors
+			// Flux's patcher writes the conditions before the rest of the
+			// status, so the errors may land a moment after Ready.
+			var errs []krtv1.ParseError
+			eventually(t, 30*time.Second, "parseErrors to be written", func() (bool, string) {
+				errs = getRepo(t, repo).Status.ParseErrors
+				return len(errs) > 0, "none yet"
+			})
 			if len(errs) != 1 || errs[0].File != "deploy/kustomization.yaml" || errs[0].Line != tc.line || !strings.Contains(errs[0].Message, srv.URL) {
 				t.Errorf("parseErrors = %+v, want deploy/kustomization.yaml:%d naming %s", errs, tc.line, srv.URL)
 			}
