@@ -98,33 +98,8 @@ func refused(t *testing.T, err error, why string) {
 // certificate, whom a Role in ns lets create and update Approvals.
 func tenant(t *testing.T, ns, user string, groups ...string) client.Client {
 	t.Helper()
-	ctx := context.Background()
-	role := &rbacv1.Role{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "approver"},
-		Rules: []rbacv1.PolicyRule{{APIGroups: []string{krtv1.GroupVersion.Group}, Resources: []string{"approvals"},
-			Verbs: []string{"get", "list", "create", "update"}}},
-	}
-	binding := &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "approver-" + user},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name},
-		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: user}},
-	}
-	for _, o := range []client.Object{role, binding} {
-		if err := env.Client.Create(ctx, o); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cfg, err := env.UserConfig(user, groups...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(cfg, client.Options{Scheme: env.Scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The API server's authorizer learns of the binding from a watch.
-	eventually(t, 30*time.Second, user+"'s Role to be in force", func() bool {
-		return c.List(ctx, &krtv1.ApprovalList{}, client.InNamespace(ns)) == nil
-	})
+	c := certUser(t, user, groups...)
+	grant(t, c, ns, "approver", user, []rbacv1.PolicyRule{{APIGroups: []string{krtv1.GroupVersion.Group},
+		Resources: []string{"approvals"}, Verbs: []string{"get", "list", "create", "update"}}}, &krtv1.ApprovalList{})
 	return c
 }

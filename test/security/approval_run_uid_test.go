@@ -130,39 +130,14 @@ func waitGate(t *testing.T, wr *krtv1.WorkflowRun, phase krtv1.NodePhase, msg st
 // WorkflowRuns, as `krt wf approve` needs, as a client and a kubeconfig.
 func approverUser(t *testing.T, ns, user string) (client.Client, string) {
 	t.Helper()
-	ctx := context.Background()
-	role := &rbacv1.Role{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "run-approver"},
-		Rules: []rbacv1.PolicyRule{
-			{APIGroups: []string{krtv1.GroupVersion.Group}, Resources: []string{"approvals"}, Verbs: []string{"get", "list", "create"}},
-			{APIGroups: []string{krtv1.GroupVersion.Group}, Resources: []string{"workflowruns"}, Verbs: []string{"get", "list", "watch"}},
-		},
-	}
-	if err := env.Client.Create(ctx, role); client.IgnoreAlreadyExists(err) != nil {
-		t.Fatal(err)
-	}
-	binding := &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "run-approver-" + user},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name},
-		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: user}},
-	}
-	if err := env.Client.Create(ctx, binding); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := env.UserConfig(user)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(cfg, client.Options{Scheme: env.Scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := certUser(t, user)
+	grant(t, c, ns, "run-approver", user, []rbacv1.PolicyRule{
+		{APIGroups: []string{krtv1.GroupVersion.Group}, Resources: []string{"approvals"}, Verbs: []string{"get", "list", "create"}},
+		{APIGroups: []string{krtv1.GroupVersion.Group}, Resources: []string{"workflowruns"}, Verbs: []string{"get", "list", "watch"}},
+	}, &krtv1.WorkflowRunList{})
 	kubeconfig, err := env.UserKubeconfig(user)
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, user+"'s Role to be in force", func() bool {
-		return c.List(ctx, &krtv1.WorkflowRunList{}, client.InNamespace(ns)) == nil
-	})
 	return c, kubeconfig
 }

@@ -115,31 +115,13 @@ func TestManualTriggerInSomeoneElsesName(t *testing.T) {
 // cancel` need.
 func runStarter(t *testing.T, ns, user string) client.Client {
 	t.Helper()
-	ctx := context.Background()
-	role := &rbacv1.Role{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "run-starter-" + user},
-		Rules: []rbacv1.PolicyRule{{APIGroups: []string{krtv1.GroupVersion.Group}, Resources: []string{"workflowruns"},
-			Verbs: []string{"get", "list", "create", "patch"}}},
-	}
-	binding := &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: role.Name},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name},
-		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: user}},
-	}
-	for _, o := range []client.Object{role, binding} {
-		if err := env.Client.Create(ctx, o); err != nil {
-			t.Fatal(err)
-		}
-	}
 	cfg := rest.CopyConfig(env.Config)
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: []string{"system:authenticated"}}
 	c, err := client.New(cfg, client.Options{Scheme: env.Scheme})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The API server's authorizer learns of the binding from a watch.
-	eventually(t, 30*time.Second, user+"'s Role to be in force", func() bool {
-		return c.List(ctx, &krtv1.WorkflowRunList{}, client.InNamespace(ns)) == nil
-	})
+	grant(t, c, ns, "run-starter", user, []rbacv1.PolicyRule{{APIGroups: []string{krtv1.GroupVersion.Group},
+		Resources: []string{"workflowruns"}, Verbs: []string{"get", "list", "create", "patch"}}}, &krtv1.WorkflowRunList{})
 	return c
 }

@@ -105,38 +105,13 @@ func gateWaiting(ctx context.Context, wr *krtv1.WorkflowRun) bool {
 // (what cancelling needs), as a client and as a kubeconfig for the CLI.
 func runPatcher(t *testing.T, ns, user string) (client.Client, string) {
 	t.Helper()
-	ctx := context.Background()
-	role := &rbacv1.Role{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "run-operator"},
-		Rules: []rbacv1.PolicyRule{{APIGroups: []string{krtv1.GroupVersion.Group}, Resources: []string{"workflowruns"},
-			Verbs: []string{"get", "list", "watch", "patch"}}},
-	}
-	binding := &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "run-operator-" + user},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name},
-		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: user}},
-	}
-	for _, o := range []client.Object{role, binding} {
-		if err := env.Client.Create(ctx, o); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cfg, err := env.UserConfig(user)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(cfg, client.Options{Scheme: env.Scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := certUser(t, user)
+	grant(t, c, ns, "run-operator", user, []rbacv1.PolicyRule{{APIGroups: []string{krtv1.GroupVersion.Group},
+		Resources: []string{"workflowruns"}, Verbs: []string{"get", "list", "watch", "patch"}}}, &krtv1.WorkflowRunList{})
 	kubeconfig, err := env.UserKubeconfig(user)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The API server's authorizer learns of the binding from a watch.
-	eventually(t, 30*time.Second, user+"'s Role to be in force", func() bool {
-		return c.List(ctx, &krtv1.WorkflowRunList{}, client.InNamespace(ns)) == nil
-	})
 	return c, kubeconfig
 }
 
