@@ -169,7 +169,8 @@ func (a *Agent) request(ctx context.Context, run *krtv1.Run) (*runtimev1.Execute
 	req.Env["KRT_NAMESPACE"] = run.Namespace
 	req.Env["KRT_ATTEMPT"] = strconv.Itoa(int(run.Status.Attempt))
 	req.Env["KRT_POD"] = a.opts.Pod.Name
-	secrets, err := a.secretValues(ctx, run)
+	cache := secretCache{}
+	secrets, err := a.secretValues(ctx, run, cache)
 	if err != nil {
 		return nil, nil, &result{phase: krtv1.RunFailed, reason: krtv1.ReasonSecretNotFound, message: err.Error()}
 	}
@@ -178,7 +179,7 @@ func (a *Agent) request(ctx context.Context, run *krtv1.Run) (*runtimev1.Execute
 		req.Env[k] = v
 		values = append(values, v)
 	}
-	if req.SecretFiles, err = a.secretFiles(ctx, run); err != nil {
+	if req.SecretFiles, err = a.secretFiles(ctx, run, cache); err != nil {
 		return nil, nil, &result{phase: krtv1.RunFailed, reason: krtv1.ReasonSecretNotFound, message: err.Error()}
 	}
 	for _, sf := range req.SecretFiles {

@@ -15,9 +15,8 @@ import (
 // secretValues reads each secretEnv value. Only the Secrets its Runtime
 // names may be read: runtimed checks that here, for a clear message, and
 // its Role enforces it.
-func (a *Agent) secretValues(ctx context.Context, run *krtv1.Run) (map[string]string, error) {
+func (a *Agent) secretValues(ctx context.Context, run *krtv1.Run, cache secretCache) (map[string]string, error) {
 	out := make(map[string]string, len(run.Spec.SecretEnv))
-	cache := map[string]*corev1.Secret{}
 	for _, se := range run.Spec.SecretEnv {
 		ref := se.SecretKeyRef
 		s, err := a.readSecret(ctx, run, ref.Name, "secretEnv "+se.Name, cache)
@@ -35,10 +34,10 @@ func (a *Agent) secretValues(ctx context.Context, run *krtv1.Run) (map[string]st
 
 // secretFiles reads the Secrets that the Run gets as files, every key of
 // each, under the same rule as secretEnv.
-func (a *Agent) secretFiles(ctx context.Context, run *krtv1.Run) ([]*runtimev1.SecretFile, error) {
+func (a *Agent) secretFiles(ctx context.Context, run *krtv1.Run, cache secretCache) ([]*runtimev1.SecretFile, error) {
 	var out []*runtimev1.SecretFile
 	for _, sf := range run.Spec.SecretFiles {
-		s, err := a.readSecret(ctx, run, sf.Secret, "secretFiles "+sf.Name, nil)
+		s, err := a.readSecret(ctx, run, sf.Secret, "secretFiles "+sf.Name, cache)
 		if err != nil {
 			return nil, err
 		}
@@ -50,8 +49,12 @@ func (a *Agent) secretFiles(ctx context.Context, run *krtv1.Run) ([]*runtimev1.S
 	return out, nil
 }
 
+// secretCache holds the Secrets read for one Run, so that a Secret used
+// both as env and as files is read from the API server once.
+type secretCache map[string]*corev1.Secret
+
 // readSecret reads one Secret the Runtime allows; what names an error.
-func (a *Agent) readSecret(ctx context.Context, run *krtv1.Run, name, what string, cache map[string]*corev1.Secret) (*corev1.Secret, error) {
+func (a *Agent) readSecret(ctx context.Context, run *krtv1.Run, name, what string, cache secretCache) (*corev1.Secret, error) {
 	if !slices.Contains(a.opts.AllowedSecrets, name) {
 		return nil, fmt.Errorf("%s: Secret %q is not one of runtime %q's spec.secrets %v",
 			what, name, a.opts.Runtime, a.opts.AllowedSecrets)
@@ -63,8 +66,6 @@ func (a *Agent) readSecret(ctx context.Context, run *krtv1.Run, name, what strin
 	if err := a.client.Get(ctx, types.NamespacedName{Namespace: run.Namespace, Name: name}, s); err != nil {
 		return nil, fmt.Errorf("%s: reading Secret %q: %v", what, name, err)
 	}
-	if cache != nil {
-		cache[name] = s
-	}
+	cache[name] = s
 	return s, nil
 }

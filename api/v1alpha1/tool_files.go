@@ -36,7 +36,7 @@ func (v ToolVolume) Path() string {
 	if v.MountPath != "" {
 		return path.Clean(v.MountPath)
 	}
-	return "/secrets/" + v.Name
+	return SecretsPrefix + v.Name
 }
 
 // SecretFile is a Secret whose keys runtimed hands to the Run as files,

@@ -11,6 +11,7 @@ import (
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
 	"krt.dev/krt/controllers/index"
+	"krt.dev/krt/runtimed/heartbeat"
 )
 
 // recycle deletes the spent pods of an ephemeral Runtime: those whose
@@ -29,11 +30,14 @@ func (r *Reconciler) recycle(ctx context.Context, rt *krtv1.Runtime) error {
 	}
 	for i := range pods.Items {
 		p := &pods.Items[i]
+		if p.DeletionTimestamp != nil {
+			continue
+		}
 		spent, err := r.spentAndIdle(ctx, p)
-		if err != nil || !spent || p.DeletionTimestamp != nil {
-			if err != nil {
-				return err
-			}
+		if err != nil {
+			return err
+		}
+		if !spent {
 			continue
 		}
 		err = r.client.Delete(ctx, p, client.Preconditions{UID: &p.UID})
@@ -51,7 +55,7 @@ func (r *Reconciler) spentAndIdle(ctx context.Context, p *corev1.Pod) (bool, err
 	if err := r.cache.Get(ctx, client.ObjectKeyFromObject(p), lease); err != nil {
 		return false, client.IgnoreNotFound(err)
 	}
-	if lease.Labels[krtv1.LabelSpent] == "" || lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity != string(p.UID) {
+	if !heartbeat.Spent(lease) || lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity != string(p.UID) {
 		return false, nil
 	}
 	runs := &krtv1.RunList{}
