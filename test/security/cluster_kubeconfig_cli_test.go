@@ -122,8 +122,15 @@ func createBashRuntime(t *testing.T, ns string) {
 // output and exit code.
 func runKrtCLI(t *testing.T, args ...string) (string, int) {
 	t.Helper()
+	return runKrtCLIAs(t, env.Kubeconfig, args...)
+}
+
+// runKrtCLIAs runs the krt CLI with the given kubeconfig and returns its
+// combined output and exit code.
+func runKrtCLIAs(t *testing.T, kubeconfig string, args ...string) (string, int) {
+	t.Helper()
 	cmd := exec.Command(bins.Krt, args...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+env.Kubeconfig)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()

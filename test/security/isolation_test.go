@@ -1,8 +1,6 @@
 package security
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"strconv"
 	"syscall"
@@ -109,7 +107,7 @@ func TestIsolationConcurrentRunCannotReadEnvironment(t *testing.T) {
 		t.Run(string(tc.mode), func(t *testing.T) {
 			ns := env.Namespace(t)
 			startRuntime(t, ns, "iso", 1, func(rt *krtv1.Runtime) { rt.Spec.Isolation = tc.mode })
-			secret := randomHex(t)
+			secret := randomText(t, 32)
 			createRun(t, ns, "victim", "iso", `sleep 3`, map[string]string{"VICTIM_SECRET": secret}, nil)
 			eventually(t, time.Minute, "the victim to run", func() bool {
 				return getRun(t, ns, "victim").Status.Phase == krtv1.RunRunning
@@ -132,11 +130,3 @@ for e in /proc/[0-9]*/environ; do
   if tr '\0' '\n' < "$e" 2>/dev/null | grep -q '^VICTIM_SECRET='; then found=$((found+1)); fi
 done
 echo "found=$found" >> "$KRT_OUTPUTS"`
-
-func randomHex(t *testing.T) string {
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b)
-}

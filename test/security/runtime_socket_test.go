@@ -34,7 +34,7 @@ func TestRuntimeSocketRefusesAllButRuntimed(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		token string
-	}{{name: "no token"}, {name: "a wrong token", token: randomHex(t)}} {
+	}{{name: "no token"}, {name: "a wrong token", token: randomText(t, 32)}} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, health := dialRuntime(t, sock, tc.token)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -125,7 +125,6 @@ func TestDisallowedSecretFileIsRefused(t *testing.T) {
 	cases := []struct {
 		name  string
 		files []krtv1.SecretFile
-		env   []krtv1.SecretEnvVar
 	}{
 		{name: "as files", files: []krtv1.SecretFile{{Name: "db", Secret: "payroll-db", MountPath: "/db"}}},
 		{name: "as files beside an allowed one", files: []krtv1.SecretFile{
@@ -133,7 +132,7 @@ func TestDisallowedSecretFileIsRefused(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			run := logsRun(t, ns, krtv1.RunSpec{Runtime: "narrow", SecretFiles: tc.files, SecretEnv: tc.env,
+			run := logsRun(t, ns, krtv1.RunSpec{Runtime: "narrow", SecretFiles: tc.files,
 				Script: "touch " + marker + "; cat /db $KRT_SECRETS_DIR/db"}, time.Minute)
 			want := `Secret "payroll-db" is not one of runtime "narrow"'s spec.secrets [allowed]`
 			if run.Status.Phase != krtv1.RunFailed || run.Status.Reason != krtv1.ReasonSecretNotFound || !strings.Contains(run.Status.Message, want) {

@@ -1,10 +1,7 @@
 package security
 
 import (
-	"bytes"
 	"context"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -113,21 +110,4 @@ func runPatcher(t *testing.T, ns, user string) (client.Client, string) {
 		t.Fatal(err)
 	}
 	return c, kubeconfig
-}
-
-// runKrtCLIAs runs the krt CLI with a user's kubeconfig.
-func runKrtCLIAs(t *testing.T, kubeconfig string, args ...string) (string, int) {
-	t.Helper()
-	cmd := exec.Command(bins.Krt, args...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	if exit, ok := err.(*exec.ExitError); ok {
-		return out.String(), exit.ExitCode()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out.String(), 0
 }
