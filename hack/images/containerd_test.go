@@ -53,6 +53,8 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.images", 
 		t.Fatal(err)
 	}
 	cmd := exec.Command(containerd, "--config", cfgPath)
+	// The runc shim sits beside containerd.
+	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(containerd)+":"+os.Getenv("PATH"))
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -104,5 +106,28 @@ func TestContainerdImportsTheTarballs(t *testing.T) {
 		if !found {
 			t.Errorf("containerd has %v, want %s among them", names, want)
 		}
+	}
+
+	// What a runtime pod's init container does, as the image's user:
+	// krt-runtime, static, runs in an image with nothing else.
+	runc, err := exec.LookPath("runc")
+	if err != nil {
+		t.Skip("runc is not installed (Debian's runc package): the images were not run")
+	}
+	run := func(image, id string, args ...string) *exec.Cmd {
+		// A cgroup of its own, at the top, that runc removes with the
+		// container: ctr's default, under k8s.io/, would leave k8s.io.
+		cgroup := fmt.Sprintf("/krt-images-test-%d-%s", os.Getpid(), id)
+		return exec.Command(ctr, append([]string{"-a", sock, "-n", "k8s.io", "run", "--rm", "--runc-binary", runc,
+			"--cgroup", cgroup, image, id}, args...)...)
+	}
+	install := run("example.test/krt/krt-runtimed:t1", "krt-install", "/krt-runtime", "--install", "/tmp/krt-runtime")
+	if b, err := install.CombinedOutput(); err != nil {
+		t.Errorf("ctr run krt-runtimed /krt-runtime --install: %v\n%s", err, b)
+	}
+	// And what someone who took over the controller would try first.
+	sh := run("example.test/krt/krt-controller:t1", "krt-sh", "/bin/sh", "-c", "id")
+	if b, err := sh.CombinedOutput(); err == nil || !strings.Contains(string(b), "/bin/sh: no such file") {
+		t.Errorf("ctr run krt-controller /bin/sh: got %v, want no such file\n%s", err, b)
 	}
 }
