@@ -45,7 +45,11 @@ func rootfs(t *testing.T) string {
 
 func TestDirImage(t *testing.T) {
 	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
-	dir := rootfs(t)
+	// Through a link to the directory, which is followed as the root.
+	dir := filepath.Join(t.TempDir(), "rootfs")
+	if err := os.Symlink(rootfs(t), dir); err != nil {
+		t.Fatal(err)
+	}
 	out := filepath.Join(t.TempDir(), "img.tar")
 	if err := runQuiet("dir", "-dir", dir, "-tag", "local/tool:1", "-out", out,
 		"-entrypoint", "/bin/tool,-v", "-cmd", `["a b","c"]`, "-user", "65532"); err != nil {

@@ -187,7 +187,10 @@ func runDir(args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("-tag %q: %w", *tag, err)
 	}
-	if info, err := os.Stat(*dir); err != nil || !info.IsDir() {
+	// The root may be a link (the walk would not enter it); links below
+	// it stay links.
+	root, err := filepath.EvalSymlinks(*dir)
+	if info, serr := os.Stat(root); err != nil || serr != nil || !info.IsDir() {
 		return fmt.Errorf("-dir %q is not a directory", *dir)
 	}
 	modRoot, _ := goModRoot()
@@ -196,7 +199,7 @@ func runDir(args []string, stdout io.Writer) error {
 		return err
 	}
 	defer cleanup()
-	entries, skipped, err := dirEntries(*dir)
+	entries, skipped, err := dirEntries(root)
 	if err != nil {
 		return err
 	}
