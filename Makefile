@@ -73,10 +73,15 @@ build:
 IMAGE_REGISTRY ?= ghcr.io/krt-dev
 IMAGE_TAG ?= $(VERSION)
 
-## images: the krt-controller and krt-runtimed images, from the Dockerfile (needs docker with BuildKit).
+## images: the krt-controller and krt-runtimed images as OCI tarballs in bin/images (no docker); IMAGE_PUSH=1 also pushes them.
+# hack/images assembles them from the static binaries, reproducibly: the
+# same tree and SOURCE_DATE_EPOCH (default: HEAD's commit time) give the
+# same digests. IMAGE_PLATFORMS=linux/amd64,linux/arm64 makes an index.
+IMAGE_PLATFORMS ?= linux/amd64
+IMAGE_PUSH ?=
 images:
-	docker build --target controller -t $(IMAGE_REGISTRY)/krt-controller:$(IMAGE_TAG) .
-	docker build --target runtimed -t $(IMAGE_REGISTRY)/krt-runtimed:$(IMAGE_TAG) .
+	go run ./hack/images krt -registry $(IMAGE_REGISTRY) -tag $(IMAGE_TAG) -version $(VERSION) \
+		-platforms $(IMAGE_PLATFORMS) -out $(BIN)/images $(if $(IMAGE_PUSH),-push)
 
 ## test: the whole suite against a real kube-apiserver and etcd, with the race detector.
 test: $(TOOLS) test-deps
@@ -95,4 +100,4 @@ bench: $(TOOLS)
 	go run ./test/bench -out $${BENCH_OUT:-bench.json}
 
 clean:
-	rm -rf $(BIN)/krt $(BIN)/krt-controller $(BIN)/runtimed $(BIN)/krt-runtime
+	rm -rf $(BIN)/krt $(BIN)/krt-controller $(BIN)/runtimed $(BIN)/krt-runtime $(BIN)/images

@@ -36,8 +36,8 @@ const (
 	RuntimedUID = 65533
 )
 
-// The containers of a runtime pod, and where the runtimed image (the
-// Dockerfile's runtimed target) keeps its binaries.
+// The containers of a runtime pod, and where the krt-runtimed image (which
+// `make images` builds, in hack/images) keeps its binaries.
 const (
 	RuntimeContainer  = "runtime"
 	RuntimedContainer = "runtimed"
