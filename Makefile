@@ -6,7 +6,8 @@ export GOFLAGS := -buildvcs=false
 
 BIN := $(CURDIR)/bin
 export KUBEBUILDER_ASSETS := $(BIN)
-TOOLS := $(BIN)/kube-apiserver $(BIN)/etcd $(BIN)/controller-gen $(BIN)/buf $(BIN)/helm
+TOOLS := $(BIN)/kube-apiserver $(BIN)/etcd $(BIN)/controller-gen $(BIN)/buf $(BIN)/helm \
+	$(BIN)/kubelet $(BIN)/kube-proxy $(BIN)/kubectl $(BIN)/containerd
 
 # A shared, noisy machine: bound each test binary, keep the whole suite well
 # under CI's 90 minutes.
@@ -16,7 +17,7 @@ TEST_TIMEOUT ?= 30m
 TEST_FLAGS ?= -race -count=1
 TEST_PKGS ?= ./...
 
-.PHONY: all tools generate build images test test-deps bench run clean
+.PHONY: all tools generate build images node-images test test-deps bench run clean
 
 all: build
 
@@ -83,11 +84,15 @@ images:
 	go run ./hack/images krt -registry $(IMAGE_REGISTRY) -tag $(IMAGE_TAG) -version $(VERSION) \
 		-platforms $(IMAGE_PLATFORMS) -out $(BIN)/images $(if $(IMAGE_PUSH),-push)
 
-## test: the whole suite against a real kube-apiserver and etcd, with the race detector.
-test: $(TOOLS) test-deps
+## test: the whole suite against a real kube-apiserver and etcd, and test/node's real node, with the race detector.
+test: $(TOOLS) test-deps node-images
 	go test $(TEST_FLAGS) -timeout $(TEST_TIMEOUT) $(TEST_PKGS)
 
-## test-deps: tmux and kubectl, which the tests drive, from Debian's packages where missing (as root or with sudo).
+## node-images: the pause and Debian bash + python3 images test/node's real node runs (cached in ~/.cache/krt/tools).
+node-images: test-deps
+	@bash hack/node-images.sh
+
+## test-deps: tmux, kubectl, runc, CNI plugins, iptables, conntrack and debootstrap, which the tests drive, from Debian's packages where missing (as root or with sudo).
 test-deps:
 	@bash hack/test-deps.sh
 

@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
 # make test-deps: the programs that the tests drive and Go does not build:
-# tmux (test/devup runs `krt dev up` in a terminal) and kubectl (the
-# README's `kubectl get runs` and `kubectl get krt`). It installs only
+# tmux (test/devup runs `krt dev up` in a terminal), kubectl (the
+# README's `kubectl get runs` and `kubectl get krt`), and what test/node's
+# real node needs beside the binaries `make tools` builds: runc, the CNI
+# plugins, iptables and conntrack (kube-proxy), and debootstrap (its
+# bash + python3 image). It installs only
 # what is missing, from Debian's packages with apt-get, as root (or
 # through sudo without a password). Where it cannot, it says what to
 # install and fails: the tests never fall back to something else.
 set -euo pipefail
 
-# Debian ships kubectl in kubernetes-client.
-declare -A package=([tmux]=tmux [kubectl]=kubernetes-client)
+# Debian ships kubectl in kubernetes-client; a path names a file that a
+# package installs off PATH.
+declare -A package=([tmux]=tmux [kubectl]=kubernetes-client [runc]=runc
+	[/usr/lib/cni/bridge]=containernetworking-plugins [iptables]=iptables [conntrack]=conntrack
+	[debootstrap]=debootstrap)
+
+present() { if [[ $1 == /* ]]; then [ -x "$1" ]; else command -v "$1" >/dev/null 2>&1; fi; }
 
 missing=() packages=()
-for tool in tmux kubectl; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
+for tool in tmux kubectl runc /usr/lib/cni/bridge iptables conntrack debootstrap; do
+	if ! present "$tool"; then
 		missing+=("$tool")
 		packages+=("${package[$tool]}")
 	fi
@@ -35,5 +43,5 @@ echo "make test-deps: installing ${missing[*]} (Debian packages: ${packages[*]})
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" ||
 	cannot "apt-get install ${packages[*]} failed"
 for tool in "${missing[@]}"; do
-	command -v "$tool" >/dev/null 2>&1 || cannot "$tool is still not on PATH after installing ${package[$tool]}"
+	present "$tool" || cannot "$tool is still not on PATH after installing ${package[$tool]}"
 done
