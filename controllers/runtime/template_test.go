@@ -127,6 +127,8 @@ func TestTemplateRefusesWhatKrtKeeps(t *testing.T) {
 		{"hide the socket", `{"volumes": [{"name": "w", "emptyDir": {}}], "containers": [{"name": "runtime", "volumeMounts": [{"name": "w", "mountPath": "/krt/run"}]}]}`,
 			"spec.template.spec.containers[0].volumeMounts[0].mountPath"},
 		{"krt-runtime flags", `{"containers": [{"name": "runtime", "args": ["--runtimed-uid=-1"]}]}`, "spec.template.spec.containers[0].args"},
+		{"move HOME", `{"containers": [{"name": "runtime", "env": [{"name": "HOME", "value": "/workspace"}]}]}`,
+			"spec.template.spec.containers[0].env[0].name"},
 		{"runtime image", `{"containers": [{"name": "runtime", "image": "evil"}]}`, "spec.template.spec.containers[0].image"},
 		{"hostPort", `{"containers": [{"name": "x", "image": "x", "ports": [{"containerPort": 80, "hostPort": 80}]}]}`,
 			"spec.template.spec.containers[0].ports[0].hostPort"},

@@ -224,6 +224,12 @@ func checkRuntimeContainer(c *corev1.Container, p *field.Path) (errs field.Error
 	if c.Image != "" {
 		errs = append(errs, field.Forbidden(p.Child("image"), "the runtime container's image is spec.image"))
 	}
+	for j, e := range c.Env {
+		if e.Name == "HOME" || e.Name == "TMPDIR" {
+			errs = append(errs, field.Forbidden(p.Child("env").Index(j).Child("name"),
+				e.Name+" is krt's: the isolated modes wipe it between Runs"))
+		}
+	}
 	if len(c.Args) > 0 && len(c.Command) == 0 {
 		errs = append(errs, field.Forbidden(p.Child("args"),
 			"krt-runtime's flags are krt's; give a command as well to run a Runtime Server of your own"))
