@@ -76,6 +76,16 @@ func TestRuntimeTemplateKeepsWhatKrtOwns(t *testing.T) {
 		if err := env.Client.Create(ctx, p, client.DryRunAll); err != nil {
 			t.Fatalf("the templated pod is refused: %v", err)
 		}
+		// The control: the namespace does enforce it, so the same pod
+		// with a capability the template may not add is refused.
+		for i := range p.Spec.Containers {
+			if c := &p.Spec.Containers[i]; c.Name == "postgres" {
+				c.SecurityContext.Capabilities.Add = []corev1.Capability{"NET_ADMIN"}
+			}
+		}
+		if err := env.Client.Create(ctx, p, client.DryRunAll); !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), `violates PodSecurity "restricted`) {
+			t.Fatalf("the pod with a privileged sidecar: %v; want restricted Pod Security to refuse it", err)
+		}
 	})
 
 	for _, tc := range []struct{ name, spec, field string }{
