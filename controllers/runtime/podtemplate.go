@@ -1,6 +1,9 @@
 package runtime
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"strconv"
 	"strings"
 
@@ -223,12 +226,28 @@ func deployment(rt *krtv1.Runtime, opts PodOptions) (*appsv1.Deployment, error) 
 	if rt.Spec.Replicas != nil {
 		replicas = *rt.Spec.Replicas
 	}
+	m := meta(rt, Name(rt))
+	m.Annotations = map[string]string{annotationPodDigest: podDigest(tmpl)}
 	return &appsv1.Deployment{
-		ObjectMeta: meta(rt, Name(rt)),
+		ObjectMeta: m,
 		Spec: appsv1.DeploymentSpec{
 			Replicas: &replicas,
 			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{krtv1.LabelRuntime: rt.Name}},
 			Template: tmpl,
 		},
 	}, nil
+}
+
+// annotationPodDigest on a runtime Deployment is the digest of the pod
+// template krt last wanted, so that a field dropped from the Runtime's
+// template is dropped from the Deployment too.
+const annotationPodDigest = "krt.dev/pod-template-digest"
+
+func podDigest(t corev1.PodTemplateSpec) string {
+	b, err := json.Marshal(t)
+	if err != nil {
+		panic(err) // a PodTemplateSpec always encodes
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -156,5 +157,38 @@ func TestTemplateMetadataKeepsKrtsKeys(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate: %v; want it to name %s", err, want)
 		}
+	}
+}
+
+// Dropping a sidecar or a node selector from the template drops it from
+// the Deployment; an unchanged Runtime leaves the API server's defaults
+// alone, so it costs no write.
+func TestDeploymentFollowsATemplateThatShrinks(t *testing.T) {
+	opts := PodOptions{RuntimedImage: "runtimed:test"}
+	build := func(spec string) *appsv1.Deployment {
+		d, err := deployment(templated(spec), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	for _, tc := range []struct{ name, spec string }{
+		{"node selector", `{"nodeSelector": {"pool": "ci"}}`},
+		{"sidecar", `{"containers": [{"name": "pg", "image": "postgres:17"}]}`},
+		{"toleration", `{"tolerations": [{"key": "ci", "operator": "Exists"}]}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			live := build(tc.spec)
+			live.Spec.Template.Spec.Containers[0].TerminationMessagePath = "/dev/termination-log" // as the API server defaults it
+			copyOwned(build(tc.spec), live)
+			if live.Spec.Template.Spec.Containers[0].TerminationMessagePath == "" {
+				t.Error("an unchanged template replaced the live one, defaults and all")
+			}
+			want := build(`{}`)
+			copyOwned(want, live)
+			if !equality.Semantic.DeepEqual(live.Spec.Template, want.Spec.Template) {
+				t.Errorf("the live Deployment keeps what the template dropped: %+v", live.Spec.Template.Spec)
+			}
+		})
 	}
 }

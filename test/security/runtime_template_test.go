@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -26,7 +27,7 @@ import (
 func TestRuntimeTemplateKeepsWhatKrtOwns(t *testing.T) {
 	ctx := context.Background()
 	ns := restrictedNamespace(t)
-	runtime := func(name, spec string) *krtv1.Runtime {
+	newRuntime := func(name, spec string) *krtv1.Runtime {
 		// No replicas: the Deployment is what is checked, and the local
 		// pool runs krt's own pod, without the template, anyway.
 		return &krtv1.Runtime{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
@@ -35,7 +36,7 @@ func TestRuntimeTemplateKeepsWhatKrtOwns(t *testing.T) {
 	}
 
 	t.Run("carried and admitted", func(t *testing.T) {
-		rt := runtime("shaped", `{
+		rt := newRuntime("shaped", `{
 			"nodeSelector": {"pool": "ci"},
 			"tolerations": [{"key": "ci", "operator": "Exists", "effect": "NoSchedule"}],
 			"imagePullSecrets": [{"name": "registry"}],
@@ -86,6 +87,21 @@ func TestRuntimeTemplateKeepsWhatKrtOwns(t *testing.T) {
 		if err := env.Client.Create(ctx, p, client.DryRunAll); !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), `violates PodSecurity "restricted`) {
 			t.Fatalf("the pod with a privileged sidecar: %v; want restricted Pod Security to refuse it", err)
 		}
+		// What the template drops, the Deployment drops.
+		if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			if err := env.Client.Get(ctx, client.ObjectKeyFromObject(rt), rt); err != nil {
+				return err
+			}
+			rt.Spec.Template.Spec = &runtime.RawExtension{Raw: []byte(`{"tolerations": [{"key": "ci", "operator": "Exists", "effect": "NoSchedule"}]}`)}
+			return env.Client.Update(ctx, rt)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, time.Minute, "the Deployment to drop the node selector, workspace and sidecar", func() bool {
+			d := &appsv1.Deployment{}
+			return env.Client.Get(ctx, client.ObjectKeyFromObject(dep), d) == nil && len(d.Spec.Template.Spec.NodeSelector) == 0 &&
+				len(d.Spec.Template.Spec.Containers) == 2 && len(d.Spec.Template.Spec.Tolerations) == 1
+		})
 	})
 
 	for _, tc := range []struct{ name, spec, field string }{
@@ -105,7 +121,7 @@ func TestRuntimeTemplateKeepsWhatKrtOwns(t *testing.T) {
 			"spec.template.spec.containers[0].$patch"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := env.Client.Create(ctx, runtime(tc.name, tc.spec)); err != nil {
+			if err := env.Client.Create(ctx, newRuntime(tc.name, tc.spec)); err != nil {
 				t.Fatal(err)
 			}
 			rt := &krtv1.Runtime{}
@@ -125,7 +141,7 @@ func TestRuntimeTemplateKeepsWhatKrtOwns(t *testing.T) {
 	// krt's labels are refused by the API server itself: with them a
 	// template could hide its pods from the controller and the policies.
 	t.Run("krt-label", func(t *testing.T) {
-		rt := runtime("label", `{}`)
+		rt := newRuntime("label", `{}`)
 		rt.Spec.Template.Metadata.Labels = map[string]string{"app.kubernetes.io/managed-by": "someone"}
 		err := env.Client.Create(ctx, rt)
 		if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "spec.template.metadata.labels") {
