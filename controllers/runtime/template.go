@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -22,7 +23,7 @@ func Pod(rt *krtv1.Runtime, opts PodOptions) (corev1.PodTemplateSpec, error) {
 	}
 	overlay, errs := podOverlay(rt)
 	if len(errs) > 0 {
-		return base, errs.ToAggregate()
+		return corev1.PodTemplateSpec{}, errs.ToAggregate()
 	}
 	out := *base.DeepCopy()
 	for k, v := range rt.Spec.Template.Metadata.Labels {
@@ -40,11 +41,11 @@ func Pod(rt *krtv1.Runtime, opts PodOptions) (corev1.PodTemplateSpec, error) {
 	}
 	spec, err := mergeSpec(base.Spec, overlay)
 	if err != nil {
-		return base, err
+		return corev1.PodTemplateSpec{}, err
 	}
 	finishContainers(rt, spec, overlay)
 	if err := keptKrts(&base.Spec, spec); err != nil {
-		return base, err
+		return corev1.PodTemplateSpec{}, err
 	}
 	out.Spec = *spec
 	return out, nil
@@ -210,12 +211,7 @@ func keptKrts(base, merged *corev1.PodSpec) error {
 			checks = append(checks, fmt.Errorf("%s: container %s has no security context", templatePath, c.Name))
 		}
 	}
-	for _, err := range checks {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return errors.Join(checks...)
 }
 
 func containsMount(ms []corev1.VolumeMount, m corev1.VolumeMount) bool {
