@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
 )
@@ -190,5 +191,41 @@ func TestDeploymentFollowsATemplateThatShrinks(t *testing.T) {
 				t.Errorf("the live Deployment keeps what the template dropped: %+v", live.Spec.Template.Spec)
 			}
 		})
+	}
+}
+
+// keptKrts is the net under the field checks: whatever the merge made,
+// a pod that differs from krt's own where krt keeps it is refused.
+func TestKeptKrtsCatchesWhatTheChecksMiss(t *testing.T) {
+	base := PodTemplate(templated(`{}`), PodOptions{RuntimedImage: "runtimed:test"}).Spec
+	for _, tc := range []struct {
+		name   string
+		mutate func(*corev1.PodSpec)
+		want   string
+	}{
+		{"runtimed image", func(s *corev1.PodSpec) { container(s, RuntimedContainer).Image = "evil" }, "changes runtimed"},
+		{"runtimed gone", func(s *corev1.PodSpec) { s.Containers = s.Containers[:1] }, "changes runtimed"},
+		{"host network", func(s *corev1.PodSpec) { s.HostNetwork = true }, "host namespaces"},
+		{"account", func(s *corev1.PodSpec) { s.ServiceAccountName = "deployer" }, "service account"},
+		{"token", func(s *corev1.PodSpec) { s.AutomountServiceAccountToken = nil }, "automountServiceAccountToken"},
+		{"krt volume", func(s *corev1.PodSpec) {
+			s.Volumes[0].VolumeSource = corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/"}}
+		}, "volume krt"},
+		{"privileged runtime", func(s *corev1.PodSpec) {
+			container(s, RuntimeContainer).SecurityContext.Privileged = ptr.To(true)
+		}, "runtime container's security context"},
+		{"socket hidden", func(s *corev1.PodSpec) { container(s, RuntimeContainer).VolumeMounts[0].Name = "other" }, "mount of /krt"},
+		{"bare sidecar", func(s *corev1.PodSpec) { s.Containers = append(s.Containers, corev1.Container{Name: "x"}) }, "container x has no security context"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			merged := base.DeepCopy()
+			tc.mutate(merged)
+			if err := keptKrts(&base, merged); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("keptKrts: %v; want it to say %q", err, tc.want)
+			}
+		})
+	}
+	if err := keptKrts(&base, base.DeepCopy()); err != nil {
+		t.Errorf("krt's own pod: %v", err)
 	}
 }
