@@ -133,11 +133,11 @@ type RuntimePodTemplate struct {
 // admission policies and the controller find runtime pods by them.
 type RuntimePodMetadata struct {
 	// +kubebuilder:validation:MaxProperties=32
-	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('krt.dev/') && !(k in ['app.kubernetes.io/name', 'app.kubernetes.io/component', 'app.kubernetes.io/managed-by']))",message="spec.template.metadata.labels: krt.dev/ and the app.kubernetes.io/ labels krt sets are krt's"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('krt.dev/') && !(k in ['app.kubernetes.io/name', 'app.kubernetes.io/component', 'app.kubernetes.io/managed-by']))",message="krt.dev/ labels, and the app.kubernetes.io/ name, component and managed-by labels, are krt's: it finds runtime pods by them (docs/security.md)"
 	// +optional
 	Labels map[string]string `json:"labels,omitempty"`
 	// +kubebuilder:validation:MaxProperties=32
-	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('krt.dev/') && !k.startsWith('container.apparmor.security.beta.kubernetes.io/') && !k.startsWith('seccomp.security.alpha.kubernetes.io/'))",message="spec.template.metadata.annotations: krt.dev/ keys and security-profile annotations are krt's"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('krt.dev/') && !k.startsWith('container.apparmor.security.beta.kubernetes.io/') && !k.startsWith('seccomp.security.alpha.kubernetes.io/'))",message="krt.dev/ annotations, and AppArmor and seccomp profiles, are krt's (docs/security.md)"
 	// +optional
 	Annotations map[string]string `json:"annotations,omitempty"`
 }
