@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -96,6 +97,42 @@ func TestTemplateCustomRuntimeServer(t *testing.T) {
 	}
 	if c.LivenessProbe.GRPC == nil || c.ReadinessProbe.Exec == nil || len(got.Spec.InitContainers) != 1 {
 		t.Errorf("probes %+v %+v, init %v", c.LivenessProbe, c.ReadinessProbe, got.Spec.InitContainers)
+	}
+}
+
+// In exclusive and ephemeral, krt wipes only /krt and /tmp: a writable
+// mount in the runtime container of a volume that outlives a Run (any in
+// exclusive, a PVC in ephemeral) would carry files from Run to Run, so it
+// must be read-only; shared allows it.
+func TestTemplateMountsThatOutliveARunAreReadOnly(t *testing.T) {
+	spec := `{"volumes": [{"name": "v", %s}],
+		"containers": [{"name": "runtime", "volumeMounts": [{"name": "v", "mountPath": "/workspace"%s}]}]}`
+	pvc, empty := `"persistentVolumeClaim": {"claimName": "ws"}`, `"emptyDir": {}`
+	for _, tc := range []struct {
+		mode     krtv1.Isolation
+		volume   string
+		readOnly bool
+		refused  bool
+	}{
+		{krtv1.IsolationShared, pvc, false, false},
+		{krtv1.IsolationExclusive, pvc, false, true},
+		{krtv1.IsolationExclusive, empty, false, true},
+		{krtv1.IsolationExclusive, pvc, true, false},
+		{krtv1.IsolationEphemeral, pvc, false, true},
+		{krtv1.IsolationEphemeral, pvc, true, false},
+		{krtv1.IsolationEphemeral, empty, false, false},
+	} {
+		ro := ""
+		if tc.readOnly {
+			ro = `, "readOnly": true`
+		}
+		rt := templated(fmt.Sprintf(spec, tc.volume, ro))
+		rt.Spec.Isolation = tc.mode
+		err := Validate(rt)
+		refused := err != nil && strings.Contains(err.Error(), "spec.template.spec.containers[0].volumeMounts[0].readOnly: Required")
+		if refused != tc.refused || (err != nil && !refused) {
+			t.Errorf("%s, %s, readOnly %v: %v; want refused %v", tc.mode, tc.volume, tc.readOnly, err, tc.refused)
+		}
 	}
 }
 

@@ -106,6 +106,9 @@ func podOverlay(rt *krtv1.Runtime) (*corev1.PodSpec, field.ErrorList) {
 	errs = append(errs, checkVolumes(spec.Volumes)...)
 	for i := range spec.Containers {
 		errs = append(errs, checkContainer(&spec.Containers[i], templatePath.Child("containers").Index(i))...)
+		if spec.Containers[i].Name == RuntimeContainer {
+			errs = append(errs, checkWipe(rt, spec.Volumes, &spec.Containers[i], templatePath.Child("containers").Index(i))...)
+		}
 	}
 	return spec, errs
 }
@@ -212,6 +215,28 @@ func checkContainer(c *corev1.Container, p *field.Path) (errs field.ErrorList) {
 		if c.Name == RuntimeContainer && overlaps(m.MountPath, runtimePaths) {
 			errs = append(errs, field.Forbidden(p.Child("volumeMounts").Index(j).Child("mountPath"),
 				fmt.Sprintf("%s and /tmp are krt's in the runtime container; mount elsewhere, such as /workspace", sharedMount)))
+		}
+	}
+	return errs
+}
+
+// checkWipe keeps the isolated modes' promise. Between Runs krt-runtime
+// wipes /krt and /tmp only; in exclusive a pod's volumes outlive each Run,
+// and in ephemeral a PVC outlives each pod. A writable mount of such a
+// volume would carry one Run's files to the next, so it must be read-only.
+func checkWipe(rt *krtv1.Runtime, vols []corev1.Volume, c *corev1.Container, p *field.Path) (errs field.ErrorList) {
+	outlives := map[krtv1.Isolation][]string{
+		krtv1.IsolationExclusive: {"emptyDir", "persistentVolumeClaim", "ephemeral"},
+		krtv1.IsolationEphemeral: {"persistentVolumeClaim"},
+	}[rt.Mode()]
+	for j, m := range c.VolumeMounts {
+		for _, v := range vols {
+			if v.Name != m.Name || m.ReadOnly || !slices.ContainsFunc(setFields(v.VolumeSource), func(k string) bool { return slices.Contains(outlives, k) }) {
+				continue
+			}
+			errs = append(errs, field.Required(p.Child("volumeMounts").Index(j).Child("readOnly"), fmt.Sprintf(
+				"isolation %s wipes only %s and /tmp between Runs, and volume %q outlives a Run, so a writable mount would carry "+
+					"one Run's files to the next; mount it readOnly, or use isolation shared", rt.Mode(), sharedMount, v.Name)))
 		}
 	}
 	return errs
