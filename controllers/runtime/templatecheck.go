@@ -34,7 +34,7 @@ var whyNot = map[string]string{
 	"hostNetwork":                  "a runtime pod never shares the node's namespaces",
 	"hostPID":                      "a runtime pod never shares the node's namespaces",
 	"hostIPC":                      "a runtime pod never shares the node's namespaces",
-	"hostUsers":                    "a runtime pod never shares the node's namespaces",
+	"hostUsers":                    "the pods' user namespace is krt's, with the uids the runtime socket's check relies on",
 	"shareProcessNamespace":        "steps must not see runtimed's or the sidecars' processes",
 	"initContainers":               "install-runtime is krt's; run a sidecar in containers instead",
 	"ephemeralContainers":          "ephemeral containers are for debugging, not for a template",
