@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // DefaultRuntimeImage has bash and python3, so the built-in languages work
@@ -96,6 +97,49 @@ type RuntimeSpec struct {
 	// log port, from pods in the same namespace.
 	// +optional
 	Network *RuntimeNetwork `json:"network,omitempty"`
+
+	// Template shapes the pods beyond what krt sets: where they are
+	// scheduled, extra volumes, sidecars, resources, or a Runtime Server of
+	// your own. What krt owns (runtimed, security contexts, the token
+	// rules) stays krt's; a template that would change it leaves the
+	// Runtime Stalled with a message naming the field (docs/security.md).
+	// +optional
+	Template *RuntimePodTemplate `json:"template,omitempty"`
+}
+
+// RuntimePodTemplate is an overlay on the pod krt builds for a Runtime.
+type RuntimePodTemplate struct {
+	// +optional
+	Metadata RuntimePodMetadata `json:"metadata,omitempty"`
+
+	// Spec is a strategic merge patch, as kubectl patch takes, on krt's
+	// PodSpec: containers and volumes merge by name. It may set
+	// nodeSelector, tolerations, affinity, topologySpreadConstraints,
+	// imagePullSecrets, priorityClassName, runtimeClassName, volumes
+	// (emptyDir, persistentVolumeClaim, ephemeral, configMap, downwardAPI,
+	// projected configMaps) and containers. The container named runtime
+	// gains mounts, env, probes and resources; given a command, it runs a
+	// Runtime Server of your own instead of krt-runtime. Any other name
+	// is a sidecar. The schema leaves it open, to stay small; krt checks
+	// it against PodSpec, and refuses any other field and any patch
+	// directive.
+	// +kubebuilder:validation:Type=object
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +optional
+	Spec *runtime.RawExtension `json:"spec,omitempty"`
+}
+
+// RuntimePodMetadata is added to the pods' own. krt's keys are krt's: the
+// admission policies and the controller find runtime pods by them.
+type RuntimePodMetadata struct {
+	// +kubebuilder:validation:MaxProperties=32
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('krt.dev/') && !(k in ['app.kubernetes.io/name', 'app.kubernetes.io/component', 'app.kubernetes.io/managed-by']))",message="krt.dev/ labels, and the app.kubernetes.io/ name, component and managed-by labels, are krt's: it finds runtime pods by them (docs/security.md)"
+	// +optional
+	Labels map[string]string `json:"labels,omitempty"`
+	// +kubebuilder:validation:MaxProperties=32
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('krt.dev/') && !k.startsWith('container.apparmor.security.beta.kubernetes.io/') && !k.startsWith('seccomp.security.alpha.kubernetes.io/'))",message="krt.dev/ annotations, and AppArmor and seccomp profiles, are krt's (docs/security.md)"
+	// +optional
+	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
 // Isolation is how far Runs on one runtime pod are kept apart.

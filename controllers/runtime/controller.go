@@ -131,8 +131,12 @@ func (r *Reconciler) apply(ctx context.Context, rt *krtv1.Runtime) error {
 	if clusterRole == "" {
 		clusterRole = DefaultRuntimedClusterRole
 	}
+	dep, err := deployment(rt, r.opts.Pod)
+	if err != nil {
+		return err
+	}
 	objects = append(objects, role(rt), roleBinding(rt), runtimedBinding(rt, clusterRole),
-		networkPolicy(rt, egress), deployment(rt, r.opts.Pod))
+		networkPolicy(rt, egress), dep)
 	var errs []error
 	for _, want := range objects {
 		if err := r.createOrUpdate(ctx, rt, want); err != nil {

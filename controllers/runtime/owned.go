@@ -27,9 +27,17 @@ func copyOwned(want, live client.Object) {
 	case *appsv1.Deployment:
 		l := live.(*appsv1.Deployment)
 		l.Spec.Replicas = w.Spec.Replicas
-		if !equality.Semantic.DeepDerivative(w.Spec.Template, l.Spec.Template) {
+		// DeepDerivative takes a wanted template with less in it (a
+		// sidecar or a node selector dropped from the Runtime's
+		// template) for the same; the digest of what krt wants sees it.
+		digest := w.Annotations[annotationPodDigest]
+		if !equality.Semantic.DeepDerivative(w.Spec.Template, l.Spec.Template) || l.Annotations[annotationPodDigest] != digest {
 			l.Spec.Template = w.Spec.Template
 		}
+		if l.Annotations == nil {
+			l.Annotations = map[string]string{}
+		}
+		l.Annotations[annotationPodDigest] = digest
 		if l.CreationTimestamp.IsZero() {
 			l.Spec.Selector = w.Spec.Selector // immutable once created
 		}

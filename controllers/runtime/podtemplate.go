@@ -1,6 +1,9 @@
 package runtime
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"strconv"
 	"strings"
 
@@ -41,6 +44,7 @@ const (
 const (
 	RuntimeContainer  = "runtime"
 	RuntimedContainer = "runtimed"
+	installContainer  = "install-runtime"
 	ImageRuntimed     = "/runtimed"
 	ImageKrtRuntime   = "/krt-runtime"
 )
@@ -66,9 +70,10 @@ func restricted() *corev1.SecurityContext {
 	}
 }
 
-// PodTemplate is a Runtime's pod: the runtime container on the Runtime's
-// image running krt-runtime, and the runtimed sidecar. The Deployment uses
-// it, and so does the local pool.
+// PodTemplate is krt's own pod for a Runtime: the runtime container on
+// the Runtime's image running krt-runtime, and the runtimed sidecar. The
+// Deployment runs it with the Runtime's template merged on (Pod); the
+// local pool runs it as it is.
 func PodTemplate(rt *krtv1.Runtime, opts PodOptions) corev1.PodTemplateSpec {
 	port := opts.LogsPort
 	if port == 0 {
@@ -96,7 +101,7 @@ func PodTemplate(rt *krtv1.Runtime, opts PodOptions) corev1.PodTemplateSpec {
 				runtimedToken(),
 			},
 			InitContainers: []corev1.Container{{
-				Name: "install-runtime", Image: opts.RuntimedImage,
+				Name: installContainer, Image: opts.RuntimedImage,
 				Command:         []string{ImageKrtRuntime, "--install", RuntimeBinary},
 				SecurityContext: asRuntimed(restricted()), VolumeMounts: shared,
 			}},
@@ -212,17 +217,37 @@ func probe(h corev1.ProbeHandler) *corev1.Probe {
 	return &corev1.Probe{ProbeHandler: h, TimeoutSeconds: 1, PeriodSeconds: 10, SuccessThreshold: 1, FailureThreshold: 3}
 }
 
-func deployment(rt *krtv1.Runtime, opts PodOptions) *appsv1.Deployment {
+func deployment(rt *krtv1.Runtime, opts PodOptions) (*appsv1.Deployment, error) {
+	tmpl, err := Pod(rt, opts)
+	if err != nil {
+		return nil, err
+	}
 	replicas := int32(2)
 	if rt.Spec.Replicas != nil {
 		replicas = *rt.Spec.Replicas
 	}
+	m := meta(rt, Name(rt))
+	m.Annotations = map[string]string{annotationPodDigest: podDigest(tmpl)}
 	return &appsv1.Deployment{
-		ObjectMeta: meta(rt, Name(rt)),
+		ObjectMeta: m,
 		Spec: appsv1.DeploymentSpec{
 			Replicas: &replicas,
 			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{krtv1.LabelRuntime: rt.Name}},
-			Template: PodTemplate(rt, opts),
+			Template: tmpl,
 		},
+	}, nil
+}
+
+// annotationPodDigest on a runtime Deployment is the digest of the pod
+// template krt last wanted, so that a field dropped from the Runtime's
+// template is dropped from the Deployment too.
+const annotationPodDigest = "krt.dev/pod-template-digest"
+
+func podDigest(t corev1.PodTemplateSpec) string {
+	b, err := json.Marshal(t)
+	if err != nil {
+		panic(err) // a PodTemplateSpec always encodes
 	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
 }

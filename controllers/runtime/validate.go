@@ -13,7 +13,8 @@ import (
 const ReasonInvalidSpec = "InvalidSpec"
 
 // Validate finds what the schema cannot: a capacity of 0, an image that is
-// not a reference, a language krt cannot run. Each problem names its field.
+// not a reference, a language krt cannot run, a template that would change
+// what krt keeps. Each problem names its field.
 func Validate(rt *krtv1.Runtime) error {
 	var problems []string
 	if rt.Spec.Capacity < 1 {
@@ -25,6 +26,11 @@ func Validate(rt *krtv1.Runtime) error {
 	for i, l := range rt.Spec.Languages {
 		if l != krtv1.LanguageBash && l != krtv1.LanguagePython {
 			problems = append(problems, fmt.Sprintf("spec.languages[%d]: unknown language %q; krt runs bash and python", i, l))
+		}
+	}
+	if rt.Spec.Template != nil {
+		if _, err := Pod(rt, PodOptions{}); err != nil {
+			problems = append(problems, err.Error())
 		}
 	}
 	if len(problems) == 0 {
