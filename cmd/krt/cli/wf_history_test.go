@@ -1,0 +1,63 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	krtv1 "krt.dev/krt/api/v1alpha1"
+)
+
+func TestWfHistoryTable(t *testing.T) {
+	at := func(s int) metav1.Time { return metav1.NewTime(time.Date(2026, 12, 6, 21, 0, s, 0, time.UTC)) }
+	// Stored in the order the controller saw them; printed in time order.
+	trail := []krtv1.AuditEntry{
+		{Action: krtv1.AuditTrigger, User: "system:serviceaccount:krt-system:krt-controller", Time: at(0),
+			Detail: "pull request #7 at abc, pushed by dana"},
+		{Action: krtv1.AuditCancel, User: "alice", Time: at(9)},
+		{Action: krtv1.AuditApprove, User: "bob", Time: at(5), Detail: "the run, at head abc", Approval: "pr-7-x"},
+		{Action: krtv1.AuditReject, Time: at(7), Detail: "step deploy"},
+	}
+	var out strings.Builder
+	if err := wfHistoryTable(&out, trail); err != nil {
+		t.Fatal(err)
+	}
+	want := `TIME                   ACTION    USER                                              DETAIL
+2026-12-06T21:00:00Z   trigger   system:serviceaccount:krt-system:krt-controller   pull request #7 at abc, pushed by dana
+2026-12-06T21:00:05Z   approve   bob                                               the run, at head abc
+2026-12-06T21:00:07Z   reject    <unknown>                                         step deploy
+2026-12-06T21:00:09Z   cancel    alice                                             -
+`
+	if out.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
+	}
+}
+
+// A rerun is the caller's: their name where a name is checked, no cancel
+// carried over, and the old run named; what the run does is the old one's.
+func TestWfRerunOf(t *testing.T) {
+	old := &krtv1.WorkflowRun{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ci", Name: "deploy-manual-x1",
+			Labels: map[string]string{"krt.dev/workflow": "deploy"}},
+		Spec: krtv1.WorkflowRunSpec{Workflow: "deploy", Params: map[string]string{"env": "prod"},
+			Event:       krtv1.WorkflowEvent{Type: krtv1.EventManual, Manual: &krtv1.ManualEvent{User: "alice"}},
+			TriggeredBy: "alice", CancelRequested: true, CancelledBy: "carol",
+			Definition: krtv1.WorkflowSpec{Steps: []krtv1.Step{{Name: "a", Runtime: "bash", Run: "true"}}}},
+	}
+	wr := wfRerunOf(old, "bob")
+	s := wr.Spec
+	switch {
+	case s.TriggeredBy != "bob" || s.Event.Manual.User != "bob" || s.RerunOf != old.Name:
+		t.Errorf("names: triggeredBy %q, manual user %q, rerunOf %q", s.TriggeredBy, s.Event.Manual.User, s.RerunOf)
+	case s.CancelRequested || s.CancelledBy != "":
+		t.Errorf("the old run's cancel was carried over: %v by %q", s.CancelRequested, s.CancelledBy)
+	case s.Params["env"] != "prod" || len(s.Definition.Steps) != 1 || wr.Labels["krt.dev/workflow"] != "deploy":
+		t.Errorf("what the run does changed: %+v, labels %v", s, wr.Labels)
+	case old.Spec.Event.Manual.User != "alice":
+		t.Errorf("the old run was changed: manual user %q", old.Spec.Event.Manual.User)
+	case wr.GenerateName != "deploy-rerun-" || wr.Namespace != "ci":
+		t.Errorf("generateName %q in %q", wr.GenerateName, wr.Namespace)
+	}
+}
