@@ -22,6 +22,7 @@ import (
 // through the real CLI: alice triggers it, bob approves its gate, and
 // alice cancels it. `krt wf history` must name each of them for their
 // own action, as must the run's Events and the controller's audit log.
+// bob's rerun of it starts a run whose history names him.
 func TestAuditTrailNamesWhoDidWhat(t *testing.T) {
 	ctx := context.Background()
 	ns := env.Namespace(t)
@@ -72,6 +73,18 @@ func TestAuditTrailNamesWhoDidWhat(t *testing.T) {
 		if !re.MatchString(lines[i]) {
 			t.Errorf("line %d %q, want it to match %s", i, lines[i], re)
 		}
+	}
+
+	// bob runs it again: the new run's trail starts with his rerun.
+	out, code = runKrtCLIAs(t, bob, "wf", "rerun", name, "-n", ns)
+	if code != 0 {
+		t.Fatalf("bob's krt wf rerun: exit %d:\n%s", code, out)
+	}
+	again := &krtv1.WorkflowRun{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: strings.TrimSpace(out)}}
+	waitNode(t, again, "sign-off", krtv1.NodeWaiting)
+	out, _ = runKrtCLIAs(t, alice, "wf", "history", again.Name, "-n", ns)
+	if !regexp.MustCompile(`(?m)^\S+\s+rerun\s+bob\s+of ` + regexp.QuoteMeta(name) + `; manual$`).MatchString(out) {
+		t.Errorf("krt wf history %s does not show bob's rerun of %s:\n%s", again.Name, name, out)
 	}
 
 	// The same trail as Events on the run, and as audit log lines.
