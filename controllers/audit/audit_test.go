@@ -1,11 +1,14 @@
 package audit
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/record"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
 )
@@ -73,5 +76,26 @@ func TestMerge(t *testing.T) {
 				t.Errorf("first entry %q, want the trigger", st.History[0].Action)
 			}
 		})
+	}
+}
+
+// Each reported entry is one Event on the run, saying who did what.
+func TestReportEvents(t *testing.T) {
+	rec := record.NewFakeRecorder(8)
+	wr := &krtv1.WorkflowRun{ObjectMeta: metav1.ObjectMeta{Namespace: "ci", Name: "deploy-1"}}
+	Report(context.Background(), rec, wr, []krtv1.AuditEntry{
+		{Action: krtv1.AuditTrigger, User: "alice", Detail: "manual"},
+		{Action: krtv1.AuditApprove, User: "bob", Detail: "step gate", Approval: "a1"},
+		{Action: krtv1.AuditCancel},
+	})
+	close(rec.Events)
+	var got []string
+	for e := range rec.Events {
+		got = append(got, e)
+	}
+	want := []string{"Normal Triggered trigger by alice: manual", "Normal Approved approve by bob: step gate",
+		"Normal CancelRequested cancel by <unknown>"}
+	if !slices.Equal(got, want) {
+		t.Errorf("events %q, want %q", got, want)
 	}
 }
