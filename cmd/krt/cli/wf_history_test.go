@@ -1,12 +1,18 @@
 package cli
 
 import (
+	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
+	"krt.dev/krt/api/scheme"
 	krtv1 "krt.dev/krt/api/v1alpha1"
 )
 
@@ -59,5 +65,43 @@ func TestWfRerunOf(t *testing.T) {
 		t.Errorf("the old run was changed: manual user %q", old.Spec.Event.Manual.User)
 	case wr.GenerateName != "deploy-rerun-" || wr.Namespace != "ci":
 		t.Errorf("generateName %q in %q", wr.GenerateName, wr.Namespace)
+	}
+}
+
+// A rerun goes with the workflow as it is now: an owner gone since the
+// old run would have the garbage collector delete the rerun.
+func TestWfRerunOwners(t *testing.T) {
+	wf := &krtv1.Workflow{ObjectMeta: metav1.ObjectMeta{Namespace: "ci", Name: "deploy", UID: "new-uid"}}
+	oldOwners := []metav1.OwnerReference{
+		{APIVersion: krtv1.GroupVersion.String(), Kind: "Workflow", Name: "deploy", UID: "old-uid"},
+		{APIVersion: krtv1.GroupVersion.String(), Kind: "WorkflowRepository", Name: "web", UID: "repo-uid"},
+	}
+	old := &krtv1.WorkflowRun{ObjectMeta: metav1.ObjectMeta{Namespace: "ci", Name: "deploy-x", OwnerReferences: oldOwners},
+		Spec: krtv1.WorkflowRunSpec{Workflow: "deploy"}}
+	for _, tc := range []struct {
+		name string
+		objs []client.Object
+		want []types.UID
+	}{
+		{"the workflow applied again", []client.Object{wf}, []types.UID{"new-uid"}},
+		{"no workflow object", nil, []types.UID{"repo-uid"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &wfSession{c: fake.NewClientBuilder().WithScheme(scheme.New()).WithObjects(tc.objs...).Build(), ns: "ci"}
+			got, err := s.rerunOwners(context.Background(), old)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var uids []types.UID
+			for _, o := range got {
+				uids = append(uids, o.UID)
+			}
+			if !slices.Equal(uids, tc.want) {
+				t.Errorf("owners %v, want %v", uids, tc.want)
+			}
+		})
+	}
+	if len(old.OwnerReferences) != 2 {
+		t.Errorf("the old run's owners were changed: %v", old.OwnerReferences)
 	}
 }

@@ -4,11 +4,15 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
 )
@@ -50,6 +54,9 @@ func (r *root) wfRerun(ctx context.Context, name string, wait bool) error {
 		return err
 	}
 	wr := wfRerunOf(old, me.Username)
+	if wr.OwnerReferences, err = s.rerunOwners(ctx, old); err != nil {
+		return err
+	}
 	if err := s.c.Create(ctx, wr); err != nil {
 		return err
 	}
@@ -81,7 +88,29 @@ func wfRerunOf(old *krtv1.WorkflowRun, me string) *krtv1.WorkflowRun {
 	}
 	return &krtv1.WorkflowRun{
 		ObjectMeta: metav1.ObjectMeta{Namespace: old.Namespace, GenerateName: strings.TrimRight(prefix, "-.") + "-rerun-",
-			Labels: maps.Clone(old.Labels), Annotations: annotations, OwnerReferences: old.OwnerReferences},
+			Labels: maps.Clone(old.Labels), Annotations: annotations},
 		Spec: *spec,
 	}
+}
+
+// rerunOwners gives the rerun its workflow as owner, as the trigger does,
+// so it goes with the workflow. The old run's owner may be gone: the
+// garbage collector deletes a run whose owners are all gone, which a
+// workflow deleted and applied again since would make of the rerun. A run
+// with no Workflow object (a pull request head's own workflow) keeps the
+// owners it had, its repository.
+func (s *wfSession) rerunOwners(ctx context.Context, old *krtv1.WorkflowRun) ([]metav1.OwnerReference, error) {
+	wf := &krtv1.Workflow{}
+	err := s.c.Get(ctx, client.ObjectKey{Namespace: old.Namespace, Name: old.Spec.Workflow}, wf)
+	switch {
+	case apierrors.IsNotFound(err):
+		return slices.DeleteFunc(slices.Clone(old.OwnerReferences), func(o metav1.OwnerReference) bool {
+			return o.Kind == "Workflow"
+		}), nil
+	case err != nil:
+		return nil, err
+	}
+	ref := metav1.NewControllerRef(wf, krtv1.GroupVersion.WithKind("Workflow"))
+	ref.BlockOwnerDeletion = ptr.To(false)
+	return []metav1.OwnerReference{*ref}, nil
 }
