@@ -87,13 +87,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 			return
 		}
 		err := r.client.Status().Patch(ctx, wr, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
-		if apierrors.IsConflict(err) {
-			result, err = ctrl.Result{Requeue: true}, nil
-		}
-		if err == nil {
+		switch {
+		case err == nil:
 			// Reported once stored: a pass that lost its patch is
 			// done again, and must not report twice.
 			audit.Report(ctx, r.recorder, wr, p.audited)
+		case apierrors.IsConflict(err):
+			result, err = ctrl.Result{Requeue: true}, nil
 		}
 		retErr = kerrors.NewAggregate([]error{retErr, client.IgnoreNotFound(err)})
 	}()
