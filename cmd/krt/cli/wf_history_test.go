@@ -105,3 +105,30 @@ func TestWfRerunOwners(t *testing.T) {
 		t.Errorf("the old run's owners were changed: %v", old.OwnerReferences)
 	}
 }
+
+// -o json and yaml print status.history itself, for scripts; a run with
+// none says so on stderr and prints no table.
+func TestWfHistoryOutputs(t *testing.T) {
+	wr := &krtv1.WorkflowRun{ObjectMeta: metav1.ObjectMeta{Namespace: "ci", Name: "deploy-1"},
+		Status: krtv1.WorkflowRunStatus{History: []krtv1.AuditEntry{{Action: krtv1.AuditTrigger, User: "alice",
+			Time: metav1.NewTime(time.Date(2026, 12, 6, 21, 0, 0, 0, time.UTC)), Detail: "manual"}}}}
+	empty := &krtv1.WorkflowRun{ObjectMeta: metav1.ObjectMeta{Namespace: "ci", Name: "deploy-2"}}
+	objs := []client.Object{wr, empty}
+	for _, tc := range []struct {
+		args       []string
+		wantOut    string
+		wantStderr string
+	}{
+		{[]string{"-o", "json"}, `"user": "alice"`, ""},
+		{[]string{"-o", "yaml"}, "- action: trigger\n  detail: manual\n  time: \"2026-12-06T21:00:00Z\"\n  user: alice\n", ""},
+	} {
+		out, stderr, code := runWith(t, objs, append([]string{"wf", "history", "deploy-1", "-n", "ci"}, tc.args...)...)
+		if code != 0 || !strings.Contains(out, tc.wantOut) {
+			t.Errorf("krt wf history %v: exit %d, stdout %q, stderr %q; want %q", tc.args, code, out, stderr, tc.wantOut)
+		}
+	}
+	out, stderr, code := runWith(t, objs, "wf", "history", "deploy-2", "-n", "ci")
+	if code != 0 || out != "" || !strings.Contains(stderr, "No history recorded for deploy-2 yet.") {
+		t.Errorf("an empty history: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+}
