@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -45,7 +46,7 @@ func TestCrashedNodeIsCleanedUpByTheNextStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := readSysctls(t)
+	before, rulesBefore := readSysctls(t), iptablesRules(t)
 	bin := filepath.Join(t.TempDir(), "nodeup")
 	if out, err := exec.Command("go", "build", "-o", bin, filepath.Join(root, "test/node/nodeup")).CombinedOutput(); err != nil {
 		t.Fatalf("go build nodeup: %v\n%s", err, out)
@@ -76,6 +77,9 @@ func TestCrashedNodeIsCleanedUpByTheNextStart(t *testing.T) {
 	}
 	if mounts, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(mounts), "/tmp/krt-node/") {
 		t.Error("mounts under /tmp/krt-node survive Stop")
+	}
+	if after := iptablesRules(t); after != rulesBefore {
+		t.Errorf("the host's iptables rules changed:\nbefore:\n%s\nafter:\n%s", rulesBefore, after)
 	}
 	if after := readSysctls(t); !mapsEqual(before, after) {
 		t.Errorf("sysctls after Stop %v, want them as before the node %v", after, before)
@@ -134,6 +138,26 @@ func crashWithAPod(t *testing.T, root, bin string) {
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
 }
+
+// iptablesRules is the host's rule set, without counters or the dump's
+// timestamps.
+func iptablesRules(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("iptables-save").Output()
+	if err != nil {
+		t.Fatalf("iptables-save: %v", err)
+	}
+	var rules []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(l, "#") {
+			continue
+		}
+		rules = append(rules, counters.ReplaceAllString(l, ""))
+	}
+	return strings.Join(rules, "\n")
+}
+
+var counters = regexp.MustCompile(`\[\d+:\d+\]`)
 
 func mapsEqual(a, b map[string]string) bool {
 	if len(a) != len(b) {
