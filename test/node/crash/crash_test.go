@@ -28,9 +28,18 @@ import (
 // sysctls the kubelet changes outside the node's network namespace.
 var sysctls = []string{"vm/overcommit_memory", "vm/panic_on_oom", "kernel/panic", "kernel/panic_on_oops"}
 
+// readSysctls reads the host's values; where an earlier node crashed,
+// they are the ones it saved before the kubelet changed them.
 func readSysctls(t *testing.T) map[string]string {
 	t.Helper()
 	m := map[string]string{}
+	if saved, err := os.ReadFile("/tmp/krt-node/sysctl.orig"); err == nil {
+		for _, l := range strings.Split(strings.TrimSpace(string(saved)), "\n") {
+			k, v, _ := strings.Cut(l, "=")
+			m[k] = v
+		}
+		return m
+	}
 	for _, k := range sysctls {
 		v, err := os.ReadFile(filepath.Join("/proc/sys", k))
 		if err != nil {
@@ -101,6 +110,7 @@ func crashWithAPod(t *testing.T, root, bin string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
 	up := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -126,8 +136,13 @@ func crashWithAPod(t *testing.T, root, bin string) {
 		Containers: []corev1.Container{{Name: "sleep", Image: node.PythonImage, Command: []string{"sleep", "3600"},
 			ImagePullPolicy: corev1.PullNever}},
 		TerminationGracePeriodSeconds: ptr.To(int64(0))}}
-	if _, err := cs.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
+	// The controller-manager makes the default service account the pod
+	// needs a moment after the node is up.
+	if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		_, err := cs.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{})
+		return err == nil, nil
+	}); err != nil {
+		t.Fatal("the pod could not be created")
 	}
 	if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
 		p, err := cs.CoreV1().Pods("default").Get(ctx, "survivor", metav1.GetOptions{})
