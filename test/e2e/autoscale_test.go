@@ -1,0 +1,172 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	krtv1 "krt.dev/krt/api/v1alpha1"
+	runtimectl "krt.dev/krt/controllers/runtime"
+)
+
+// ledgerScript records each execution of a Run, so that a Run executed
+// twice (cut off by a scale-down and retried) shows as two lines.
+const ledgerScript = `echo "$KRT_POD" >> "$REC/ran.$ID"; sleep "$NAP"`
+
+// A burst of 200 Runs on a Runtime that starts from zero pods grows it,
+// every Run succeeds and executes exactly once, and the pool shrinks back
+// to zero once idle. A few long Runs keep pods busy while the pool
+// shrinks, so that pods holding Runs drain: were one removed mid-Run, its
+// Run would fail or run twice.
+func TestAutoscaleBurstFromZeroAndBack(t *testing.T) {
+	ns := env.Namespace(t)
+	ctx := context.Background()
+	rt := &krtv1.Runtime{ObjectMeta: objectMeta(ns, "auto"), Spec: krtv1.RuntimeSpec{Capacity: 4, Languages: []krtv1.Language{krtv1.LanguageBash},
+		Autoscaling: &krtv1.RuntimeAutoscaling{MinReplicas: 0, MaxReplicas: 8}}}
+	if err := env.Client.Create(ctx, rt); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "an idle autoscaled Runtime with no pods to say so", func() bool {
+		cur := &krtv1.Runtime{}
+		return env.Client.Get(ctx, client.ObjectKeyFromObject(rt), cur) == nil && cur.Status.ObservedGeneration == cur.Generation &&
+			cur.Status.DesiredReplicas == 0 && cur.Status.Selector != ""
+	})
+	if pods := podsOf(ns, "auto"); len(pods) != 0 {
+		t.Fatalf("an idle Runtime with minReplicas 0 runs %d pods", len(pods))
+	}
+
+	rec := t.TempDir()
+	const n, long = 200, 40 // every 40th Run is long
+	start := time.Now()
+	for i := range n {
+		nap := "0.2"
+		if i%long == 0 {
+			nap = "8"
+		}
+		newRun(t, ns, krtv1.RunSpec{Runtime: "auto", Script: ledgerScript,
+			Env: []krtv1.EnvVar{{Name: "REC", Value: rec}, {Name: "ID", Value: strconv.Itoa(i)}, {Name: "NAP", Value: nap}}})
+	}
+	eventually(t, time.Minute, "a first pod for the burst", func() bool { return len(podsOf(ns, "auto")) > 0 })
+	t.Logf("first pod after %s", time.Since(start).Round(time.Millisecond))
+
+	peak, sawDrainingBusy := 0, false
+	eventually(t, 4*time.Minute, "all 200 Runs to finish", func() bool {
+		peak = max(peak, len(podsOf(ns, "auto")))
+		sawDrainingBusy = sawDrainingBusy || drainingPodHoldsRun(t, ns)
+		list := &krtv1.RunList{}
+		if err := env.Client.List(ctx, list, client.InNamespace(ns)); err != nil {
+			t.Fatal(err)
+		}
+		done := 0
+		for _, r := range list.Items {
+			if r.Status.Phase.Terminal() {
+				done++
+			}
+		}
+		return done == n
+	})
+	t.Logf("200 Runs done after %s on up to %d pods", time.Since(start).Round(time.Millisecond), peak)
+	if peak < 2 || peak > 8 {
+		t.Errorf("the pool peaked at %d pods; 200 Runs of 4 slots a pod want maxReplicas, 8", peak)
+	}
+
+	list := &krtv1.RunList{}
+	if err := env.Client.List(ctx, list, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range list.Items {
+		if r.Status.Phase != krtv1.RunSucceeded || r.Status.Attempt != 1 {
+			t.Errorf("run %s: %s at attempt %d (%s: %s)", r.Name, r.Status.Phase, r.Status.Attempt, r.Status.Reason, r.Status.Message)
+		}
+	}
+	// The ledger counts executions: each Run exactly once.
+	for i := range n {
+		data, err := os.ReadFile(filepath.Join(rec, "ran."+strconv.Itoa(i)))
+		if err != nil {
+			t.Errorf("run %d never executed: %v", i, err)
+			continue
+		}
+		if lines := strings.Count(string(data), "\n"); lines != 1 {
+			t.Errorf("run %d executed %d times, on %q", i, lines, strings.Fields(string(data)))
+		}
+	}
+
+	eventually(t, time.Minute, "the idle pool to return to zero pods", func() bool {
+		cur := &krtv1.Runtime{}
+		d := &appsv1.Deployment{}
+		return len(podsOf(ns, "auto")) == 0 &&
+			env.Client.Get(ctx, client.ObjectKeyFromObject(rt), cur) == nil && cur.Status.Replicas == 0 && cur.Status.DesiredReplicas == 0 &&
+			env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: runtimectl.Name(rt)}, d) == nil && *d.Spec.Replicas == 0
+	})
+	t.Logf("back to zero after %s; a draining pod was seen holding a Run: %v", time.Since(start).Round(time.Millisecond), sawDrainingBusy)
+}
+
+// drainingPodHoldsRun says whether some draining pod of the namespace
+// still holds a Run right now: the case a scale-down must wait for.
+func drainingPodHoldsRun(t *testing.T, ns string) bool {
+	t.Helper()
+	runs := &krtv1.RunList{}
+	if err := env.Client.List(context.Background(), runs, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range podsOf(ns, "auto") {
+		pod := &corev1.Pod{}
+		if env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: p.Name}, pod) != nil ||
+			pod.Annotations[krtv1.AnnotationDraining] == "" {
+			continue
+		}
+		for _, r := range runs.Items {
+			if r.Status.AssignedPodUID == p.UID && r.Status.Phase.HoldsCapacity() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// `kubectl scale runtime` resizes a Runtime without autoscaling through
+// its scale subresource, both ways; on an autoscaled Runtime, krt owns
+// the count and the API server refuses it, naming the rule.
+func TestKubectlScaleRuntime(t *testing.T) {
+	ns := setupRuntime(t, "fixed", 1, 2)
+	kubectl := func(args ...string) (string, error) {
+		cmd := exec.Command(kubectlPath(t), append(args, "-n", ns)...)
+		cmd.Env = append(os.Environ(), "KUBECONFIG="+env.Kubeconfig)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		return out.String(), err
+	}
+	if out, err := kubectl("scale", "runtime", "fixed", "--replicas", "3"); err != nil {
+		t.Fatalf("kubectl scale runtime fixed --replicas 3: %v\n%s", err, out)
+	}
+	waitPods(t, ns, "fixed", 3)
+	eventually(t, 30*time.Second, "the scale subresource to report 3 pods", func() bool {
+		out, err := kubectl("get", "runtime", "fixed", "--subresource", "scale", "-o", "jsonpath={.spec.replicas}/{.status.replicas}/{.status.selector}")
+		return err == nil && out == "3/3/krt.dev/runtime=fixed"
+	})
+	if out, err := kubectl("scale", "runtime", "fixed", "--replicas", "1"); err != nil {
+		t.Fatalf("kubectl scale runtime fixed --replicas 1: %v\n%s", err, out)
+	}
+	waitPods(t, ns, "fixed", 1)
+
+	auto := &krtv1.Runtime{ObjectMeta: objectMeta(ns, "auto"), Spec: krtv1.RuntimeSpec{Capacity: 1,
+		Autoscaling: &krtv1.RuntimeAutoscaling{MaxReplicas: 2}}}
+	if err := env.Client.Create(context.Background(), auto); err != nil {
+		t.Fatal(err)
+	}
+	out, err := kubectl("scale", "runtime", "auto", "--replicas", "5")
+	if err == nil || !strings.Contains(out, "spec.replicas and spec.autoscaling are exclusive") {
+		t.Fatalf("kubectl scale on an autoscaled Runtime: want the API server's refusal naming the rule, got %v:\n%s", err, out)
+	}
+}
