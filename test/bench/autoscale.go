@@ -60,15 +60,29 @@ func (b *bench) burstFromZero(ctx context.Context) (firstPod, all float64, err e
 		return 0, 0, err
 	}
 	spec := krtv1.RuntimeSpec{Capacity: autoscaleCapacity, Autoscaling: &krtv1.RuntimeAutoscaling{MaxReplicas: autoscaleMax}}
-	if err := b.env.Client.Create(ctx, &krtv1.Runtime{ObjectMeta: metav1.ObjectMeta{Name: "noop", Namespace: ns}, Spec: spec}); err != nil {
+	rt := &krtv1.Runtime{ObjectMeta: metav1.ObjectMeta{Name: "noop", Namespace: ns}, Spec: spec}
+	if err := b.env.Client.Create(ctx, rt); err != nil {
 		return 0, 0, err
+	}
+	// From an idle pool at zero: its objects made, its status written.
+	err = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+		err := b.env.Client.Get(ctx, client.ObjectKeyFromObject(rt), rt)
+		return err == nil && rt.Status.ObservedGeneration == rt.Generation && rt.Status.Selector != "", nil
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("an idle autoscaled Runtime: %w", err)
 	}
 	start := time.Now()
 	ready := make(chan time.Duration, 1)
 	go func() {
+		var made time.Duration
 		_ = wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, 2*time.Minute, true, func(context.Context) (bool, error) {
+			if made == 0 && len(b.stack.Pool.Pods(ns, "noop")) > 0 {
+				made = time.Since(start)
+			}
 			return b.readyPods(ctx, ns, "noop") > 0, nil
 		})
+		fmt.Fprintf(os.Stderr, "bench: autoscale: the first pod was made after %.2fs\n", made.Seconds())
 		ready <- time.Since(start)
 	}()
 	took, err := b.burst(ctx, ns)

@@ -187,3 +187,52 @@ func TestKubectlScaleRuntime(t *testing.T) {
 		t.Fatalf("kubectl scale on an autoscaled Runtime: want the API server's refusal naming the rule, got %v:\n%s", err, out)
 	}
 }
+
+// An autoscaled ephemeral pool gives each Run a pod of its own, grows to
+// serve a burst within maxReplicas, replaces spent pods while Runs wait,
+// and returns to zero: a spent pod counts as a pod, never beyond the max.
+func TestAutoscaleEphemeralPool(t *testing.T) {
+	ns := env.Namespace(t)
+	ctx := context.Background()
+	rt := &krtv1.Runtime{ObjectMeta: objectMeta(ns, "once"), Spec: krtv1.RuntimeSpec{Capacity: 4, Languages: []krtv1.Language{krtv1.LanguageBash},
+		Isolation: krtv1.IsolationEphemeral, Autoscaling: &krtv1.RuntimeAutoscaling{MaxReplicas: 3}}}
+	if err := env.Client.Create(ctx, rt); err != nil {
+		t.Fatal(err)
+	}
+	rec := t.TempDir()
+	const n = 8
+	for i := range n {
+		newRun(t, ns, krtv1.RunSpec{Runtime: "once", Script: ledgerScript,
+			Env: []krtv1.EnvVar{{Name: "REC", Value: rec}, {Name: "ID", Value: strconv.Itoa(i)}, {Name: "NAP", Value: "0.3"}}})
+	}
+	peak := 0
+	eventually(t, 3*time.Minute, "8 Runs on one-Run pods to finish", func() bool {
+		peak = max(peak, len(podsOf(ns, "once")))
+		list := &krtv1.RunList{}
+		if err := env.Client.List(ctx, list, client.InNamespace(ns)); err != nil {
+			t.Fatal(err)
+		}
+		done := 0
+		for _, r := range list.Items {
+			if r.Status.Phase.Terminal() {
+				done++
+			}
+		}
+		return done == n
+	})
+	if peak > 3 {
+		t.Errorf("the pool ran %d pods at once; maxReplicas is 3", peak)
+	}
+	pods := map[string]bool{}
+	for i := range n {
+		data, err := os.ReadFile(filepath.Join(rec, "ran."+strconv.Itoa(i)))
+		if err != nil || strings.Count(string(data), "\n") != 1 {
+			t.Fatalf("run %d: executed %q (%v), want once", i, data, err)
+		}
+		pods[strings.TrimSpace(string(data))] = true
+	}
+	if len(pods) != n {
+		t.Errorf("%d Runs ran on %d pods; an ephemeral pod takes one Run", n, len(pods))
+	}
+	eventually(t, time.Minute, "the idle ephemeral pool to return to zero pods", func() bool { return len(podsOf(ns, "once")) == 0 })
+}
