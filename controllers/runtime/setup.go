@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -9,6 +10,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -40,8 +42,14 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		// An ephemeral pod's Run ending frees the pod for recycling, and
 		// a draining pod's for removal; a new Run may grow an autoscaled
 		// pool.
-		Watches(&krtv1.Run{}, handler.EnqueueRequestsFromMapFunc(r.runtimeOfRun),
-			builder.WithPredicates(predicate.Funcs{CreateFunc: runPending, UpdateFunc: runEnded})).
+		Watches(&krtv1.Run{}, handler.Funcs{
+			CreateFunc: func(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+				r.coalesce(ctx, e.Object, q)
+			},
+			UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+				r.coalesce(ctx, e.ObjectNew, q)
+			},
+		}, builder.WithPredicates(predicate.Funcs{CreateFunc: runPending, UpdateFunc: runEnded})).
 		Complete(r)
 }
 
@@ -63,6 +71,17 @@ func runEnded(e event.UpdateEvent) bool {
 	o, ok1 := e.ObjectOld.(*krtv1.Run)
 	n, ok2 := e.ObjectNew.(*krtv1.Run)
 	return ok1 && ok2 && o.Status.Phase.HoldsCapacity() && !n.Status.Phase.HoldsCapacity()
+}
+
+// runCoalesce gathers the Run events of a burst into one reconcile of
+// their Runtime: each reconcile may write its status, and 200 Runs must
+// not cost 200 writes. It is also the most a new Run waits to be counted.
+const runCoalesce = 250 * time.Millisecond
+
+func (r *Reconciler) coalesce(ctx context.Context, run client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	for _, req := range r.runtimeOfRun(ctx, run) {
+		q.AddAfter(req, runCoalesce)
+	}
 }
 
 func runPending(e event.CreateEvent) bool {

@@ -177,6 +177,30 @@ func TestKubectlScaleRuntime(t *testing.T) {
 	}
 	waitPods(t, ns, "fixed", 1)
 
+	// Scaled to zero with a Run on its last pod, the pool drains that
+	// pod: the Run ends where it started, once, and then the pod goes.
+	rec := t.TempDir()
+	run := newRun(t, ns, krtv1.RunSpec{Runtime: "fixed", Script: ledgerScript,
+		Env: []krtv1.EnvVar{{Name: "REC", Value: rec}, {Name: "ID", Value: "0"}, {Name: "NAP", Value: "3"}}})
+	waitPhase(t, run, krtv1.RunRunning)
+	if out, err := kubectl("scale", "runtime", "fixed", "--replicas", "0"); err != nil {
+		t.Fatalf("kubectl scale runtime fixed --replicas 0: %v\n%s", err, out)
+	}
+	eventually(t, 30*time.Second, "the busy pod to be draining", func() bool {
+		cur := &krtv1.Runtime{}
+		return env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "fixed"}, cur) == nil && cur.Status.Draining == 1
+	})
+	if pods := podsOf(ns, "fixed"); len(pods) != 1 {
+		t.Fatalf("a pool scaled to zero with a Run running has %d pods, want its busy pod kept until the Run ends", len(pods))
+	}
+	if done := waitDone(t, run); done.Status.Phase != krtv1.RunSucceeded || done.Status.Attempt != 1 {
+		t.Fatalf("the Run on the draining pod: %s at attempt %d (%s)", done.Status.Phase, done.Status.Attempt, done.Status.Message)
+	}
+	if data, _ := os.ReadFile(filepath.Join(rec, "ran.0")); strings.Count(string(data), "\n") != 1 {
+		t.Fatalf("the Run on the draining pod executed %q, want once", data)
+	}
+	waitPods(t, ns, "fixed", 0)
+
 	auto := &krtv1.Runtime{ObjectMeta: objectMeta(ns, "auto"), Spec: krtv1.RuntimeSpec{Capacity: 1,
 		Autoscaling: &krtv1.RuntimeAutoscaling{MaxReplicas: 2}}}
 	if err := env.Client.Create(context.Background(), auto); err != nil {
