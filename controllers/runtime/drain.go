@@ -72,7 +72,7 @@ func newScaler(opts ScaleOptions) *scaler {
 func (s *scaler) desired(rt *krtv1.Runtime, d demand, active int, now time.Time) (int, string, time.Time) {
 	a := rt.Spec.Autoscaling
 	if a == nil {
-		s.forget(rt)
+		s.forget(client.ObjectKeyFromObject(rt))
 		return int(rt.FixedReplicas()), "spec.replicas", time.Time{}
 	}
 	raw := min(max(need(a, int(rt.PodCapacity()), d), int(a.MinReplicas)), int(a.MaxReplicas))
@@ -93,10 +93,10 @@ func (s *scaler) desired(rt *krtv1.Runtime, d demand, active int, now time.Time)
 	return n, why, h.nextExpiry(raw, s.opts.ScaleDownStabilization)
 }
 
-func (s *scaler) forget(rt *krtv1.Runtime) {
+func (s *scaler) forget(key types.NamespacedName) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.hist, client.ObjectKeyFromObject(rt))
+	delete(s.hist, key)
 }
 
 // scale sizes the pool: it takes draining pods back when more are
