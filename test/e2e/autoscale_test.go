@@ -13,6 +13,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
@@ -259,4 +260,38 @@ func TestAutoscaleEphemeralPool(t *testing.T) {
 		t.Errorf("%d Runs ran on %d pods; an ephemeral pod takes one Run", n, len(pods))
 	}
 	eventually(t, time.Minute, "the idle ephemeral pool to return to zero pods", func() bool { return len(podsOf(ns, "once")) == 0 })
+}
+
+// Autoscaling bounds that make no sense, or a fixed count beside them,
+// are refused when the Runtime is written, with a message naming the field.
+func TestAutoscalingIsCheckedAtAdmission(t *testing.T) {
+	ns := env.Namespace(t)
+	for _, tc := range []struct {
+		name string
+		mod  func(*krtv1.RuntimeSpec)
+		want string
+	}{
+		{name: "min-above-max", mod: func(s *krtv1.RuntimeSpec) {
+			s.Autoscaling = &krtv1.RuntimeAutoscaling{MinReplicas: 4, MaxReplicas: 2}
+		}, want: "spec.autoscaling.minReplicas must not be more than spec.autoscaling.maxReplicas"},
+		{name: "with-replicas", mod: func(s *krtv1.RuntimeSpec) {
+			s.Replicas = ptr.To[int32](3)
+			s.Autoscaling = &krtv1.RuntimeAutoscaling{MaxReplicas: 2}
+		}, want: "spec.replicas and spec.autoscaling are exclusive"},
+		{name: "no-max", mod: func(s *krtv1.RuntimeSpec) {
+			s.Autoscaling = &krtv1.RuntimeAutoscaling{}
+		}, want: "spec.autoscaling.maxReplicas"},
+		{name: "utilisation-over-100", mod: func(s *krtv1.RuntimeSpec) {
+			s.Autoscaling = &krtv1.RuntimeAutoscaling{MaxReplicas: 2, TargetUtilization: ptr.To[int32](150)}
+		}, want: "spec.autoscaling.targetUtilization"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rt := &krtv1.Runtime{ObjectMeta: objectMeta(ns, tc.name), Spec: krtv1.RuntimeSpec{Capacity: 1}}
+			tc.mod(&rt.Spec)
+			err := env.Client.Create(context.Background(), rt)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("creating a Runtime with %s: want a refusal naming %q, got %v", tc.name, tc.want, err)
+			}
+		})
+	}
 }
