@@ -13,6 +13,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -293,5 +294,49 @@ func TestAutoscalingIsCheckedAtAdmission(t *testing.T) {
 				t.Fatalf("creating a Runtime with %s: want a refusal naming %q, got %v", tc.name, tc.want, err)
 			}
 		})
+	}
+}
+
+// Whoever may scale a Runtime can ask for up to 1000 pods; the namespace's
+// ResourceQuota is what holds it. Scaled far past its quota, the pool
+// stops at the quota, says so in status (fewer pods than desired), and
+// its Runs still run on the pods it has.
+func TestResourceQuotaBoundsAScaledPool(t *testing.T) {
+	ns := setupRuntime(t, "greedy", 1, 1)
+	ctx := context.Background()
+	quota := &corev1.ResourceQuota{ObjectMeta: objectMeta(ns, "pods"),
+		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourcePods: resource.MustParse("3")}}}
+	if err := env.Client.Create(ctx, quota); err != nil {
+		t.Fatal(err)
+	}
+	// No quota controller runs here: fill in what it would, the one pod
+	// already there counted.
+	quota.Status = corev1.ResourceQuotaStatus{Hard: quota.Spec.Hard, Used: corev1.ResourceList{corev1.ResourcePods: resource.MustParse("1")}}
+	if err := env.Client.Status().Update(ctx, quota); err != nil {
+		t.Fatal(err)
+	}
+	rt := &krtv1.Runtime{}
+	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "greedy"}, rt); err != nil {
+		t.Fatal(err)
+	}
+	orig := rt.DeepCopy()
+	rt.Spec.Replicas = ptr.To[int32](50)
+	if err := env.Client.Patch(ctx, rt, client.MergeFrom(orig)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, time.Minute, "the pool to reach its quota of 3 pods, and want 50", func() bool {
+		cur := &krtv1.Runtime{}
+		return env.Client.Get(ctx, client.ObjectKeyFromObject(rt), cur) == nil && cur.Status.DesiredReplicas == 50 &&
+			cur.Status.Replicas == 3 && len(podsOf(ns, "greedy")) == 3
+	})
+	run := newRun(t, ns, krtv1.RunSpec{Runtime: "greedy", Script: "true"})
+	if done := waitDone(t, run); done.Status.Phase != krtv1.RunSucceeded {
+		t.Fatalf("a Run on a pool held at its quota: %s (%s)", done.Status.Phase, done.Status.Message)
+	}
+	// The pool keeps trying meanwhile; watch it not get past the quota.
+	for end := time.Now().Add(time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if n := len(podsOf(ns, "greedy")); n != 3 {
+			t.Fatalf("the pool has %d pods; its namespace's quota allows 3", n)
+		}
 	}
 }
