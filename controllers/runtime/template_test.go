@@ -204,7 +204,7 @@ func TestTemplateMetadataKeepsKrtsKeys(t *testing.T) {
 func TestDeploymentFollowsATemplateThatShrinks(t *testing.T) {
 	opts := PodOptions{RuntimedImage: "runtimed:test"}
 	build := func(spec string) *appsv1.Deployment {
-		d, err := deployment(templated(spec), opts)
+		d, err := deployment(templated(spec), opts, 2)
 		if err != nil {
 			t.Fatal(err)
 		}
