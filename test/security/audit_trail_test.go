@@ -153,6 +153,23 @@ func TestAuditTrailRefusesForgedNames(t *testing.T) {
 	t.Run("cancelled in no one's name", func(t *testing.T) {
 		refused(t, cancel(""), "a cancel must name its author: set spec.cancelledBy to mallory")
 	})
+	// A canceller named without a cancel would leave a run nobody else
+	// could cancel, since the name cannot change once set.
+	const nameWithoutCancel = "spec.cancelledBy may only be set together with spec.cancelRequested"
+	t.Run("canceller named without a cancel, on create", func(t *testing.T) {
+		r := run("uncancellable", "mallory")
+		r.Spec.CancelledBy = "mallory"
+		refused(t, mallory.Create(ctx, r), nameWithoutCancel)
+	})
+	t.Run("canceller named without a cancel, by a patch", func(t *testing.T) {
+		cur := &krtv1.WorkflowRun{}
+		if err := mallory.Get(ctx, client.ObjectKeyFromObject(own), cur); err != nil {
+			t.Fatal(err)
+		}
+		base := cur.DeepCopy()
+		cur.Spec.CancelledBy = "mallory"
+		refused(t, mallory.Patch(ctx, cur, client.MergeFrom(base)), nameWithoutCancel)
+	})
 	if err := cancel("mallory"); err != nil {
 		t.Fatalf("mallory cancelling in her own name: %v", err)
 	}
