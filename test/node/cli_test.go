@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -60,7 +61,9 @@ func getRun(t *testing.T, ns, name string) *krtv1.Run {
 func TestLogsFollowStreamsARunningRun(t *testing.T) {
 	ns := restrictedNamespace(t, "logs")
 	pythonRuntime(t, ns, "python", 1)
-	name := startRun(t, ns, "python", `for i in 1 2 3 4 5 6; do echo "line-$i"; sleep 1; done`)
+	// Long enough that krt logs -f starts well before the end, even on a
+	// loaded machine.
+	name := startRun(t, ns, "python", `for i in $(seq 1 12); do echo "line-$i"; sleep 1; done`)
 	eventually(t, ns, time.Minute, "run "+name+" to start", func() bool {
 		return getRun(t, ns, name).Status.Phase == krtv1.RunRunning
 	})
@@ -74,6 +77,9 @@ func TestLogsFollowStreamsARunningRun(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// A krt logs -f that never ends must not hang the package.
+	stuck := time.AfterFunc(2*time.Minute, func() { _ = cmd.Process.Kill() })
+	defer stuck.Stop()
 	lines := bufio.NewScanner(stdout)
 	var got []string
 	phaseAtFirst := krtv1.RunPhase("")
@@ -100,7 +106,10 @@ func TestLogsFollowStreamsARunningRun(t *testing.T) {
 	if phaseAtFirst.Terminal() {
 		t.Errorf("the first line came when the Run was already %s: that is not following", phaseAtFirst)
 	}
-	want := []string{"line-1", "line-2", "line-3", "line-4", "line-5", "line-6"}
+	var want []string
+	for i := 1; i <= 12; i++ {
+		want = append(want, fmt.Sprintf("line-%d", i))
+	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("krt logs -f printed %q, want %q", got, want)
 	}

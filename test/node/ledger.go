@@ -15,32 +15,32 @@ import (
 
 // Listen opens a TCP listener inside the node's network namespace, on
 // the node's address, so pods reach it and nothing outside the machine
-// can. The socket stays in the namespace it was made in; the thread that
-// made it goes back to the host's.
+// can. The socket stays in the namespace it was made in. The thread that
+// enters the namespace never leaves it: its goroutine ends still locked
+// to it, so Go retires the thread instead of running anything else there.
 func Listen() (net.Listener, error) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	host, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
-	if err != nil {
-		return nil, err
+	type result struct {
+		lis net.Listener
+		err error
 	}
-	defer host.Close()
-	ns, err := os.Open("/run/netns/" + netnsName)
-	if err != nil {
-		return nil, err
-	}
-	defer ns.Close()
-	if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET); err != nil {
-		return nil, fmt.Errorf("entering the node's network namespace: %w", err)
-	}
-	lis, lerr := net.Listen("tcp", net.JoinHostPort(NodeIP, "0"))
-	if err := unix.Setns(int(host.Fd()), unix.CLONE_NEWNET); err != nil {
-		// This thread is stuck in the wrong namespace: let it die with
-		// its goroutine rather than run anything else.
+	done := make(chan result, 1)
+	go func() {
 		runtime.LockOSThread()
-		return nil, fmt.Errorf("leaving the node's network namespace: %w", err)
-	}
-	return lis, lerr
+		ns, err := os.Open("/run/netns/" + netnsName)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		defer ns.Close()
+		if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET); err != nil {
+			done <- result{err: fmt.Errorf("entering the node's network namespace: %w", err)}
+			return
+		}
+		lis, err := net.Listen("tcp", net.JoinHostPort(NodeIP, "0"))
+		done <- result{lis, err}
+	}()
+	r := <-done
+	return r.lis, r.err
 }
 
 // Ledger is what steps on the node's pods write, one line per event, so

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 	"testing"
 	"time"
 
@@ -33,7 +35,9 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) (int, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	// Waiting for test/node/crash's node, building the images, starting
+	// the node and installing the chart, on a loaded machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	var err error
 	if root, err = kubetest.RepoRoot(); err != nil {
@@ -48,6 +52,15 @@ func run(m *testing.M) (int, error) {
 		return 0, err
 	}
 	defer theNode.Stop()
+	// Interrupted (Ctrl-C, or CI's timeout sending SIGTERM), the node
+	// still stops: left running, it would keep the kubelet's sysctls.
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-signals
+		theNode.Stop()
+		os.Exit(1)
+	}()
 	if c, err = client.New(theNode.Config, client.Options{Scheme: scheme.New()}); err != nil {
 		return 0, err
 	}

@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -54,6 +55,10 @@ type Node struct {
 	pki   *pki
 	lock  *os.File
 	procs []*kubetest.Process
+	// mountNS is the holder's mount namespace, which every other
+	// process of the node enters (mountns.go).
+	mountNS  string
+	stopOnce sync.Once
 	// Kubeconfig is the cluster admin's (system:masters), for the
 	// tests and for helm and kubectl.
 	Kubeconfig string
@@ -80,7 +85,7 @@ func Start(ctx context.Context, opts Options) (_ *Node, err error) {
 	if err := n.checkHost(); err != nil {
 		return nil, err
 	}
-	if n.lock, err = lockDir(opts.Dir + ".lock"); err != nil {
+	if n.lock, err = lockDir(ctx, opts.Dir+".lock"); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -93,6 +98,9 @@ func Start(ctx context.Context, opts Options) (_ *Node, err error) {
 	}
 	t0 := time.Now()
 	if err := n.prepare(); err != nil {
+		return nil, err
+	}
+	if err := n.startMountNamespace(ctx); err != nil {
 		return nil, err
 	}
 	if err := n.startRuntime(ctx); err != nil {
@@ -119,6 +127,10 @@ func (n *Node) logf(format string, args ...any) {
 
 // checkHost names what the machine lacks, and what installs it.
 func (n *Node) checkHost() error {
+	// Cleanup unmounts and removes everything under Dir.
+	if d := n.opts.Dir; d != filepath.Clean(d) || !strings.HasPrefix(d, "/tmp/") {
+		return fmt.Errorf("the node's Dir %q must be a clean path below /tmp", d)
+	}
 	if os.Geteuid() != 0 {
 		return errors.New("a real node needs root: it makes a network namespace, cgroups and mounts")
 	}
@@ -151,17 +163,29 @@ func (n *Node) checkHost() error {
 }
 
 // lockDir keeps a second node (another test package, a bench) from
-// using the same namespace and state while this one runs.
-func lockDir(file string) (*os.File, error) {
+// using the same namespace and state while this one runs; it waits for
+// the other node as long as ctx allows.
+func lockDir(ctx context.Context, file string) (*os.File, error) {
 	f, err := os.OpenFile(file, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, err
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return f, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("another node holds %s: %w", file, ctx.Err())
+		case <-time.After(500 * time.Millisecond):
+		}
 	}
-	return f, nil
 }
 
 // cleanup undoes whatever a node that was killed left behind.
@@ -172,7 +196,6 @@ func (n *Node) cleanup() error {
 	errs := []error{unmountUnder(n.opts.Dir)}
 	teardownNetwork()
 	removeCgroups()
-	removeLogLinks(n.path("pod-logs"))
 	errs = append(errs, restoreSysctls(n.path("sysctl.orig")))
 	if err := errors.Join(errs...); err != nil {
 		return err
@@ -226,13 +249,19 @@ func (n *Node) prepare() error {
 // start runs bin inside the node's network namespace and its system
 // cgroup, so a later cleanup finds it even if this process is killed.
 func (n *Node) start(name, bin string, args ...string) error {
-	cmd := joinSystemCgroup() + "exec nsenter --net=/run/netns/" + netnsName + " -- " + shellQuote(append([]string{bin}, args...))
-	p, err := kubetest.StartProcess(n.path("logs"), name, "sh", "-c", cmd)
+	cmd := joinSystemCgroup() + "exec nsenter --net=/run/netns/" + netnsName + " --mount=" + n.mountNS + " -- " +
+		shellQuote(append([]string{bin}, args...))
+	p, err := startProcess(n.path("logs"), name, cmd)
 	if err != nil {
 		return err
 	}
 	n.procs = append(n.procs, p)
 	return nil
+}
+
+// startProcess runs a shell command line as a process of the node.
+func startProcess(logs, name, cmd string) (*kubetest.Process, error) {
+	return kubetest.StartProcess(logs, name, "sh", "-c", cmd)
 }
 
 func shellQuote(args []string) string {
@@ -280,47 +309,41 @@ func (n *Node) poll(ctx context.Context, what, proc string, timeout time.Duratio
 
 // Stop stops every process of the node, kills its pods, and undoes its
 // changes to the host; the state directory stays for its logs, and the
-// next Start removes it.
-func (n *Node) Stop() {
+// next Start removes it. A test binary killed outright skips it: then the
+// next Start cleans up.
+func (n *Node) Stop() { n.stopOnce.Do(n.stop) }
+
+func (n *Node) stop() {
 	for i := len(n.procs) - 1; i >= 0; i-- {
 		if n.procs[i].Name != "containerd" {
 			n.procs[i].Stop()
 		}
 	}
-	if err := killCgroup(); err != nil {
-		n.logf("node: %v", err)
+	killed := killCgroup()
+	if killed != nil {
+		n.logf("node: %v", killed)
 	}
 	for _, p := range n.procs {
 		p.Kill()
 	}
 	n.procs = nil
-	if err := unmountUnder(n.opts.Dir); err != nil {
-		n.logf("node: %v", err)
+	unmounted := unmountUnder(n.opts.Dir)
+	if unmounted != nil {
+		n.logf("node: %v", unmounted)
 	}
 	teardownNetwork()
 	removeCgroups()
-	removeLogLinks(n.path("pod-logs"))
 	if err := restoreSysctls(n.path("sysctl.orig")); err != nil {
 		n.logf("node: restoring sysctls: %v", err)
 	}
-	_ = os.RemoveAll(n.path("containerd"))
-	_ = os.RemoveAll(n.path("kubelet"))
+	// Removing state under a live mount would reach into a volume.
+	if killed == nil && unmounted == nil {
+		_ = os.RemoveAll(n.path("containerd"))
+		_ = os.RemoveAll(n.path("kubelet"))
+	}
 	if n.lock != nil {
 		n.lock.Close()
 		n.lock = nil
-	}
-}
-
-// removeLogLinks removes the links the kubelet makes in the fixed
-// /var/log/containers to its pods' logs, which are in the state
-// directory.
-func removeLogLinks(podLogs string) {
-	entries, _ := os.ReadDir("/var/log/containers")
-	for _, e := range entries {
-		p := filepath.Join("/var/log/containers", e.Name())
-		if target, err := os.Readlink(p); err == nil && strings.HasPrefix(target, podLogs+"/") {
-			_ = os.Remove(p)
-		}
 	}
 }
 

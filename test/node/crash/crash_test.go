@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -114,9 +115,10 @@ func crashWithAPod(t *testing.T, root, bin string) {
 	up := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(stdout)
+		var once sync.Once
 		for sc.Scan() {
 			if strings.HasPrefix(sc.Text(), "node up") {
-				close(up)
+				once.Do(func() { close(up) })
 			}
 		}
 	}()
