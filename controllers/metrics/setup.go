@@ -35,7 +35,7 @@ func (o *observer) NeedLeaderElection() bool { return true }
 func (o *observer) Start(ctx context.Context) error {
 	if o.kinds.Runs {
 		if err := o.onUpdate(ctx, &krtv1.Run{}, func(old, cur client.Object) {
-			observeRun(old.(*krtv1.Run), cur.(*krtv1.Run))
+			observeRun(old.(*krtv1.Run), cur.(*krtv1.Run), time.Now())
 		}); err != nil {
 			return err
 		}

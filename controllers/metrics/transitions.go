@@ -3,6 +3,8 @@ package metrics
 import (
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	krtv1 "krt.dev/krt/api/v1alpha1"
 )
 
@@ -30,47 +32,50 @@ func stageOf(p krtv1.RunPhase) int {
 var transitionNames = [...]string{stageScheduled: "pending_to_scheduled", stageRunning: "scheduled_to_running",
 	stageFinished: "running_to_finished"}
 
-// observeRun observes each transition a Run passed between two versions,
-// from its status times: one update may skip a phase the cache never saw.
-func observeRun(old, cur *krtv1.Run) {
+// observeRun observes each transition a Run passed between two versions.
+// One update may skip a phase the cache never saw, so a transition ends at
+// the status time of the phase it enters; the last one ends now, when the
+// cache sees it, since startTime and completionTime are only to the second.
+func observeRun(old, cur *krtv1.Run, now time.Time) {
 	from, to := stageOf(old.Status.Phase), stageOf(cur.Status.Phase)
 	for s := from + 1; s <= to; s++ {
-		start, end := stageTimes(cur, s)
-		if start.IsZero() || end.IsZero() || end.Before(start) {
+		start, end := stageStart(cur, s-1), stageStart(cur, s)
+		if s == to {
+			end = now
+		}
+		if start.IsZero() || end.IsZero() {
 			continue
 		}
-		runTransition.WithLabelValues(cur.Namespace, cur.Spec.Runtime, transitionNames[s]).Observe(end.Sub(start).Seconds())
+		runTransition.WithLabelValues(cur.Namespace, cur.Spec.Runtime, transitionNames[s]).Observe(max(0, end.Sub(start).Seconds()))
 	}
 }
 
-// stageTimes are when the Run entered the stage before s and stage s.
-func stageTimes(r *krtv1.Run, s int) (start, end time.Time) {
+// stageStart is when the Run's current attempt entered stage s; zero when
+// its status does not say.
+func stageStart(r *krtv1.Run, s int) time.Time {
 	st := r.Status
+	var t *metav1.Time
 	switch s {
-	case stageScheduled:
-		start = r.CreationTimestamp.Time
+	case stagePending:
+		start := r.CreationTimestamp.Time
 		if st.NotBefore != nil && st.NotBefore.After(start) {
 			start = st.NotBefore.Time
 		}
+		return start
+	case stageScheduled:
 		if st.ScheduledTime != nil {
-			end = st.ScheduledTime.Time
+			return st.ScheduledTime.Time
 		}
+		return time.Time{}
 	case stageRunning:
-		if st.ScheduledTime != nil {
-			start = st.ScheduledTime.Time
-		}
-		if st.StartTime != nil {
-			end = st.StartTime.Time
-		}
+		t = st.StartTime
 	case stageFinished:
-		if st.StartTime != nil {
-			start = st.StartTime.Time
-		}
-		if st.CompletionTime != nil {
-			end = st.CompletionTime.Time
-		}
+		t = st.CompletionTime
 	}
-	return start, end
+	if t == nil {
+		return time.Time{}
+	}
+	return t.Time
 }
 
 // observeWorkflowRun observes the run's duration when it ends, and each
