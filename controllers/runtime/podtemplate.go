@@ -178,7 +178,7 @@ func runtimedContainer(rt *krtv1.Runtime, opts PodOptions, shared []corev1.Volum
 			"--allowed-secrets", strings.Join(rt.Spec.Secrets, ","),
 			"--runtime-address", RuntimeSocket, "--logs-address", ":" + strconv.Itoa(int(opts.LogsPort)),
 			"--metrics-address", ":" + strconv.Itoa(int(opts.MetricsPort)), "--isolation", string(rt.Mode())},
-		Env:             []corev1.EnvVar{field("POD_NAME", "metadata.name"), field("POD_NAMESPACE", "metadata.namespace"), field("POD_UID", "metadata.uid")},
+		Env: []corev1.EnvVar{field("POD_NAME", "metadata.name"), field("POD_NAMESPACE", "metadata.namespace"), field("POD_UID", "metadata.uid")},
 		Ports: []corev1.ContainerPort{
 			{Name: krtv1.LogsPortName, ContainerPort: opts.LogsPort, Protocol: corev1.ProtocolTCP},
 			{Name: krtv1.MetricsPortName, ContainerPort: opts.MetricsPort, Protocol: corev1.ProtocolTCP},
