@@ -18,10 +18,6 @@ import (
 	"krt.dev/krt/sources/webhook"
 )
 
-// scraped collects what TestMetricsScrape read, for the dashboard and
-// rule checks that follow it.
-var scraped = scrape{}
-
 // TestMetricsScrape runs a gated workflow, a Run it cancels, a repository
 // with a broken file, a forged webhook and an unreachable Cluster, and
 // reads each family krt exposes from the real endpoints: krt-controller's
@@ -114,11 +110,13 @@ func TestMetricsScrape(t *testing.T) {
 		metric{"krt_runtimed_execution_duration_seconds", map[string]string{"runtime": "bash", "result": "Cancelled"}, 1})
 
 	src := sourceMetrics(t)
+	all := scrape{}
 	for _, s := range []scrape{ctrl, rtd, src} {
 		for k, v := range s {
-			scraped[k] = v
+			all[k] = v
 		}
 	}
+	t.Run("the dashboard and alerts query only served families", func(t *testing.T) { checkQueries(t, all) })
 
 	// No Run or WorkflowRun name or UID is a label value anywhere.
 	runs := &krtv1.RunList{}
