@@ -17,9 +17,9 @@ import (
 // Runs' phase transitions take from milliseconds (a warm pod) to hours.
 var runBuckets = prometheus.ExponentialBuckets(0.005, 2.5, 16)
 
-// WorkflowRuns and steps take from a second to days of waiting for an
-// approval.
-var durationBuckets = prometheus.ExponentialBuckets(0.1, 2.5, 16)
+// WorkflowRuns and steps take from a second to a day of waiting for an
+// approval. Few buckets: steps multiply the series by workflow and step.
+var durationBuckets = prometheus.ExponentialBuckets(0.5, 3, 12)
 
 var (
 	runTransition = prometheus.NewHistogramVec(prometheus.HistogramOpts{
