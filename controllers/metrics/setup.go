@@ -58,10 +58,10 @@ func (o *observer) onUpdate(ctx context.Context, obj client.Object, observe func
 	}
 	_, err = inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		UpdateFunc: func(old, cur any) {
-			o, ok1 := old.(client.Object)
-			c, ok2 := cur.(client.Object)
+			before, ok1 := old.(client.Object)
+			after, ok2 := cur.(client.Object)
 			if ok1 && ok2 {
-				observe(o, c)
+				observe(before, after)
 			}
 		},
 	})
