@@ -90,6 +90,9 @@ const (
 	ConditionReconciling = "Reconciling"
 	// ConditionScheduled is False while the scheduler cannot place a Run.
 	ConditionScheduled = "Scheduled"
+	// ConditionScaling on a Runtime says why its pool has the size it
+	// has: autoscaling's reckoning, and pods draining.
+	ConditionScaling = "Scaling"
 )
 
 // Finish moves the Run's status to a terminal phase with its kstatus

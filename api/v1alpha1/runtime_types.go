@@ -15,6 +15,7 @@ import (
 const DefaultRuntimeImage = "docker.io/library/python:3.13-slim"
 
 // RuntimeSpec describes a warm pool of runtime pods.
+// +kubebuilder:validation:XValidation:rule="!(has(self.autoscaling) && has(self.replicas))",message="spec.replicas and spec.autoscaling are exclusive: with autoscaling krt owns the replica count; remove spec.replicas (kubectl patch --type=json -p '[{\"op\":\"remove\",\"path\":\"/spec/replicas\"}]')"
 type RuntimeSpec struct {
 	// Image is the runtime container's image. krt-runtime is copied into it,
 	// so any image with the interpreters the Runs need will do.
@@ -34,12 +35,21 @@ type RuntimeSpec struct {
 	// +optional
 	Languages []Language `json:"languages,omitempty"`
 
-	// Replicas is the size of the warm pool.
+	// Replicas is the size of the warm pool, 2 when unset. It is what
+	// `kubectl scale runtime`, an HPA or KEDA change, through the scale
+	// subresource. It cannot be set together with autoscaling: then krt
+	// owns the count (docs/security.md).
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=1000
-	// +kubebuilder:default=2
 	// +optional
 	Replicas *int32 `json:"replicas,omitempty"`
+
+	// Autoscaling lets krt size the pool from its Runs: enough pods for the
+	// Runs that hold or wait for a slot, plus spare slots, within
+	// minReplicas and maxReplicas. A pod is drained (no new Runs) before
+	// it is removed.
+	// +optional
+	Autoscaling *RuntimeAutoscaling `json:"autoscaling,omitempty"`
 
 	// Capacity is the number of Runs one pod executes at once, at least 1.
 	// +kubebuilder:validation:Minimum=0
@@ -105,6 +115,45 @@ type RuntimeSpec struct {
 	// Runtime Stalled with a message naming the field (docs/security.md).
 	// +optional
 	Template *RuntimePodTemplate `json:"template,omitempty"`
+}
+
+// RuntimeAutoscaling bounds and aims krt's sizing of a pool.
+// +kubebuilder:validation:XValidation:rule="self.minReplicas <= self.maxReplicas",message="spec.autoscaling.minReplicas must not be more than spec.autoscaling.maxReplicas"
+type RuntimeAutoscaling struct {
+	// MinReplicas is the fewest pods kept, even when idle; 0 lets an idle
+	// pool go away, and the first Run then waits for a pod to start.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000
+	// +kubebuilder:default=0
+	// +optional
+	MinReplicas int32 `json:"minReplicas"`
+	// MaxReplicas is the most pods krt runs, draining ones included: the
+	// bound on what the pool may take from the cluster.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	MaxReplicas int32 `json:"maxReplicas"`
+	// SpareSlots are free slots kept warm beyond the Runs that hold or
+	// wait for one, so that the next Runs start at once.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=10000
+	// +optional
+	SpareSlots int32 `json:"spareSlots,omitempty"`
+	// TargetUtilization is the share of slots, in percent, that busy and
+	// waiting Runs should fill; 100 when unset. With spareSlots too, the
+	// larger pool of the two wins.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	// +optional
+	TargetUtilization *int32 `json:"targetUtilization,omitempty"`
+}
+
+// FixedReplicas is the pool size without autoscaling: spec.replicas, 2
+// when unset.
+func (r *Runtime) FixedReplicas() int32 {
+	if r.Spec.Replicas == nil {
+		return 2
+	}
+	return *r.Spec.Replicas
 }
 
 // RuntimePodTemplate is an overlay on the pod krt builds for a Runtime.
@@ -211,6 +260,22 @@ type RuntimeStatus struct {
 	// Pending is the number of Runs waiting for a slot.
 	// +optional
 	Pending int32 `json:"pending,omitempty"`
+	// Replicas is the number of the pool's pods that are not being
+	// deleted, draining ones included: the scale subresource's count.
+	// +optional
+	Replicas int32 `json:"replicas,omitempty"`
+	// DesiredReplicas is the number of pods that take new Runs that krt
+	// aims for: spec.replicas, or what autoscaling decided.
+	// +optional
+	DesiredReplicas int32 `json:"desiredReplicas,omitempty"`
+	// Draining is the number of pods that take no new Runs and go once
+	// their Runs end.
+	// +optional
+	Draining int32 `json:"draining,omitempty"`
+	// Selector finds the pool's pods, for the scale subresource (an HPA
+	// reads it).
+	// +optional
+	Selector string `json:"selector,omitempty"`
 	// +kubebuilder:validation:MaxItems=8
 	// +listType=map
 	// +listMapKey=type
@@ -221,10 +286,13 @@ type RuntimeStatus struct {
 // Runtime is a pool of warm pods that execute Runs.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
+// +kubebuilder:subresource:scale:specpath=.spec.replicas,statuspath=.status.replicas,selectorpath=.status.selector
 // +kubebuilder:resource:shortName=rt,categories=krt
 // +kubebuilder:printcolumn:name="Image",type=string,JSONPath=`.spec.image`,priority=1
 // +kubebuilder:printcolumn:name="Isolation",type=string,JSONPath=`.spec.isolation`,priority=1
-// +kubebuilder:printcolumn:name="Replicas",type=integer,JSONPath=`.spec.replicas`
+// +kubebuilder:printcolumn:name="Replicas",type=integer,JSONPath=`.status.replicas`
+// +kubebuilder:printcolumn:name="Desired",type=integer,JSONPath=`.status.desiredReplicas`
+// +kubebuilder:printcolumn:name="Max",type=integer,JSONPath=`.spec.autoscaling.maxReplicas`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=integer,JSONPath=`.status.readyPods`
 // +kubebuilder:printcolumn:name="Capacity",type=integer,JSONPath=`.status.capacity`
 // +kubebuilder:printcolumn:name="InUse",type=integer,JSONPath=`.status.inUse`

@@ -37,6 +37,15 @@ const (
 	// LabelEvent and LabelRepository on a Run say what started its
 	// WorkflowRun, for a Runtime's allowedWorkflows.
 	LabelEvent = "krt.dev/event"
+	// AnnotationDraining on a runtime pod, set by the Runtime controller
+	// with the time it began, says the pool is shrinking by this pod: the
+	// scheduler assigns it no new Run, and it is removed once its Runs end.
+	AnnotationDraining = "krt.dev/draining"
+	// AnnotationPodDeletionCost is the ReplicaSet controller's: of a
+	// Deployment's pods, it removes those with the lowest cost first. krt
+	// sets it on a drained pod that holds no Run, just before lowering the
+	// Deployment's replicas, so that pod is the one removed.
+	AnnotationPodDeletionCost = "controller.kubernetes.io/pod-deletion-cost"
 	// FieldAssignedPod is the selectable field runtimed watches with.
 	FieldAssignedPod = "status.assignedPod"
 )

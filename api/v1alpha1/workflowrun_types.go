@@ -50,11 +50,11 @@ type NamedTool struct {
 // WorkflowRunSpec is one execution of a workflow: its definition and tools
 // as they were when the event came, so later changes do not touch it.
 // It is immutable once created but for cancelRequested, which may be set
-// and never unset: the engine re-reads approvers and scripts from it on
+// and never unset, and cancelledBy, which may be set once: the engine re-reads approvers and scripts from it on
 // every pass, and patch on WorkflowRuns (which cancelling needs) must not
 // let anyone rewrite them. One transition rule, not one per field, as on
 // RunSpec: "self == oldSelf" settles a status update at once.
-// +kubebuilder:validation:XValidation:rule="self == oldSelf || (self.workflow == oldSelf.workflow && self.event == oldSelf.event && self.definition == oldSelf.definition && has(self.revision) == has(oldSelf.revision) && (!has(self.revision) || self.revision == oldSelf.revision) && has(self.params) == has(oldSelf.params) && (!has(self.params) || self.params == oldSelf.params) && has(self.tools) == has(oldSelf.tools) && (!has(self.tools) || self.tools == oldSelf.tools) && has(self.concurrencyGroup) == has(oldSelf.concurrencyGroup) && (!has(self.concurrencyGroup) || self.concurrencyGroup == oldSelf.concurrencyGroup) && (has(self.requireApproval) && self.requireApproval) == (has(oldSelf.requireApproval) && oldSelf.requireApproval) && (has(self.cancelInProgress) && self.cancelInProgress) == (has(oldSelf.cancelInProgress) && oldSelf.cancelInProgress) && !(has(oldSelf.cancelRequested) && oldSelf.cancelRequested && !(has(self.cancelRequested) && self.cancelRequested)))",messageExpression="(has(oldSelf.cancelRequested) && oldSelf.cancelRequested && !(has(self.cancelRequested) && self.cancelRequested)) ? 'spec.cancelRequested cannot be unset' : 'spec is immutable but for cancelRequested: a run keeps the definition, params and event it was triggered with (cancel it and trigger another)'"
+// +kubebuilder:validation:XValidation:rule="self == oldSelf || (self.workflow == oldSelf.workflow && self.event == oldSelf.event && self.definition == oldSelf.definition && has(self.revision) == has(oldSelf.revision) && (!has(self.revision) || self.revision == oldSelf.revision) && has(self.params) == has(oldSelf.params) && (!has(self.params) || self.params == oldSelf.params) && has(self.tools) == has(oldSelf.tools) && (!has(self.tools) || self.tools == oldSelf.tools) && has(self.concurrencyGroup) == has(oldSelf.concurrencyGroup) && (!has(self.concurrencyGroup) || self.concurrencyGroup == oldSelf.concurrencyGroup) && (has(self.requireApproval) && self.requireApproval) == (has(oldSelf.requireApproval) && oldSelf.requireApproval) && (has(self.cancelInProgress) && self.cancelInProgress) == (has(oldSelf.cancelInProgress) && oldSelf.cancelInProgress) && has(self.triggeredBy) == has(oldSelf.triggeredBy) && (!has(self.triggeredBy) || self.triggeredBy == oldSelf.triggeredBy) && has(self.rerunOf) == has(oldSelf.rerunOf) && (!has(self.rerunOf) || self.rerunOf == oldSelf.rerunOf) && (!has(oldSelf.cancelledBy) || (has(self.cancelledBy) && self.cancelledBy == oldSelf.cancelledBy)) && !(has(oldSelf.cancelRequested) && oldSelf.cancelRequested && !(has(self.cancelRequested) && self.cancelRequested)))",messageExpression="(has(oldSelf.cancelRequested) && oldSelf.cancelRequested && !(has(self.cancelRequested) && self.cancelRequested)) ? 'spec.cancelRequested cannot be unset' : (has(oldSelf.cancelledBy) && !(has(self.cancelledBy) && self.cancelledBy == oldSelf.cancelledBy)) ? 'spec.cancelledBy cannot be changed once set' : 'spec is immutable but for cancelRequested and cancelledBy: a run keeps the definition, params and event it was triggered with (cancel it and trigger another)'"
 type WorkflowRunSpec struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
@@ -73,6 +73,23 @@ type WorkflowRunSpec struct {
 	Tools []NamedTool `json:"tools,omitempty"`
 	// +optional
 	CancelRequested bool `json:"cancelRequested,omitempty"`
+	// CancelledBy is who set cancelRequested, as the API server
+	// authenticated them: the admission policy krt-workflowrun-audit
+	// refuses a cancel without it, or in another name. Set once.
+	// +kubebuilder:validation:MaxLength=255
+	// +optional
+	CancelledBy string `json:"cancelledBy,omitempty"`
+	// TriggeredBy is who created the run, as the API server authenticated
+	// them (the trigger controller's own account for a push, a pull
+	// request or a schedule): the admission policy krt-workflowrun-audit
+	// refuses any other name. A run without it has no known creator.
+	// +kubebuilder:validation:MaxLength=255
+	// +optional
+	TriggeredBy string `json:"triggeredBy,omitempty"`
+	// RerunOf names the run this one repeats (`krt wf rerun`).
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	RerunOf string `json:"rerunOf,omitempty"`
 	// RequireApproval holds the run in AwaitingApproval until an Approval
 	// for its pull request's head SHA: set by the trigger for a head it
 	// does not trust (a fork, a head pushed by a user outside
@@ -163,6 +180,37 @@ type NodeStatus struct {
 	NextTry *metav1.Time `json:"nextTry,omitempty"`
 }
 
+// Audit actions, as status.history spells them.
+const (
+	AuditTrigger = "trigger"
+	AuditRerun   = "rerun"
+	AuditApprove = "approve"
+	AuditReject  = "reject"
+	AuditCancel  = "cancel"
+)
+
+// MaxHistory is status.history's MaxItems, which must say the same.
+const MaxHistory = 64
+
+// AuditEntry is one thing someone did to a run. User is as the API server
+// authenticated them (admission checks the fields it comes from); empty
+// when the run does not say.
+type AuditEntry struct {
+	// +kubebuilder:validation:Enum=trigger;rerun;approve;reject;cancel
+	Action string `json:"action"`
+	// +kubebuilder:validation:MaxLength=255
+	// +optional
+	User string      `json:"user,omitempty"`
+	Time metav1.Time `json:"time"`
+	// +kubebuilder:validation:MaxLength=512
+	// +optional
+	Detail string `json:"detail,omitempty"`
+	// Approval names the Approval behind an approve or reject.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	Approval string `json:"approval,omitempty"`
+}
+
 // MaxNodes is how many nodes one run may have; it is status.nodes'
 // MaxItems, which must say the same.
 const MaxNodes = 4000
@@ -187,6 +235,17 @@ type WorkflowRunStatus struct {
 	// +kubebuilder:validation:MaxLength=4096
 	// +optional
 	Message string `json:"message,omitempty"`
+	// History is the run's audit trail: who triggered, approved, rejected
+	// or cancelled it, and when, in the order the controller saw it. It
+	// holds at most MaxHistory entries: the trigger, the cancel and the
+	// first MaxHistory-2 decisions; historyOmitted counts the decisions
+	// past that, which still get their Event and audit log line.
+	// +kubebuilder:validation:MaxItems=64
+	// +optional
+	History []AuditEntry `json:"history,omitempty"`
+	// HistoryOmitted counts the decisions left out of a full history.
+	// +optional
+	HistoryOmitted int32 `json:"historyOmitted,omitempty"`
 	// +kubebuilder:validation:MaxItems=8
 	// +listType=map
 	// +listMapKey=type

@@ -74,6 +74,10 @@ func main() {
 	flag.StringVar(&runtimeOpts.RuntimedClusterRole, "runtimed-cluster-role", runtimectl.DefaultRuntimedClusterRole,
 		"the ClusterRole each Runtime's pods are bound to in its namespace; krt-controller's bind right must name it")
 	flag.StringVar(&runtimeOpts.Pod.RuntimedImage, "runtimed-image", defaultRuntimedImage, "image with the runtimed and krt-runtime binaries, for runtime pods")
+	flag.DurationVar(&runtimeOpts.Scale.ScaleDownStabilization, "scale-down-stabilization", runtimectl.DefaultScaleDownStabilization,
+		"how long an autoscaled Runtime keeps the largest pool asked for before it shrinks")
+	flag.DurationVar(&runtimeOpts.Scale.DrainSettle, "drain-settle", runtimectl.DefaultDrainSettle,
+		"how long a draining runtime pod waits, for a Run just given to it to show, before it may be removed")
 	flag.DurationVar(&reaperOpts.ClaimTimeout, "claim-timeout", time.Minute, "how long a healthy runtime pod may leave an assigned Run unclaimed before it is given to another")
 	flag.StringVar(&sourceOpts.CacheDir, "git-cache-dir", filepath.Join(os.TempDir(), "krt-git"), "where fetched repositories are cached, one per URL")
 	flag.StringVar(&sourceOpts.WebhookAddress, "webhook-bind-address", ":9292", "where the git webhook receiver listens; empty to disable")

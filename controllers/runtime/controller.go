@@ -28,14 +28,15 @@ import (
 // holds escalate: it grants runtimed the ClusterRole krt-runtimed, which
 // it may bind and nothing else, and a Role naming the Runtime's Secrets,
 // which needs get on Secrets (never list or watch). It deletes the spent
-// pods of ephemeral Runtimes (recycle.go), and an admission policy keeps
-// that right to runtime pods. The API server's
+// pods of ephemeral Runtimes (recycle.go), and patches the draining mark
+// and deletion cost onto the pods of a shrinking pool (drain.go); an
+// admission policy keeps both rights to runtime pods. The API server's
 // EndpointSlices, for the NetworkPolicy's egress, are read in default only.
 //
 // +kubebuilder:rbac:groups=krt.dev,resources=runtimes,verbs=get;list;watch
 // +kubebuilder:rbac:groups=krt.dev,resources=runtimes/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=krt.dev,resources=runs,verbs=get;list;watch
-// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;delete
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;patch;delete
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update
 // +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=get;list;watch;create;update
@@ -63,6 +64,7 @@ type Options struct {
 	// namespace; DefaultRuntimedClusterRole when empty. The controller's
 	// bind right names it (resourceNames), so the two must agree.
 	RuntimedClusterRole string
+	Scale               ScaleOptions
 }
 
 // Reconciler reconciles Runtimes.
@@ -71,8 +73,9 @@ type Reconciler struct {
 	cache  client.Reader
 	// api reads live what the label-selected cache leaves out, such as a
 	// ServiceAccount krt did not make.
-	api  client.Reader
-	opts Options
+	api    client.Reader
+	opts   Options
+	scaler *scaler
 }
 
 // Reconcile runs the sub-steps in order and records the outcome in the
@@ -80,12 +83,15 @@ type Reconciler struct {
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	rt := &krtv1.Runtime{}
 	if err := r.client.Get(ctx, req.NamespacedName, rt); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.scaler.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	patcher := patch.NewSerialPatcher(rt, r.client)
 	defer func() {
 		err := patcher.Patch(ctx, rt, patch.WithStatusObservedGeneration{}, patch.WithOwnedConditions{Conditions: []string{
-			krtv1.ConditionReady, krtv1.ConditionReconciling, krtv1.ConditionStalled}})
+			krtv1.ConditionReady, krtv1.ConditionReconciling, krtv1.ConditionStalled, krtv1.ConditionScaling}})
 		retErr = kerrors.NewAggregate([]error{retErr, client.IgnoreNotFound(err)})
 	}()
 
@@ -103,7 +109,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		return ctrl.Result{RequeueAfter: statusInterval}, nil
 	}
 	conditions.Delete(rt, krtv1.ConditionStalled)
-	if err := r.apply(ctx, rt); err != nil {
+	plan, err := r.scale(ctx, rt)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.apply(ctx, rt, plan.replicas); err != nil {
 		conditions.MarkReconciling(rt, ReasonApplyFailed, "%s", err)
 		conditions.MarkFalse(rt, krtv1.ConditionReady, ReasonApplyFailed, "%s", err)
 		return ctrl.Result{}, err
@@ -111,14 +121,19 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if err := r.recycle(ctx, rt); err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := r.summarize(ctx, rt); err != nil {
+	if err := r.summarize(ctx, rt, plan); err != nil {
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{RequeueAfter: statusInterval}, nil
+	after := statusInterval
+	if !plan.recheck.IsZero() {
+		after = max(min(after, time.Until(plan.recheck)), 100*time.Millisecond)
+	}
+	return ctrl.Result{RequeueAfter: after}, nil
 }
 
-// apply creates or updates each object the Runtime owns.
-func (r *Reconciler) apply(ctx context.Context, rt *krtv1.Runtime) error {
+// apply creates or updates each object the Runtime owns; the Deployment
+// gets the replicas the scaler decided.
+func (r *Reconciler) apply(ctx context.Context, rt *krtv1.Runtime, replicas int32) error {
 	egress, err := r.apiServerEgress(ctx, rt)
 	if err != nil {
 		return err
@@ -131,7 +146,7 @@ func (r *Reconciler) apply(ctx context.Context, rt *krtv1.Runtime) error {
 	if clusterRole == "" {
 		clusterRole = DefaultRuntimedClusterRole
 	}
-	dep, err := deployment(rt, r.opts.Pod)
+	dep, err := deployment(rt, r.opts.Pod, replicas)
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,8 @@ func copyOwned(want, live client.Object) {
 	switch w := want.(type) {
 	case *appsv1.Deployment:
 		l := live.(*appsv1.Deployment)
+		// The count is krt's: scale the Runtime (its scale subresource),
+		// not the Deployment.
 		l.Spec.Replicas = w.Spec.Replicas
 		// DeepDerivative takes a wanted template with less in it (a
 		// sidecar or a node selector dropped from the Runtime's

@@ -226,14 +226,14 @@ func probe(h corev1.ProbeHandler) *corev1.Probe {
 	return &corev1.Probe{ProbeHandler: h, TimeoutSeconds: 1, PeriodSeconds: 10, SuccessThreshold: 1, FailureThreshold: 3}
 }
 
-func deployment(rt *krtv1.Runtime, opts PodOptions) (*appsv1.Deployment, error) {
+// deployment is the Runtime's Deployment. Its replicas are krt's, from
+// the Runtime (spec.replicas, or autoscaling), plus the pods still
+// draining: the Runtime is the scale target, and a count set on the
+// Deployment directly is put back.
+func deployment(rt *krtv1.Runtime, opts PodOptions, replicas int32) (*appsv1.Deployment, error) {
 	tmpl, err := Pod(rt, opts)
 	if err != nil {
 		return nil, err
-	}
-	replicas := int32(2)
-	if rt.Spec.Replicas != nil {
-		replicas = *rt.Spec.Replicas
 	}
 	m := meta(rt, Name(rt))
 	m.Annotations = map[string]string{annotationPodDigest: podDigest(tmpl)}

@@ -169,6 +169,20 @@ func TestTemplateRefusesWhatKrtKeeps(t *testing.T) {
 		{"move HOME", `{"containers": [{"name": "runtime", "env": [{"name": "HOME", "value": "/workspace"}]}]}`,
 			"spec.template.spec.containers[0].env[0].name"},
 		{"runtime image", `{"containers": [{"name": "runtime", "image": "evil"}]}`, "spec.template.spec.containers[0].image"},
+		{"probe on the node", `{"containers": [{"name": "x", "image": "x", "readinessProbe": {"httpGet": {"host": "169.254.169.254", "port": 80}}}]}`,
+			"spec.template.spec.containers[0].readinessProbe"},
+		{"hook on the node", `{"containers": [{"name": "x", "image": "x", "lifecycle": {"preStop": {"tcpSocket": {"host": "10.0.0.1", "port": 22}}}}]}`,
+			"spec.template.spec.containers[0].lifecycle.preStop"},
+		{"raw block device", `{"volumes": [{"name": "b", "persistentVolumeClaim": {"claimName": "b"}}], "containers": [{"name": "runtime", "volumeDevices": [{"name": "b", "devicePath": "/dev/xvdb"}]}]}`,
+			"spec.template.spec.containers[0].volumeDevices"},
+		{"ephemeral binds a PV", `{"volumes": [{"name": "e", "ephemeral": {"volumeClaimTemplate": {"spec": {"volumeName": "admins-local-pv", "accessModes": ["ReadWriteOnce"]}}}}]}`,
+			"spec.template.spec.volumes[0].ephemeral.volumeClaimTemplate.spec.volumeName"},
+		{"ephemeral clones a claim", `{"volumes": [{"name": "e", "ephemeral": {"volumeClaimTemplate": {"spec": {"dataSource": {"kind": "PersistentVolumeClaim", "name": "prod-db"}, "accessModes": ["ReadWriteOnce"]}}}}]}`,
+			"spec.template.spec.volumes[0].ephemeral.volumeClaimTemplate.spec.dataSource"},
+		{"termination message over krt-runtime", `{"containers": [{"name": "runtime", "terminationMessagePath": "/krt/bin/krt-runtime"}]}`,
+			"spec.template.spec.containers[0].terminationMessagePath"},
+		{"krt's env", `{"containers": [{"name": "runtime", "env": [{"name": "KRT_RUNTIME_SOCKET", "value": "/tmp/x"}]}]}`,
+			"spec.template.spec.containers[0].env[0].name"},
 		{"hostPort", `{"containers": [{"name": "x", "image": "x", "ports": [{"containerPort": 80, "hostPort": 80}]}]}`,
 			"spec.template.spec.containers[0].ports[0].hostPort"},
 		{"patch directive", `{"containers": [{"name": "runtimed", "$patch": "delete"}]}`, "spec.template.spec.containers[0].$patch"},
@@ -204,7 +218,7 @@ func TestTemplateMetadataKeepsKrtsKeys(t *testing.T) {
 func TestDeploymentFollowsATemplateThatShrinks(t *testing.T) {
 	opts := PodOptions{RuntimedImage: "runtimed:test"}
 	build := func(spec string) *appsv1.Deployment {
-		d, err := deployment(templated(spec), opts)
+		d, err := deployment(templated(spec), opts, 2)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -144,7 +144,9 @@ func checkVolumes(vols []corev1.Volume) (errs field.ErrorList) {
 		}
 		for _, src := range setFields(v.VolumeSource) {
 			switch src {
-			case "emptyDir", "persistentVolumeClaim", "ephemeral", "configMap", "downwardAPI":
+			case "emptyDir", "persistentVolumeClaim", "configMap", "downwardAPI":
+			case "ephemeral":
+				errs = append(errs, checkEphemeral(v.Ephemeral, p.Child(src))...)
 			case "projected":
 				errs = append(errs, checkProjected(v.Projected, p.Child("projected"))...)
 			case "secret":
@@ -156,6 +158,27 @@ func checkVolumes(vols []corev1.Volume) (errs field.ErrorList) {
 					"a template's volumes are emptyDir, persistentVolumeClaim, ephemeral, configMap, downwardAPI or projected configMaps"))
 			}
 		}
+	}
+	return errs
+}
+
+// checkEphemeral keeps a generic ephemeral volume to a new, empty claim
+// of the namespace's storage: naming a PersistentVolume could bind an
+// admin's hostPath or local volume, and a data source clones another
+// claim or snapshot.
+func checkEphemeral(v *corev1.EphemeralVolumeSource, p *field.Path) (errs field.ErrorList) {
+	if v.VolumeClaimTemplate == nil {
+		return nil
+	}
+	spec, sp := v.VolumeClaimTemplate.Spec, p.Child("volumeClaimTemplate", "spec")
+	if spec.VolumeName != "" {
+		errs = append(errs, field.Forbidden(sp.Child("volumeName"), "an ephemeral volume is a new claim; it binds no PersistentVolume by name"))
+	}
+	if spec.DataSource != nil {
+		errs = append(errs, field.Forbidden(sp.Child("dataSource"), "an ephemeral volume starts empty; it clones no claim or snapshot"))
+	}
+	if spec.DataSourceRef != nil {
+		errs = append(errs, field.Forbidden(sp.Child("dataSourceRef"), "an ephemeral volume starts empty; it clones no claim or snapshot"))
 	}
 	return errs
 }
@@ -203,6 +226,7 @@ func checkContainer(c *corev1.Container, p *field.Path) (errs field.ErrorList) {
 			errs = append(errs, field.Forbidden(p.Child("envFrom").Index(j).Child("secretRef"), noSecrets))
 		}
 	}
+	errs = append(errs, checkNodeReach(c, p)...)
 	for j, port := range c.Ports {
 		if port.HostPort != 0 {
 			errs = append(errs, field.Forbidden(p.Child("ports").Index(j).Child("hostPort"), "a runtime pod never takes the node's ports"))
@@ -215,6 +239,46 @@ func checkContainer(c *corev1.Container, p *field.Path) (errs field.ErrorList) {
 		if c.Name == RuntimeContainer && overlaps(m.MountPath, runtimePaths) {
 			errs = append(errs, field.Forbidden(p.Child("volumeMounts").Index(j).Child("mountPath"),
 				fmt.Sprintf("%s and /tmp are krt's in the runtime container; mount elsewhere, such as /workspace", sharedMount)))
+		}
+	}
+	return errs
+}
+
+// checkNodeReach refuses what the kubelet would do from the node on a
+// container's behalf, or put under krt's paths: probes and hooks that name
+// a host (requests from the node's network, to its services or a cloud's
+// metadata; baseline Pod Security refuses them too), raw block devices
+// (in exclusive, one Run's writes would reach the next), and a
+// termination message file, which the kubelet bind-mounts where it is
+// told, /krt included.
+func checkNodeReach(c *corev1.Container, p *field.Path) (errs field.ErrorList) {
+	handlers := map[string]*corev1.ProbeHandler{}
+	for name, probe := range map[string]*corev1.Probe{"readinessProbe": c.ReadinessProbe, "livenessProbe": c.LivenessProbe, "startupProbe": c.StartupProbe} {
+		if probe != nil {
+			handlers[name] = &probe.ProbeHandler
+		}
+	}
+	for name, h := range handlers {
+		if (h.HTTPGet != nil && h.HTTPGet.Host != "") || (h.TCPSocket != nil && h.TCPSocket.Host != "") {
+			errs = append(errs, field.Forbidden(p.Child(name), "a probe checks its own pod; it names no host"))
+		}
+	}
+	if l := c.Lifecycle; l != nil {
+		for name, h := range map[string]*corev1.LifecycleHandler{"postStart": l.PostStart, "preStop": l.PreStop} {
+			if h != nil && ((h.HTTPGet != nil && h.HTTPGet.Host != "") || (h.TCPSocket != nil && h.TCPSocket.Host != "")) {
+				errs = append(errs, field.Forbidden(p.Child("lifecycle", name), "a hook reaches its own pod; it names no host"))
+			}
+		}
+	}
+	if len(c.VolumeDevices) > 0 {
+		errs = append(errs, field.Forbidden(p.Child("volumeDevices"), "a runtime pod takes no raw block devices"))
+	}
+	if c.Name == RuntimeContainer && c.TerminationMessagePath != "" && overlaps(c.TerminationMessagePath, runtimePaths) {
+		errs = append(errs, field.Forbidden(p.Child("terminationMessagePath"), fmt.Sprintf("%s and /tmp are krt's in the runtime container", sharedMount)))
+	}
+	for j, e := range c.Env {
+		if strings.HasPrefix(e.Name, "KRT_") {
+			errs = append(errs, field.Forbidden(p.Child("env").Index(j).Child("name"), "KRT_ variables are krt's to set"))
 		}
 	}
 	return errs

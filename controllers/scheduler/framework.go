@@ -45,10 +45,10 @@ type ScorePlugin interface {
 	Score(run *krtv1.Run, c *Candidate) int64
 }
 
-// DefaultFilters admit pods that are Ready, hold a fresh Lease and have a
-// free slot.
+// DefaultFilters admit pods that are Ready, hold a fresh Lease, are not
+// draining and have a free slot.
 func DefaultFilters() []FilterPlugin {
-	return []FilterPlugin{podReady{}, leaseFresh{}, hasCapacity{}}
+	return []FilterPlugin{podReady{}, leaseFresh{}, notDraining{}, hasCapacity{}}
 }
 
 // DefaultScores prefer the least-loaded pod.
@@ -68,6 +68,20 @@ type leaseFresh struct{}
 func (leaseFresh) Name() string { return "LeaseFresh" }
 func (leaseFresh) Filter(_ *krtv1.Run, c *Candidate, now time.Time) bool {
 	return heartbeat.Fresh(c.Lease, c.Pod.UID, now)
+}
+
+// notDraining keeps new Runs off a pod the Runtime controller is
+// removing: it goes once the Runs it holds end, and none is cut off.
+type notDraining struct{}
+
+func (notDraining) Name() string { return "NotDraining" }
+func (notDraining) Filter(_ *krtv1.Run, c *Candidate, _ time.Time) bool {
+	return !Draining(c.Pod)
+}
+
+// Draining says whether the Runtime controller marked the pod draining.
+func Draining(p *corev1.Pod) bool {
+	return p.Annotations[krtv1.AnnotationDraining] != ""
 }
 
 type hasCapacity struct{}

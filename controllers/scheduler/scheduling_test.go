@@ -89,6 +89,38 @@ func TestPodTurningReadyWakesPendingRuns(t *testing.T) {
 	assignments(t, ns, 1)
 }
 
+// A pod the Runtime controller drains gets no new Run, however free; taken
+// back, it wakes the Runs that waited.
+func TestDrainingPodGetsNoRuns(t *testing.T) {
+	ns, pods := fixture(t,
+		podSpec{name: "draining", capacity: 4, ready: false},
+		podSpec{name: "staying", capacity: 1, ready: true},
+	)
+	mark := func(value string) {
+		p := pods["draining"]
+		must(t, env.Client.Get(ctx, client.ObjectKeyFromObject(p), p))
+		orig := p.DeepCopy()
+		if value == "" {
+			delete(p.Annotations, krtv1.AnnotationDraining)
+		} else {
+			p.Annotations[krtv1.AnnotationDraining] = value
+		}
+		must(t, env.Client.Patch(ctx, p, client.MergeFrom(orig)))
+	}
+	// Marked before it turns Ready, so the scheduler sees the mark first.
+	mark(time.Now().UTC().Format(time.RFC3339Nano))
+	setReady(t, pods["draining"], true)
+	newRuns(t, ns, 3)
+	if got := assignments(t, ns, 1); got["staying"] != 1 || len(got) != 1 {
+		t.Fatalf("assignments = %v, want 1 on the pod that is not draining", got)
+	}
+	settled(t, ns, 1)
+	mark("")
+	if got := assignments(t, ns, 3); got["draining"] != 2 {
+		t.Fatalf("assignments = %v, want the 2 that waited on the pod taken back", got)
+	}
+}
+
 func finishOne(t *testing.T, ns string) {
 	t.Helper()
 	list := &krtv1.RunList{}

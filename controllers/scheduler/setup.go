@@ -171,7 +171,9 @@ func (podHandler) Generic(context.Context, event.GenericEvent, workqueue.TypedRa
 
 func (h podHandler) maybeWake(ctx context.Context, old, p *corev1.Pod) {
 	rt := p.Labels[krtv1.LabelRuntime]
-	if rt == "" || !heartbeat.PodReady(p) || (old != nil && heartbeat.PodReady(old)) {
+	// A pod taken back from draining is new room too.
+	undrained := old != nil && Draining(old) && !Draining(p)
+	if rt == "" || !heartbeat.PodReady(p) || (old != nil && heartbeat.PodReady(old) && !undrained) {
 		return
 	}
 	h.s.wake(ctx, "pod_ready", p.Namespace, rt)

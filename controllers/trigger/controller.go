@@ -55,6 +55,10 @@ type Reconciler struct {
 	expr     *expr.Env
 	recorder record.EventRecorder
 	now      func() time.Time
+	// self is the controller's own name as the API server knows it,
+	// written as each run's triggeredBy: the audit admission policy
+	// admits no other.
+	self string
 }
 
 // problem is why an event started no run; it shows on Ready, and waits
@@ -237,6 +241,7 @@ func (r *Reconciler) create(ctx context.Context, env *expr.Env, wf *krtv1.Workfl
 // already there; a run the API server refuses is a *problem.
 func (r *Reconciler) submit(ctx context.Context, wr *krtv1.WorkflowRun, c candidate, about client.Object) (bool, error) {
 	wr.Spec.RequireApproval = c.requireApproval
+	wr.Spec.TriggeredBy = r.self
 	err := r.client.Create(ctx, wr)
 	if apierrors.IsAlreadyExists(err) {
 		return false, nil

@@ -101,6 +101,7 @@ func repoOwner(repo *krtv1.WorkflowRepository) metav1.OwnerReference {
 func (h *heads) fail(ctx context.Context, repo *krtv1.WorkflowRepository, hr headRun, msg string, rec *handledSet) error {
 	msg = krtv1.TruncateMessage(msg)
 	wr := failedRun(repo, hr, msg)
+	wr.Spec.TriggeredBy = h.self
 	err := h.client.Create(ctx, wr)
 	switch {
 	case apierrors.IsAlreadyExists(err):

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/controllers/audit"
 	"krt.dev/krt/sources/git"
 	"krt.dev/krt/workflows/expr"
 	"krt.dev/krt/workflows/runs"
@@ -58,7 +59,11 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	r := &Reconciler{client: mgr.GetClient(), expr: env, now: opts.Now,
+	self, err := audit.Self(ctx, mgr.GetConfig())
+	if err != nil {
+		return err
+	}
+	r := &Reconciler{client: mgr.GetClient(), expr: env, now: opts.Now, self: self,
 		recorder: mgr.GetEventRecorderFor("krt-trigger-controller")}
 	err = ctrl.NewControllerManagedBy(mgr).
 		Named("trigger").

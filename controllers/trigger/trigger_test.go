@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/test/kubetest"
 )
 
 // only checks that a workflow has exactly the runs named.
@@ -91,6 +92,21 @@ func TestPullRequestCancelInProgress(t *testing.T) {
 	first = waitRun(t, ns, first.Name, krtv1.WorkflowCancelled)
 	if !first.Spec.CancelRequested {
 		t.Error("the first run was cancelled without cancelRequested")
+	}
+	// Its history names the controller, as the API server knows it, for
+	// the trigger (with the PR's sender) and for the cancel.
+	want := []krtv1.AuditEntry{
+		{Action: krtv1.AuditTrigger, User: kubetest.AdminUser, Detail: "pull request #7 at 1111111aaa, pushed by alice"},
+		{Action: krtv1.AuditCancel, User: kubetest.AdminUser, Detail: "a newer run of concurrency group pr-7 started"},
+	}
+	if h := first.Status.History; len(h) != len(want) {
+		t.Errorf("history %+v, want %+v", h, want)
+	} else {
+		for i := range want {
+			if h[i].Action != want[i].Action || h[i].User != want[i].User || h[i].Detail != want[i].Detail {
+				t.Errorf("history[%d] = %+v, want %+v", i, h[i], want[i])
+			}
+		}
 	}
 	check(t, "no run for the draft", only(t, ns, "pr-checks", "pr-checks-pr7-1111111", "pr-checks-pr7-2222222"))
 }

@@ -107,6 +107,7 @@ func (p *pass) cancelOther(ctx context.Context, o *krtv1.WorkflowRun) error {
 	}
 	base := o.DeepCopy()
 	o.Spec.CancelRequested = true
+	o.Spec.CancelledBy = p.r.self
 	err := p.r.client.Patch(ctx, o, client.MergeFrom(base))
 	return client.IgnoreNotFound(err)
 }

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/test/kubetest"
 )
 
 func TestChainOutputsFlow(t *testing.T) {
@@ -174,7 +175,7 @@ func TestCancel(t *testing.T) {
 	}}, nil)
 	run := waitRunOf(t, ns, wr, "long")
 	patch := client.MergeFrom(wr.DeepCopy())
-	wr.Spec.CancelRequested = true
+	wr.Spec.CancelRequested, wr.Spec.CancelledBy = true, kubetest.AdminUser
 	if err := env.Client.Patch(context.Background(), wr, patch); err != nil {
 		t.Fatal(err)
 	}

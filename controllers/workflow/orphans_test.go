@@ -8,6 +8,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/test/kubetest"
 	"krt.dev/krt/workflows/dag"
 )
 
@@ -31,7 +32,7 @@ func TestCancelStopsUnrecordedRuns(t *testing.T) {
 		}
 	}
 	patch := client.MergeFrom(wr.DeepCopy())
-	wr.Spec.CancelRequested = true
+	wr.Spec.CancelRequested, wr.Spec.CancelledBy = true, kubetest.AdminUser
 	if err := env.Client.Patch(ctx, wr, patch); err != nil {
 		t.Fatal(err)
 	}

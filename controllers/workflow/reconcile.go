@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/controllers/audit"
 	"krt.dev/krt/controllers/cluster"
 	"krt.dev/krt/workflows/expr"
 )
@@ -60,6 +61,9 @@ type Reconciler struct {
 	expr     *expr.Env
 	recorder record.EventRecorder
 	now      func() time.Time
+	// self is the controller's own name as the API server knows it: a
+	// cancel it makes must carry it (the audit admission policy).
+	self string
 }
 
 // Reconcile moves one run forward as far as it can go now, and patches
@@ -74,6 +78,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	// patch is therefore conditional on the version read: a stale pass
 	// conflicts and is retried from a fresh read.
 	before := wr.DeepCopy()
+	p := r.newPass(wr)
 	defer func() {
 		wr.Status.ObservedGeneration = wr.Generation
 		if equality.Semantic.DeepEqual(before.Status, wr.Status) {
@@ -82,12 +87,19 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 			return
 		}
 		err := r.client.Status().Patch(ctx, wr, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
-		if apierrors.IsConflict(err) {
+		switch {
+		case err == nil:
+			// Reported once stored: a pass that lost its patch is
+			// done again, and must not report twice.
+			audit.Report(ctx, r.recorder, wr, p.audited)
+		case apierrors.IsConflict(err):
 			result, err = ctrl.Result{Requeue: true}, nil
 		}
 		retErr = kerrors.NewAggregate([]error{retErr, client.IgnoreNotFound(err)})
 	}()
-	p := r.newPass(wr)
+	if err := p.audit(ctx); err != nil {
+		return ctrl.Result{}, err
+	}
 	if err := r.step(ctx, p); err != nil {
 		// The error's backoff requeues; a timer as well would be ignored.
 		return ctrl.Result{}, err

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/controllers/audit"
 	"krt.dev/krt/controllers/cluster"
 	"krt.dev/krt/workflows/expr"
 )
@@ -48,8 +49,12 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, reg *cluster.Regist
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &krtv1.WorkflowRun{}, indexGroup, runGroup); err != nil {
 		return err
 	}
+	self, err := audit.Self(ctx, mgr.GetConfig())
+	if err != nil {
+		return err
+	}
 	r := &Reconciler{client: mgr.GetClient(), live: mgr.GetAPIReader(), reg: reg, expr: env,
-		recorder: mgr.GetEventRecorderFor("krt-workflow-controller"), now: time.Now}
+		recorder: mgr.GetEventRecorderFor("krt-workflow-controller"), now: time.Now, self: self}
 	c, err := ctrl.NewControllerManagedBy(mgr).
 		Named("workflow").
 		For(&krtv1.WorkflowRun{}, builder.WithPredicates(predicate.Or[client.Object](

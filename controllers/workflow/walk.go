@@ -48,6 +48,8 @@ type pass struct {
 	pending []pendingRun
 	// runtimeList caches the namespace's Runtimes for steps with an image.
 	runtimeList *[]krtv1.Runtime
+	// audited are the history's new entries, reported once stored.
+	audited []krtv1.AuditEntry
 }
 
 func (r *Reconciler) newPass(wr *krtv1.WorkflowRun) *pass {

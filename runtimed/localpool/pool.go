@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -94,7 +95,8 @@ func (p *Pool) SetupWithManager(mgr ctrl.Manager) error {
 		Complete(p)
 }
 
-// Reconcile keeps spec.replicas pods, each with live processes.
+// Reconcile keeps the Deployment's replicas in pods, each with live
+// processes, removing extra pods in the ReplicaSet controller's order.
 func (p *Pool) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	rt := &krtv1.Runtime{}
 	if err := p.client.Get(ctx, req.NamespacedName, rt); err != nil {
@@ -106,7 +108,8 @@ func (p *Pool) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, er
 	if runtimectl.Validate(rt) != nil {
 		return ctrl.Result{}, nil // the Runtime controller reports why
 	}
-	if ok, err := p.deployed(ctx, rt); !ok || err != nil {
+	want, ok, err := p.replicas(ctx, rt)
+	if !ok || err != nil {
 		return ctrl.Result{}, err
 	}
 	pods := &corev1.PodList{}
@@ -114,13 +117,9 @@ func (p *Pool) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, er
 		return ctrl.Result{}, err
 	}
 	live := p.reapGone(rt, pods.Items)
-	want := 2
-	if rt.Spec.Replicas != nil {
-		want = int(*rt.Spec.Replicas)
-	}
-	sort.Slice(live, func(i, j int) bool { return live[i].Name < live[j].Name })
+	sort.SliceStable(live, func(i, j int) bool { return deleteFirst(&live[i], &live[j]) })
 	for i := range live {
-		if i >= want {
+		if i < len(live)-want {
 			if err := p.deletePod(ctx, &live[i]); err != nil {
 				return ctrl.Result{}, err
 			}
@@ -138,20 +137,60 @@ func (p *Pool) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, er
 	return ctrl.Result{}, nil
 }
 
-// deployed says whether the Runtime controller made the Runtime's
-// Deployment: as in a cluster, no Deployment means no pods, so a Runtime
+// deleteFirst orders pods as the ReplicaSet controller picks them for
+// removal: not Ready first, then the lowest pod-deletion-cost, then the
+// newest.
+func deleteFirst(a, b *corev1.Pod) bool {
+	if ra, rb := ready(a), ready(b); ra != rb {
+		return !ra
+	}
+	if ca, cb := deletionCost(a), deletionCost(b); ca != cb {
+		return ca < cb
+	}
+	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+		return b.CreationTimestamp.Before(&a.CreationTimestamp)
+	}
+	return a.Name > b.Name
+}
+
+func ready(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+func deletionCost(p *corev1.Pod) int64 {
+	n, _ := strconv.ParseInt(p.Annotations[krtv1.AnnotationPodDeletionCost], 10, 32)
+	return n
+}
+
+// replicas is the Deployment's replica count, as a ReplicaSet would
+// follow it: as in a cluster, no Deployment means no pods, so a Runtime
 // the controller refused runs nothing here either. Without the Runtime
-// controller the pool stands in for it.
-func (p *Pool) deployed(ctx context.Context, rt *krtv1.Runtime) (bool, error) {
+// controller the pool stands in for it, with spec.replicas, or
+// autoscaling's minimum (at least one).
+func (p *Pool) replicas(ctx context.Context, rt *krtv1.Runtime) (int, bool, error) {
 	if !p.opts.ServiceAccountTokens {
-		return true, nil
+		if a := rt.Spec.Autoscaling; a != nil {
+			return int(max(a.MinReplicas, 1)), true, nil
+		}
+		return int(rt.FixedReplicas()), true, nil
 	}
 	d := &appsv1.Deployment{}
 	err := p.api.Get(ctx, client.ObjectKey{Namespace: rt.Namespace, Name: runtimectl.Name(rt)}, d)
 	if apierrors.IsNotFound(err) {
-		return false, nil
+		return 0, false, nil
 	}
-	return err == nil, err
+	if err != nil {
+		return 0, false, err
+	}
+	if d.Spec.Replicas == nil {
+		return 1, true, nil
+	}
+	return int(*d.Spec.Replicas), true, nil
 }
 
 // reapGone stops the processes of pods that no longer exist and returns the

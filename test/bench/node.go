@@ -107,7 +107,8 @@ func nodePool(ctx context.Context, c client.Client, ns string) (time.Duration, e
 	if err := c.Create(ctx, rt); err != nil {
 		return 0, err
 	}
-	return time.Since(start), waitNodeWarm(ctx, c, ns)
+	err := waitNodeWarm(ctx, c, ns)
+	return time.Since(start), err
 }
 
 // waitNodeWarm waits for the Runtime's one pod to be Ready with a fresh

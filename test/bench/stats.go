@@ -69,6 +69,7 @@ func (b *bench) print() {
 		b.printRuns(w)
 	}
 	b.printIsolation(w)
+	b.printAutoscale(w)
 	b.printNode(w)
 	b.printWorkflows(w)
 	if hook, ok := r["webhook_to_workflow_ms"].(map[string]float64); ok {

@@ -50,11 +50,13 @@ func run(m *testing.M) int {
 		return 1
 	}
 	metricsURL, hookURL = "http://"+metricsAddr+"/metrics", "http://"+hookAddr
-	// Short heartbeats and claim timeouts, so that fault tests take seconds.
+	// Short heartbeats and claim timeouts, so that fault tests take
+	// seconds, and a short scale-down window, so autoscaled pools shrink
+	// within the test.
 	stack, err = kubetest.StartStack(env, bins, kubetest.StackOptions{
 		KillGrace:     2 * time.Second,
 		LeaseDuration: 3 * time.Second,
-		ControllerArgs: []string{"--claim-timeout", "10s",
+		ControllerArgs: []string{"--claim-timeout", "10s", "--scale-down-stabilization", "3s", "--drain-settle", "500ms",
 			"--metrics-bind-address", metricsAddr, "--webhook-bind-address", hookAddr},
 	})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -67,8 +68,64 @@ func TestControllerDeletesOnlyRuntimePods(t *testing.T) {
 				}
 				return
 			}
-			if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "may only delete runtime pods") {
+			if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "may only delete or mark runtime pods") {
 				t.Errorf("deleting %s as krt-controller: want the admission policy's refusal, got %v", tc.name, err)
+			}
+		})
+	}
+}
+
+// The runtime controller patches the draining mark onto the pods of a
+// shrinking pool. As the installed controller's account, marking a tenant's
+// pod, or changing a runtime pod's labels (which would take it out of its
+// Deployment), is refused; marking a runtime pod is not.
+func TestControllerMarksOnlyRuntimePods(t *testing.T) {
+	env := installed(t)
+	ctx := context.Background()
+	ns := env.Namespace(t)
+	controller := as(t, env, serviceAccountIdentity("krt-system", "krt-controller"))
+	runtimeLabels := map[string]string{"krt.dev/runtime": "x", "app.kubernetes.io/managed-by": "krt", "app.kubernetes.io/component": "runtime"}
+	pod := func(name string, labels map[string]string) *corev1.Pod {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}
+		if err := env.Client.Create(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	mark := func(p *corev1.Pod, change func(*corev1.Pod)) error {
+		orig := p.DeepCopy()
+		change(p)
+		return controller.Patch(ctx, p, client.MergeFrom(orig))
+	}
+	drain := func(p *corev1.Pod) {
+		p.Annotations = map[string]string{krtv1.AnnotationDraining: "2026-01-01T00:00:00Z", krtv1.AnnotationPodDeletionCost: "-1000000"}
+	}
+	probe := pod("probe", nil)
+	_ = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+		return apierrors.IsForbidden(controller.Patch(ctx, probe, client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"annotations":{"a":"b"}}}`)), client.DryRunAll)), nil
+	})
+	for _, tc := range []struct {
+		name   string
+		labels map[string]string
+		change func(*corev1.Pod)
+		refuse string
+	}{
+		{name: "tenant-app", labels: map[string]string{"app": "deploy-pipeline"}, change: drain, refuse: "may only delete or mark runtime pods"},
+		{name: "runtime-pod-relabelled", labels: runtimeLabels, change: func(p *corev1.Pod) { p.Labels = map[string]string{"app": "x"} },
+			refuse: "may only change the annotations"},
+		{name: "runtime-pod", labels: runtimeLabels, change: drain},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := mark(pod(tc.name, tc.labels), tc.change)
+			if tc.refuse == "" {
+				if err != nil {
+					t.Fatalf("marking a runtime pod draining as krt-controller: %v", err)
+				}
+				return
+			}
+			if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), tc.refuse) {
+				t.Errorf("patching %s as krt-controller: want the admission policy's refusal %q, got %v", tc.name, tc.refuse, err)
 			}
 		})
 	}

@@ -100,9 +100,10 @@ var (
 		"runtime": join(
 			can("get,list,watch", "krt.dev", "runtimes", "runs"),
 			can("get,update,patch", "krt.dev", "runtimes/status"),
-			// delete: spent ephemeral pods, runtime pods only by admission
-			// (TestControllerDeletesOnlyRuntimePods).
-			can("get,list,watch,delete", "", "pods"),
+			// delete: spent ephemeral pods; patch: the draining mark and
+			// deletion cost of a shrinking pool; runtime pods only, by
+			// admission (TestControllerDeletesOnlyRuntimePods).
+			can("get,list,watch,patch,delete", "", "pods"),
 			can("get,list,watch", "coordination.k8s.io", "leases"),
 			can("get,list,watch,create,update", "apps", "deployments"),
 			can("get,list,watch,create,update", "", "serviceaccounts"),
@@ -147,6 +148,9 @@ var (
 		can("create,update,patch,delete", "coordination.k8s.io", "leases"),
 		can("create,update,patch,delete", "krt.dev", "runtimes", "clusters", "approvals"),
 		can("create,update,delete", "krt.dev", "workflowrepositories"),
+		// A pool's size is the tenant's (or its autoscaling's bounds'):
+		// krt sets the Deployment's, never the Runtime's.
+		can("update,patch", "krt.dev", "runtimes/scale"),
 		// Runs are deleted only by the trigger's retention.
 		can("update", "krt.dev", "workflowruns"),
 		can("update", "krt.dev", "runs", "workflows", "tools"),

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/test/kubetest"
 	"krt.dev/krt/workflows/dag"
 )
 
@@ -52,7 +53,7 @@ func TestCancelReachesEveryCluster(t *testing.T) {
 	})
 
 	patch := client.MergeFrom(wr.DeepCopy())
-	wr.Spec.CancelRequested = true
+	wr.Spec.CancelRequested, wr.Spec.CancelledBy = true, kubetest.AdminUser
 	if err := hub.env.Client.Patch(context.Background(), wr, patch); err != nil {
 		t.Fatal(err)
 	}

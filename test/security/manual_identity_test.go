@@ -81,7 +81,7 @@ func TestManualTriggerInSomeoneElsesName(t *testing.T) {
 	t.Run("cancelled by another user", func(t *testing.T) {
 		patch := client.MergeFrom(own.DeepCopy())
 		cancel := own.DeepCopy()
-		cancel.Spec.CancelRequested = true
+		cancel.Spec.CancelRequested, cancel.Spec.CancelledBy = true, "bob"
 		if err := bob.Patch(ctx, cancel, patch); err != nil {
 			t.Errorf("bob cancelling mallory's run: %v", err)
 		}

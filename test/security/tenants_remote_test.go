@@ -67,7 +67,7 @@ func TestTenantsShareARemoteNamespace(t *testing.T) {
 
 	// Tenant A cancels: A's Run is asked to stop, B's is not.
 	patch := client.MergeFrom(a.DeepCopy())
-	a.Spec.CancelRequested = true
+	a.Spec.CancelRequested, a.Spec.CancelledBy = true, kubetest.AdminUser
 	if err := env.Client.Patch(ctx, a, patch); err != nil {
 		t.Fatal(err)
 	}

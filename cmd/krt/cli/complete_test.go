@@ -61,6 +61,8 @@ func TestCompleteNames(t *testing.T) {
 		{[]string{"wf", "approve", "-n", "ns1", "wr-gated", ""}, []string{"approve-prod"}},
 		{[]string{"wf", "reject", "-n", "ns1", "wr-done", ""}, []string{"approve-prod"}},
 		{[]string{"wf", "cancel", "-n", "ns1", ""}, []string{"wr-gated"}},
+		{[]string{"wf", "history", "-n", "ns1", ""}, []string{"wr-done", "wr-gated"}},
+		{[]string{"wf", "rerun", "-n", "ns1", ""}, []string{"wr-done", "wr-gated"}},
 		{[]string{"wf", "trigger", "-n", "ns1", ""}, []string{"deploy"}},
 		{[]string{"wf", "runs", "-n", "ns1", ""}, []string{"ci", "deploy"}},
 		{[]string{"wf", "approve", "-n", "ns1", "wr-missing", ""}, nil},
@@ -93,7 +95,7 @@ func TestCompletionScripts(t *testing.T) {
 		}
 	}
 	got = completions(t, nil, "wf", "")
-	for _, want := range []string{"list", "runs", "trigger", "approve", "reject", "cancel", "graph"} {
+	for _, want := range []string{"list", "runs", "trigger", "approve", "reject", "cancel", "rerun", "history", "graph"} {
 		if !slices.Contains(got, want) {
 			t.Errorf("krt wf <TAB> offers %q, lacks %q", got, want)
 		}

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
@@ -231,8 +230,10 @@ func (r *root) wfCancelCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "cancel RUN...",
 		Short: "Ask workflow runs to stop",
-		Long: `Cancel sets spec.cancelRequested on each run. Its running steps' Runs are asked
-to stop, every node not yet done ends Cancelled, and finally steps do not run.`,
+		Long: `Cancel sets spec.cancelRequested on each run, and spec.cancelledBy to your name
+as the API server knows you (the admission policy refuses any other). Its
+running steps' Runs are asked to stop, every node not yet done ends Cancelled,
+and finally steps do not run. krt wf history shows who cancelled.`,
 		Args:              cobra.MinimumNArgs(1),
 		ValidArgsFunction: r.complete(0, listWorkflowRuns(wfRunUnfinished)),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -240,8 +241,12 @@ to stop, every node not yet done ends Cancelled, and finally steps do not run.`,
 			if err != nil {
 				return err
 			}
+			me, err := r.whoami(cmd.Context())
+			if err != nil {
+				return err
+			}
 			for _, name := range args {
-				if err := r.wfCancel(cmd.Context(), s, name); err != nil {
+				if err := r.wfCancel(cmd.Context(), s, name, me.Username); err != nil {
 					return err
 				}
 			}
@@ -250,7 +255,7 @@ to stop, every node not yet done ends Cancelled, and finally steps do not run.`,
 	}
 }
 
-func (r *root) wfCancel(ctx context.Context, s *wfSession, name string) error {
+func (r *root) wfCancel(ctx context.Context, s *wfSession, name, me string) error {
 	wr, err := s.run(ctx, name)
 	if err != nil {
 		return err
@@ -259,8 +264,14 @@ func (r *root) wfCancel(ctx context.Context, s *wfSession, name string) error {
 		fmt.Fprintf(r.Out, "workflowrun.krt.dev/%s already %s\n", name, strings.ToLower(string(wr.Status.Phase)))
 		return nil
 	}
-	patch := client.RawPatch(types.MergePatchType, []byte(`{"spec":{"cancelRequested":true}}`))
-	if err := s.c.Patch(ctx, wr, patch); err != nil {
+	if wr.Spec.CancelRequested {
+		// The first cancel's author stays on record; a second adds nothing.
+		fmt.Fprintf(r.Out, "workflowrun.krt.dev/%s cancel already requested by %s\n", name, orDash(wr.Spec.CancelledBy))
+		return nil
+	}
+	base := wr.DeepCopy()
+	wr.Spec.CancelRequested, wr.Spec.CancelledBy = true, me
+	if err := s.c.Patch(ctx, wr, client.MergeFrom(base)); err != nil {
 		return err
 	}
 	fmt.Fprintf(r.Out, "workflowrun.krt.dev/%s cancel requested\n", name)

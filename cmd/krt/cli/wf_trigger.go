@@ -76,6 +76,7 @@ func (r *root) wfTrigger(ctx context.Context, name string, o *wfTriggerOptions) 
 	if err != nil {
 		return err
 	}
+	wr.Spec.TriggeredBy = me.Username
 	if err := s.c.Create(ctx, wr); err != nil {
 		return err
 	}

@@ -82,7 +82,9 @@ func runtimesNotReady(ctx context.Context, c *cluster) string {
 	}
 	var waiting []string
 	for _, rt := range list.Items {
-		scaledDown := rt.Spec.Replicas != nil && *rt.Spec.Replicas == 0
+		// A pool that may be empty when idle is not waited for.
+		scaledDown := (rt.Spec.Replicas != nil && *rt.Spec.Replicas == 0) ||
+			(rt.Spec.Autoscaling != nil && rt.Spec.Autoscaling.MinReplicas == 0)
 		if rt.Status.ReadyPods < 1 && !scaledDown {
 			waiting = append(waiting, rt.Namespace+"/"+rt.Name)
 		}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -27,9 +28,18 @@ import (
 // sysctls the kubelet changes outside the node's network namespace.
 var sysctls = []string{"vm/overcommit_memory", "vm/panic_on_oom", "kernel/panic", "kernel/panic_on_oops"}
 
+// readSysctls reads the host's values; where an earlier node crashed,
+// they are the ones it saved before the kubelet changed them.
 func readSysctls(t *testing.T) map[string]string {
 	t.Helper()
 	m := map[string]string{}
+	if saved, err := os.ReadFile("/tmp/krt-node/sysctl.orig"); err == nil {
+		for _, l := range strings.Split(strings.TrimSpace(string(saved)), "\n") {
+			k, v, _ := strings.Cut(l, "=")
+			m[k] = v
+		}
+		return m
+	}
 	for _, k := range sysctls {
 		v, err := os.ReadFile(filepath.Join("/proc/sys", k))
 		if err != nil {
@@ -45,7 +55,7 @@ func TestCrashedNodeIsCleanedUpByTheNextStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := readSysctls(t)
+	before, rulesBefore := readSysctls(t), iptablesRules(t)
 	bin := filepath.Join(t.TempDir(), "nodeup")
 	if out, err := exec.Command("go", "build", "-o", bin, filepath.Join(root, "test/node/nodeup")).CombinedOutput(); err != nil {
 		t.Fatalf("go build nodeup: %v\n%s", err, out)
@@ -77,6 +87,9 @@ func TestCrashedNodeIsCleanedUpByTheNextStart(t *testing.T) {
 	if mounts, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(mounts), "/tmp/krt-node/") {
 		t.Error("mounts under /tmp/krt-node survive Stop")
 	}
+	if after := iptablesRules(t); after != rulesBefore {
+		t.Errorf("the host's iptables rules changed:\nbefore:\n%s\nafter:\n%s", rulesBefore, after)
+	}
 	if after := readSysctls(t); !mapsEqual(before, after) {
 		t.Errorf("sysctls after Stop %v, want them as before the node %v", after, before)
 	}
@@ -97,6 +110,7 @@ func crashWithAPod(t *testing.T, root, bin string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
 	up := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -122,8 +136,13 @@ func crashWithAPod(t *testing.T, root, bin string) {
 		Containers: []corev1.Container{{Name: "sleep", Image: node.PythonImage, Command: []string{"sleep", "3600"},
 			ImagePullPolicy: corev1.PullNever}},
 		TerminationGracePeriodSeconds: ptr.To(int64(0))}}
-	if _, err := cs.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
+	// The controller-manager makes the default service account the pod
+	// needs a moment after the node is up.
+	if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		_, err := cs.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{})
+		return err == nil, nil
+	}); err != nil {
+		t.Fatal("the pod could not be created")
 	}
 	if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
 		p, err := cs.CoreV1().Pods("default").Get(ctx, "survivor", metav1.GetOptions{})
@@ -134,6 +153,26 @@ func crashWithAPod(t *testing.T, root, bin string) {
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
 }
+
+// iptablesRules is the host's rule set, without counters or the dump's
+// timestamps.
+func iptablesRules(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("iptables-save").Output()
+	if err != nil {
+		t.Fatalf("iptables-save: %v", err)
+	}
+	var rules []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(l, "#") {
+			continue
+		}
+		rules = append(rules, counters.ReplaceAllString(l, ""))
+	}
+	return strings.Join(rules, "\n")
+}
+
+var counters = regexp.MustCompile(`\[\d+:\d+\]`)
 
 func mapsEqual(a, b map[string]string) bool {
 	if len(a) != len(b) {
