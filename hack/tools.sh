@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the pinned kube-apiserver, etcd, controller-gen, buf and helm into bin/,
+# Builds the pinned kube-apiserver, etcd, controller-gen, buf, helm and promtool into bin/,
 # and what test/node runs a real node with: kubelet, kube-proxy,
 # kube-controller-manager, kube-scheduler, kubectl and containerd v2.
 # The binaries are cached outside the clone (~/.cache/krt/tools/<pins>) so a
@@ -17,6 +17,9 @@ protoc_gen_go_grpc_version=v1.6.2
 # The newest helm 3: the chart is apiVersion v2, which helm 3 and 4 both read,
 # and 3 is what most clusters are still installed with.
 helm_version=v3.22.0
+# Prometheus v3.16.0 (its module numbers v3.x as v0.3xx), whose promtool
+# unit-tests charts/krt's alert rules (test/monitoring).
+promtool_version=v0.316.0
 containerd_version=v2.4.2
 # -2: since the binaries carry Kubernetes' version ldflags. Without them they
 # report v0.0.0-master+$Format:%H$, which `kubectl version` cannot parse and
@@ -104,6 +107,10 @@ install helm "helm.sh/helm/v3/cmd/helm@$helm_version" -trimpath -ldflags "-s -w 
 	-X helm.sh/helm/v3/internal/version.version=$helm_version \
 	-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=37 \
 	-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=37"
+# promtool has Prometheus's go.mod, with no replaces, so it installs at its
+# version. It pulls in every service discovery Prometheus has: about 8
+# minutes of CPU the first time.
+install promtool "github.com/prometheus/prometheus/cmd/promtool@$promtool_version" -trimpath
 # containerd v2 for test/node's kubelet (1.37 warns that 1.38 drops
 # containerd 1.x, which is what Debian ships). No cgo: the snapshotters
 # that need it are left out; test/node uses overlayfs.

@@ -56,6 +56,9 @@ type Options struct {
 	Isolation string
 	// LogsAddress is where the live log server listens.
 	LogsAddress string
+	// MetricsAddress is where GET /metrics is served, with no token;
+	// off when empty.
+	MetricsAddress string
 	// LogsToken is the bearer token the log server asks for; without one
 	// it serves only /healthz.
 	LogsToken string
@@ -80,6 +83,7 @@ type Agent struct {
 	queue   workqueue.TypedRateLimitingInterface[string]
 	logs    *logs.Store
 	out     *jsonLines
+	metrics *metrics
 
 	mu     sync.Mutex
 	active map[string]*execution // by Run name
@@ -126,7 +130,7 @@ func New(opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("runtime server %s: %w", opts.RuntimeAddress, err)
 	}
-	return &Agent{
+	a := &Agent{
 		opts:    opts,
 		client:  c,
 		cache:   runs,
@@ -139,7 +143,9 @@ func New(opts Options) (*Agent, error) {
 		out:      newJSONLines(opts.Stdout),
 		active:   map[string]*execution{},
 		finished: newRecent(4096),
-	}, nil
+	}
+	a.metrics = newMetrics(a)
+	return a, nil
 }
 
 // Run serves until ctx ends.
@@ -155,6 +161,11 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 	}()
 	defer srv.Close()
+	if a.opts.MetricsAddress != "" {
+		if err := a.serveMetrics(ctx, a.opts.MetricsAddress); err != nil {
+			return fmt.Errorf("metrics server: %w", err)
+		}
+	}
 
 	inf, err := a.cache.GetInformer(ctx, &krtv1.Run{})
 	if err != nil {

@@ -24,11 +24,14 @@ func (a *Agent) execute(ctx context.Context, ex *execution, run *krtv1.Run, atta
 		log.Reset() // attaching replays the output from the start
 	}
 	defer a.logs.Finish(run.UID)
+	began := time.Now()
 	res := a.runOnce(ctx, ex, run, attach, log)
 	if ex.wasFenced() {
+		a.metrics.observe("fenced", began)
 		a.forget(ex)
 		return
 	}
+	a.metrics.observe(string(res.phase), began)
 	ex.finishing()
 	retry := run.DeepCopy()
 	if res.apply(retry) {

@@ -12,6 +12,12 @@ const (
 	AnnotationCapacity = "krt.dev/capacity"
 	// LogsPortName is the name of runtimed's live log port on a runtime pod.
 	LogsPortName = "krt-logs"
+	// MetricsPortName is the name of runtimed's Prometheus metrics port on
+	// a runtime pod, the one port of it open to scrapers.
+	MetricsPortName = "krt-metrics"
+	// LabelScrapeMetrics on a namespace lets its pods (Prometheus) reach
+	// krt's metrics ports through krt's NetworkPolicies.
+	LabelScrapeMetrics = "krt.dev/scrape-metrics"
 	// AnnotationLocalLogsToken is on the pods of the local pool only (krt
 	// dev up, the tests): the bearer token of runtimed's log server, which
 	// `krt logs` reads there because no kubelet serves pods/log. Reading it
@@ -46,10 +52,16 @@ const (
 
 // LogsPort is the port of runtimed's log server on a runtime pod, from its
 // container port named LogsPortName; 0 when the pod has none.
-func LogsPort(p *corev1.Pod) int32 {
+func LogsPort(p *corev1.Pod) int32 { return namedPort(p, LogsPortName) }
+
+// MetricsPort is the port of runtimed's metrics server on a runtime pod;
+// 0 when the pod has none.
+func MetricsPort(p *corev1.Pod) int32 { return namedPort(p, MetricsPortName) }
+
+func namedPort(p *corev1.Pod, name string) int32 {
 	for _, c := range p.Spec.Containers {
 		for _, port := range c.Ports {
-			if port.Name == LogsPortName {
+			if port.Name == name {
 				return port.ContainerPort
 			}
 		}

@@ -25,6 +25,7 @@ import (
 	"krt.dev/krt/api/scheme"
 	"krt.dev/krt/controllers/cluster"
 	"krt.dev/krt/controllers/index"
+	krtmetrics "krt.dev/krt/controllers/metrics"
 	"krt.dev/krt/controllers/reaper"
 	runtimectl "krt.dev/krt/controllers/runtime"
 	"krt.dev/krt/controllers/scheduler"
@@ -224,7 +225,13 @@ func setup(ctx context.Context, mgr ctrl.Manager, enabled map[string]bool, set s
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
-	return nil
+	// Metrics only from the kinds the enabled controllers watch already.
+	return krtmetrics.SetupWithManager(mgr, krtmetrics.Kinds{
+		Runs:         enabled["scheduler"] || enabled["runtime"],
+		WorkflowRuns: enabled["workflow"],
+		Clusters:     enabled["cluster"],
+		Repositories: enabled["source"],
+	})
 }
 
 // fluxEnabled decides whether to watch Flux sources. On auto it asks the

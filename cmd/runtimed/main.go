@@ -34,6 +34,7 @@ func main() {
 	secrets := flag.String("allowed-secrets", "", "comma-separated Secrets that Runs may read through secretEnv (the Runtime's spec.secrets)")
 	flag.StringVar(&opts.RuntimeAddress, "runtime-address", "unix:///krt/run/runtime.sock", "gRPC target of the Runtime Server")
 	flag.StringVar(&opts.LogsAddress, "logs-address", ":8081", "where the live log server listens")
+	flag.StringVar(&opts.MetricsAddress, "metrics-address", "", "where Prometheus metrics are served, with no token (a port apart from the log server's); off when empty")
 	tokenFile := flag.String("logs-token-file", "", "a file holding the bearer token that reading a Run's log from the log server takes; without it, the server answers only /healthz")
 	flag.StringVar(&opts.Isolation, "isolation", string(krtv1.IsolationShared), "the Runtime's spec.isolation: with ephemeral, the pod takes one Run and marks its Lease spent")
 	runtimeToken := flag.String("runtime-token-file", "", "a file holding the token the Runtime Server asks for, where it cannot tell runtimed by its uid (the local pool)")

@@ -13,7 +13,9 @@ import (
 	krtv1 "krt.dev/krt/api/v1alpha1"
 )
 
-// networkPolicy closes a Runtime's pods to all ingress. Nothing needs to
+// networkPolicy closes a Runtime's pods to all ingress but runtimed's
+// metrics port, from namespaces labelled krt.dev/scrape-metrics=true (as
+// the chart admits scrapers to krt-controller). Nothing else needs to
 // reach them: `krt logs` reads runtimed's container log through the API
 // server (pods/log), runtimed's log server answers nobody in a cluster, and
 // the kubelet's probes come from the node, which a NetworkPolicy always
@@ -25,6 +27,7 @@ func networkPolicy(rt *krtv1.Runtime, apiServer []networkingv1.NetworkPolicyEgre
 		Spec: networkingv1.NetworkPolicySpec{
 			PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{krtv1.LabelRuntime: rt.Name}},
 			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
+			Ingress:     []networkingv1.NetworkPolicyIngressRule{metricsIngress()},
 		},
 	}
 	if rt.Spec.Network == nil {
@@ -39,6 +42,16 @@ func networkPolicy(rt *krtv1.Runtime, apiServer []networkingv1.NetworkPolicyEgre
 		})
 	np.Spec.Egress = append(np.Spec.Egress, apiServer...)
 	return np
+}
+
+// metricsIngress admits scrapers to runtimed's metrics port only.
+func metricsIngress() networkingv1.NetworkPolicyIngressRule {
+	port := intstr.FromString(krtv1.MetricsPortName)
+	return networkingv1.NetworkPolicyIngressRule{
+		From: []networkingv1.NetworkPolicyPeer{{NamespaceSelector: &metav1.LabelSelector{
+			MatchLabels: map[string]string{krtv1.LabelScrapeMetrics: "true"}}}},
+		Ports: []networkingv1.NetworkPolicyPort{{Protocol: ptrProto(corev1.ProtocolTCP), Port: &port}},
+	}
 }
 
 func ptrProto(p corev1.Protocol) *corev1.Protocol { return &p }

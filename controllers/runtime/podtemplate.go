@@ -29,6 +29,8 @@ const (
 	WorkRoot = sharedMount + "/work"
 	// LogsPort is runtimed's log server port in a cluster.
 	LogsPort = 8081
+	// MetricsPort is runtimed's Prometheus metrics port in a cluster.
+	MetricsPort = 8082
 	// nonRootUID runs every container: images such as python:3.13-slim
 	// default to root, which the restricted Pod Security Standard refuses.
 	nonRootUID = 65532
@@ -56,6 +58,8 @@ type PodOptions struct {
 	RuntimedImage string
 	// LogsPort overrides LogsPort; the local pool gives each pod its own.
 	LogsPort int32
+	// MetricsPort overrides MetricsPort, likewise.
+	MetricsPort int32
 }
 
 // restricted is a container security context that passes the restricted
@@ -75,9 +79,11 @@ func restricted() *corev1.SecurityContext {
 // Deployment runs it with the Runtime's template merged on (Pod); the
 // local pool runs it as it is.
 func PodTemplate(rt *krtv1.Runtime, opts PodOptions) corev1.PodTemplateSpec {
-	port := opts.LogsPort
-	if port == 0 {
-		port = LogsPort
+	if opts.LogsPort == 0 {
+		opts.LogsPort = LogsPort
+	}
+	if opts.MetricsPort == 0 {
+		opts.MetricsPort = MetricsPort
 	}
 	shared := []corev1.VolumeMount{{Name: "krt", MountPath: sharedMount}}
 	capacity := rt.PodCapacity()
@@ -105,7 +111,7 @@ func PodTemplate(rt *krtv1.Runtime, opts PodOptions) corev1.PodTemplateSpec {
 				Command:         []string{ImageKrtRuntime, "--install", RuntimeBinary},
 				SecurityContext: asRuntimed(restricted()), VolumeMounts: shared,
 			}},
-			Containers: []corev1.Container{runtimeContainer(rt, shared), runtimedContainer(rt, opts, port, shared)},
+			Containers: []corev1.Container{runtimeContainer(rt, shared), runtimedContainer(rt, opts, shared)},
 		},
 	}
 }
@@ -154,7 +160,7 @@ func runtimeContainer(rt *krtv1.Runtime, shared []corev1.VolumeMount) corev1.Con
 	return c
 }
 
-func runtimedContainer(rt *krtv1.Runtime, opts PodOptions, port int32, shared []corev1.VolumeMount) corev1.Container {
+func runtimedContainer(rt *krtv1.Runtime, opts PodOptions, shared []corev1.VolumeMount) corev1.Container {
 	field := func(name, path string) corev1.EnvVar {
 		return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: path}}}
 	}
@@ -170,10 +176,13 @@ func runtimedContainer(rt *krtv1.Runtime, opts PodOptions, port int32, shared []
 		Image: opts.RuntimedImage,
 		Command: []string{ImageRuntimed, "--runtime", rt.Name, "--languages", strings.Join(langs, ","),
 			"--allowed-secrets", strings.Join(rt.Spec.Secrets, ","),
-			"--runtime-address", RuntimeSocket, "--logs-address", ":" + strconv.Itoa(int(port)),
-			"--isolation", string(rt.Mode())},
-		Env:             []corev1.EnvVar{field("POD_NAME", "metadata.name"), field("POD_NAMESPACE", "metadata.namespace"), field("POD_UID", "metadata.uid")},
-		Ports:           []corev1.ContainerPort{{Name: krtv1.LogsPortName, ContainerPort: port, Protocol: corev1.ProtocolTCP}},
+			"--runtime-address", RuntimeSocket, "--logs-address", ":" + strconv.Itoa(int(opts.LogsPort)),
+			"--metrics-address", ":" + strconv.Itoa(int(opts.MetricsPort)), "--isolation", string(rt.Mode())},
+		Env: []corev1.EnvVar{field("POD_NAME", "metadata.name"), field("POD_NAMESPACE", "metadata.namespace"), field("POD_UID", "metadata.uid")},
+		Ports: []corev1.ContainerPort{
+			{Name: krtv1.LogsPortName, ContainerPort: opts.LogsPort, Protocol: corev1.ProtocolTCP},
+			{Name: krtv1.MetricsPortName, ContainerPort: opts.MetricsPort, Protocol: corev1.ProtocolTCP},
+		},
 		SecurityContext: asRuntimed(restricted()),
 		VolumeMounts: append(append([]corev1.VolumeMount(nil), shared...),
 			corev1.VolumeMount{Name: tokenVolume, MountPath: TokenDir, ReadOnly: true}),

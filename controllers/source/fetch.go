@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	krtmetrics "krt.dev/krt/controllers/metrics"
 	"krt.dev/krt/sources/artifact"
 	"krt.dev/krt/sources/folder"
 	"krt.dev/krt/sources/git"
@@ -50,6 +51,7 @@ func (r *Reconciler) resolve(ctx context.Context, repo *krtv1.WorkflowRepository
 		ref = *repo.Spec.Ref
 	}
 	res, err := r.git.Resolve(ctx, repo.Spec.URL, auth, ref)
+	krtmetrics.SourceLsRemotes.WithLabelValues(repo.Namespace, repo.Name, krtmetrics.Result(err)).Inc()
 	if err != nil {
 		return nil, err
 	}
@@ -79,6 +81,7 @@ func (r *Reconciler) fetch(ctx context.Context, repo *krtv1.WorkflowRepository, 
 		return prev.(tooLarge).err
 	}
 	err := r.git.Fetch(ctx, repo.Spec.URL, auth, res)
+	krtmetrics.SourceFetches.WithLabelValues(repo.Namespace, repo.Name, krtmetrics.Result(err)).Inc()
 	if errors.Is(err, git.ErrTooLarge) {
 		err = &configError{fmt.Errorf("%s: %w", res.Revision, err)}
 		r.tooLarge.Store(key, tooLarge{commit: res.Commit, err: err})

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	krtmetrics "krt.dev/krt/controllers/metrics"
 	"krt.dev/krt/sources/webhook"
 )
 
@@ -91,25 +92,30 @@ func (rc *Receiver) Start(ctx context.Context) error {
 // ServeHTTP verifies and acts on one webhook, once: a delivery acted on
 // before, by this replica or another, is answered 200 and changes nothing.
 func (rc *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	krtmetrics.WebhookDeliveries.WithLabelValues(rc.serve(w, req)).Inc()
+}
+
+// serve answers a delivery and names its result for the metrics.
+func (rc *Receiver) serve(w http.ResponseWriter, req *http.Request) string {
 	if req.Method != http.MethodPost {
 		http.Error(w, "POST only", http.StatusMethodNotAllowed)
-		return
+		return "bad_request"
 	}
 	ctx := req.Context()
 	repo, err := rc.repository(ctx, req.URL.Path)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusNotFound)
-		return
+		return "not_found"
 	}
 	body, err := webhook.ReadBody(req)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
-		return
+		return "too_large"
 	}
 	token, err := rc.r.webhookToken(ctx, repo)
 	if err != nil {
 		http.Error(w, "the receiver is not configured", http.StatusInternalServerError)
-		return
+		return "misconfigured"
 	}
 	provider := webhookProvider(repo)
 	if err := webhook.Verify(provider, req.Header, body, token); err != nil {
@@ -120,27 +126,29 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			rc.r.recorder.Event(repo, corev1.EventTypeWarning, ReasonWebhookRefused, err.Error())
 		}
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
-		return
+		return "signature_invalid"
 	}
 	id := webhook.DeliveryID(provider, req.Header, body)
 	if delivered(repo, id) {
 		rc.duplicate(w, repo, req, id)
-		return
+		return "duplicate"
 	}
 	ev, err := webhook.Decode(provider, req.Header, body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
+		return "bad_request"
 	}
 	dup, err := rc.act(ctx, repo, id, ev)
 	switch {
 	case err != nil:
 		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return "error"
 	case dup:
 		rc.duplicate(w, repo, req, id)
-	default:
-		w.WriteHeader(http.StatusAccepted)
+		return "duplicate"
 	}
+	w.WriteHeader(http.StatusAccepted)
+	return "accepted"
 }
 
 // duplicate answers a replayed or redelivered delivery: 200, so that a

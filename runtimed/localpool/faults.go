@@ -3,6 +3,7 @@ package localpool
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"syscall"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -24,6 +25,8 @@ type PodInfo struct {
 	// LogsURL is runtimed's live log server; reading a Run's log there
 	// takes LogsToken as a bearer token.
 	LogsURL, LogsToken string
+	// MetricsURL is runtimed's metrics server (GET /metrics, no token).
+	MetricsURL string
 	// RuntimedPID and ServerPID are 0 when the process is not running.
 	RuntimedPID, ServerPID int
 }
@@ -45,7 +48,8 @@ func (p *Pool) Pods(namespace, runtime string) []PodInfo {
 		pp.mu.Lock()
 		info := PodInfo{Name: pp.pod.Name, Namespace: pp.pod.Namespace, UID: pp.pod.UID, Runtime: pp.runtime, Dir: pp.dir,
 			WorkRoot: pp.host.local(runtimectl.RuntimeContainer, runtimectl.WorkRoot),
-			LogsURL:  pp.LogsURL(), LogsToken: pp.pod.Annotations[krtv1.AnnotationLocalLogsToken]}
+			LogsURL:  pp.LogsURL(), LogsToken: pp.pod.Annotations[krtv1.AnnotationLocalLogsToken],
+			MetricsURL: "http://127.0.0.1:" + strconv.Itoa(int(krtv1.MetricsPort(pp.pod)))}
 		if pp.alive(pp.runtimed) {
 			info.RuntimedPID = pp.runtimed.Process.Pid
 		}

@@ -17,10 +17,11 @@ const (
 )
 
 // podFor is a runtime pod as the Runtime controller's Deployment would make
-// it, with the log port the local runtimed listens on and the token its log
+// it, with the log and metrics ports the local runtimed listens on and the token its log
 // server asks for.
-func podFor(rt *krtv1.Runtime, logsPort int, logsToken string) *corev1.Pod {
-	tmpl := runtimectl.PodTemplate(rt, runtimectl.PodOptions{RuntimedImage: localImage, LogsPort: int32(logsPort)})
+func podFor(rt *krtv1.Runtime, logsPort, metricsPort int, logsToken string) *corev1.Pod {
+	tmpl := runtimectl.PodTemplate(rt, runtimectl.PodOptions{RuntimedImage: localImage,
+		LogsPort: int32(logsPort), MetricsPort: int32(metricsPort)})
 	spec := tmpl.Spec
 	spec.NodeName = nodeName
 	if tmpl.Annotations == nil {

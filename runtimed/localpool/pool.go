@@ -230,11 +230,15 @@ func (p *Pool) addPod(ctx context.Context, rt *krtv1.Runtime) error {
 	if err != nil {
 		return err
 	}
+	metricsPort, err := freePort()
+	if err != nil {
+		return err
+	}
 	token := make([]byte, 32)
 	if _, err := rand.Read(token); err != nil {
 		return err
 	}
-	pod := podFor(rt, port, hex.EncodeToString(token))
+	pod := podFor(rt, port, metricsPort, hex.EncodeToString(token))
 	if err := p.client.Create(ctx, pod); err != nil {
 		return fmt.Errorf("creating pod for runtime %s: %w", rt.Name, err)
 	}

@@ -18,6 +18,9 @@ var (
 	bins  kubetest.Binaries
 	stack *kubetest.Stack
 	pool  *localpool.Pool
+	// metricsURL and hookURL are krt-controller's metrics endpoint and
+	// webhook receiver.
+	metricsURL, hookURL string
 )
 
 func TestMain(m *testing.M) {
@@ -36,13 +39,25 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(bins.Dir)
+	metricsAddr, err := kubetest.FreeAddress()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	hookAddr, err := kubetest.FreeAddress()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	metricsURL, hookURL = "http://"+metricsAddr+"/metrics", "http://"+hookAddr
 	// Short heartbeats and claim timeouts, so that fault tests take
 	// seconds, and a short scale-down window, so autoscaled pools shrink
 	// within the test.
 	stack, err = kubetest.StartStack(env, bins, kubetest.StackOptions{
-		KillGrace:      2 * time.Second,
-		LeaseDuration:  3 * time.Second,
-		ControllerArgs: []string{"--claim-timeout", "10s", "--scale-down-stabilization", "3s", "--drain-settle", "500ms"},
+		KillGrace:     2 * time.Second,
+		LeaseDuration: 3 * time.Second,
+		ControllerArgs: []string{"--claim-timeout", "10s", "--scale-down-stabilization", "3s", "--drain-settle", "500ms",
+			"--metrics-bind-address", metricsAddr, "--webhook-bind-address", hookAddr},
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

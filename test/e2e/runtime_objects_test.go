@@ -141,9 +141,14 @@ func TestRuntimeNetworkPolicy(t *testing.T) {
 			if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "krt-runtime-net"}, np); err != nil {
 				t.Fatal(err)
 			}
-			// No ingress at all: nothing needs to reach a runtime pod.
-			if np.Spec.PodSelector.MatchLabels[krtv1.LabelRuntime] != "net" || len(np.Spec.Ingress) != 0 || np.Spec.PolicyTypes[0] != networkingv1.PolicyTypeIngress {
-				t.Fatalf("policy = %+v, want all ingress denied", np.Spec)
+			// No ingress but runtimed's metrics port, from the namespaces
+			// labelled for scraping: the log port stays closed.
+			if np.Spec.PodSelector.MatchLabels[krtv1.LabelRuntime] != "net" || np.Spec.PolicyTypes[0] != networkingv1.PolicyTypeIngress {
+				t.Fatalf("policy = %+v, want ingress restricted", np.Spec)
+			}
+			if in := np.Spec.Ingress; len(in) != 1 || len(in[0].Ports) != 1 || in[0].Ports[0].Port.StrVal != krtv1.MetricsPortName ||
+				len(in[0].From) != 1 || in[0].From[0].NamespaceSelector.MatchLabels[krtv1.LabelScrapeMetrics] != "true" {
+				t.Fatalf("ingress = %+v, want only %s from namespaces labelled %s=true", in, krtv1.MetricsPortName, krtv1.LabelScrapeMetrics)
 			}
 			hasEgress := len(np.Spec.PolicyTypes) == 2
 			if hasEgress != tc.wantEgress {

@@ -32,10 +32,12 @@ func TestRuntimePodProcessesRunTheirPodSpec(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The container's view of the pod, on this machine: the shared volume
-	// is in the pod's directory, and the log server listens on loopback.
+	// is in the pod's directory, and the log and metrics servers listen on
+	// loopback.
 	logsAddress := fmt.Sprintf(":%d", krtv1.LogsPort(pod))
+	metricsAddress := fmt.Sprintf(":%d", krtv1.MetricsPort(pod))
 	local := func(arg string) string {
-		if arg == logsAddress {
+		if arg == logsAddress || arg == metricsAddress {
 			return "127.0.0.1" + arg
 		}
 		return strings.ReplaceAll(arg, "/krt/", info.Dir+"/krt/")
