@@ -120,3 +120,44 @@ func describeSpans(spans []receivedSpan) string {
 	sort.Strings(lines)
 	return strings.Join(lines, "\n")
 }
+
+// checkRestartedTrace checks a run whose controller was killed along the
+// way: its spans are still one trace with one root, none sent twice, and
+// the nodes that ended after the last kill are there under the root. (A
+// span buffered when the process was killed may be lost, so the nodes
+// that ended before are not required.)
+func checkRestartedTrace(t *testing.T, ns, name string, nodes ...string) {
+	t.Helper()
+	eventually(t, 30*time.Second, "the trace of "+name, func() (bool, string) {
+		var roots []receivedSpan
+		for _, s := range otlp.received() {
+			if s.attrs["krt.workflowrun"] == name && s.attrs["krt.namespace"] == ns {
+				roots = append(roots, s)
+			}
+		}
+		if len(roots) != 1 {
+			return false, fmt.Sprintf("%d root spans", len(roots))
+		}
+		seen, have := map[string]bool{}, map[string]bool{}
+		var spans []receivedSpan
+		for _, s := range otlp.received() {
+			if s.trace != roots[0].trace {
+				continue
+			}
+			spans = append(spans, s)
+			if seen[s.id] {
+				t.Fatalf("span %s (%s) sent twice:\n%s", s.id, s.name, describeSpans(spans))
+			}
+			seen[s.id] = true
+			if strings.HasPrefix(s.name, "step ") && s.parent == roots[0].id {
+				have[s.attrs["krt.node"]] = true
+			}
+		}
+		for _, n := range nodes {
+			if !have[n] {
+				return false, "no span of node " + n + ":\n" + describeSpans(spans)
+			}
+		}
+		return true, ""
+	})
+}
