@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -53,9 +54,39 @@ func Setup(ctx context.Context, service string) (*Tracer, func(context.Context) 
 	if err != nil {
 		return nil, nil, fmt.Errorf("trace resource: %w", err)
 	}
+	sampler, err := samplerFromEnv()
+	if err != nil {
+		return nil, nil, err
+	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res),
-		sdktrace.WithIDGenerator(generator{}))
+		sdktrace.WithIDGenerator(generator{}), sdktrace.WithSampler(sampler))
 	return &Tracer{t: tp.Tracer("krt.dev/krt")}, tp.Shutdown, nil
+}
+
+// samplerFromEnv keeps whole traces or none: a ratio is decided on the
+// trace ID alone, for every span, since a node's span is emitted before
+// its root and names it as a sampled remote parent (a parent-based
+// sampler would keep every node and drop roots). OTEL_TRACES_SAMPLER may
+// be always_on (the default), always_off, or traceidratio with
+// OTEL_TRACES_SAMPLER_ARG; the parentbased_ forms mean the same here.
+func samplerFromEnv() (sdktrace.Sampler, error) {
+	name := strings.TrimPrefix(os.Getenv("OTEL_TRACES_SAMPLER"), "parentbased_")
+	switch name {
+	case "", "always_on":
+		return sdktrace.AlwaysSample(), nil
+	case "always_off":
+		return sdktrace.NeverSample(), nil
+	case "traceidratio":
+		ratio := 1.0
+		if arg := os.Getenv("OTEL_TRACES_SAMPLER_ARG"); arg != "" {
+			var err error
+			if ratio, err = strconv.ParseFloat(arg, 64); err != nil || ratio < 0 || ratio > 1 {
+				return nil, fmt.Errorf("OTEL_TRACES_SAMPLER_ARG %q is not a ratio between 0 and 1", arg)
+			}
+		}
+		return sdktrace.TraceIDRatioBased(ratio), nil
+	}
+	return nil, fmt.Errorf("OTEL_TRACES_SAMPLER %q is not supported (always_on, always_off, traceidratio)", name)
 }
 
 // exporter speaks OTLP over gRPC or HTTP, per OTEL_EXPORTER_OTLP_PROTOCOL

@@ -2,6 +2,7 @@ package tracing
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -68,5 +69,45 @@ func TestEmitIsDeterministic(t *testing.T) {
 	}
 	if got := Traceparent(tid, node); got != "00-"+tid.String()+"-"+node.String()+"-01" {
 		t.Errorf("traceparent %s", got)
+	}
+}
+
+// A sampled ratio keeps or drops a trace whole: the root and a node of
+// one run are decided alike, as their trace ID decides.
+func TestSamplerKeepsWholeTraces(t *testing.T) {
+	t.Setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+	t.Setenv("OTEL_TRACES_SAMPLER_ARG", "0.5")
+	sampler, err := samplerFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec), sdktrace.WithIDGenerator(generator{}),
+		sdktrace.WithSampler(sampler))
+	tr := &Tracer{t: tp.Tracer("test")}
+	now := time.Now()
+	kept := map[trace.TraceID]int{}
+	for i := range 40 {
+		uid := fmt.Sprint("uid-", i)
+		tid := TraceID(uid)
+		tr.Emit(context.Background(), tid, Span{Name: "node", ID: SpanID(uid, "node", "a"), Parent: SpanID(uid), Start: now, End: now})
+		tr.Emit(context.Background(), tid, Span{Name: "root", ID: SpanID(uid), Start: now, End: now})
+		kept[tid] += 0
+	}
+	got := map[trace.TraceID]int{}
+	for _, s := range rec.Ended() {
+		got[s.SpanContext().TraceID()]++
+	}
+	for tid, n := range got {
+		if n != 2 {
+			t.Errorf("trace %s kept %d of its 2 spans", tid, n)
+		}
+	}
+	if len(got) == 0 || len(got) == len(kept) {
+		t.Errorf("a ratio of 0.5 kept %d of %d traces", len(got), len(kept))
+	}
+	t.Setenv("OTEL_TRACES_SAMPLER", "jaeger_remote")
+	if _, err := samplerFromEnv(); err == nil {
+		t.Error("an unsupported sampler is accepted")
 	}
 }
