@@ -3,6 +3,7 @@ package promote
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -126,8 +127,9 @@ func describeSpans(spans []receivedSpan) string {
 // the nodes that ended after the last kill are there under the root. (A
 // span buffered when the process was killed may be lost, so the nodes
 // that ended before are not required.)
-func checkRestartedTrace(t *testing.T, ns, name string, nodes ...string) {
+func checkRestartedTrace(t *testing.T, ns, name string, nodes ...string) map[string]receivedSpan {
 	t.Helper()
+	have := map[string]receivedSpan{}
 	eventually(t, 30*time.Second, "the trace of "+name, func() (bool, string) {
 		var roots []receivedSpan
 		for _, s := range otlp.received() {
@@ -138,7 +140,7 @@ func checkRestartedTrace(t *testing.T, ns, name string, nodes ...string) {
 		if len(roots) != 1 {
 			return false, fmt.Sprintf("%d root spans", len(roots))
 		}
-		seen, have := map[string]bool{}, map[string]bool{}
+		seen := map[string]bool{}
 		var spans []receivedSpan
 		for _, s := range otlp.received() {
 			if s.trace != roots[0].trace {
@@ -149,15 +151,39 @@ func checkRestartedTrace(t *testing.T, ns, name string, nodes ...string) {
 				t.Fatalf("span %s (%s) sent twice:\n%s", s.id, s.name, describeSpans(spans))
 			}
 			seen[s.id] = true
-			if strings.HasPrefix(s.name, "step ") && s.parent == roots[0].id {
-				have[s.attrs["krt.node"]] = true
+			if s.attrs["krt.node.kind"] != "" && s.parent == roots[0].id {
+				have[s.attrs["krt.node"]] = s
 			}
 		}
 		for _, n := range nodes {
-			if !have[n] {
+			if _, ok := have[n]; !ok {
 				return false, "no span of node " + n + ":\n" + describeSpans(spans)
 			}
 		}
 		return true, ""
 	})
+	return have
+}
+
+// checkNodeSpans checks that every node of a finished run has its span in
+// the run's one trace, with its kind and cluster.
+func checkNodeSpans(t *testing.T, wr *krtv1.WorkflowRun, approvals ...string) {
+	t.Helper()
+	var names []string
+	for _, n := range wr.Status.Nodes {
+		names = append(names, n.Name)
+	}
+	spans := checkRestartedTrace(t, wr.Namespace, wr.Name, names...)
+	for _, n := range wr.Status.Nodes {
+		s, kind, cluster := spans[n.Name], "step", n.Cluster
+		if slices.Contains(approvals, n.Name) {
+			kind = "approval"
+		}
+		if cluster == "" {
+			cluster = "hub"
+		}
+		if s.name != kind+" "+n.Name || s.attrs["krt.cluster"] != cluster || s.attrs["krt.phase"] != string(n.Phase) {
+			t.Errorf("node %s (%s in %s): span %s %v", n.Name, n.Phase, cluster, s.name, s.attrs)
+		}
+	}
 }
