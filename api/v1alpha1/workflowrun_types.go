@@ -303,6 +303,10 @@ const (
 	AnnotationDefinitionError = "krt.dev/definition-error"
 	// AnnotationNode is the node's full name: the label is cut to fit.
 	AnnotationNode = "krt.dev/node"
+	// AnnotationTraceparent on a Run is the W3C traceparent of its node's
+	// span in the WorkflowRun's trace, derived from the run's UID: spans
+	// about the Run, in whatever cluster, join that trace with it.
+	AnnotationTraceparent = "krt.dev/traceparent"
 )
 
 func init() {

@@ -30,6 +30,7 @@ import (
 	runtimectl "krt.dev/krt/controllers/runtime"
 	"krt.dev/krt/controllers/scheduler"
 	"krt.dev/krt/controllers/source"
+	"krt.dev/krt/controllers/tracing"
 	"krt.dev/krt/controllers/trigger"
 	"krt.dev/krt/controllers/ttl"
 	"krt.dev/krt/controllers/workflow"
@@ -97,7 +98,7 @@ func main() {
 	log := logger.NewLogger(logOpts)
 	ctrl.SetLogger(log)
 	addrs := addresses{metrics: metricsAddr, health: healthAddr, pprof: pprofAddr}
-	set := settings{schedulerWorkers, workflowWorkers, reaperOpts, runtimeOpts, sourceOpts, kubeconfigOpts, flux, watchNamespaces, runURL}
+	set := settings{schedulerWorkers, workflowWorkers, reaperOpts, runtimeOpts, sourceOpts, kubeconfigOpts, flux, watchNamespaces, runURL, nil}
 	if err := run(controllers, clientOpts, leaderOpts, addrs, set); err != nil {
 		log.Error(err, "krt-controller failed")
 		os.Exit(1)
@@ -118,6 +119,8 @@ type settings struct {
 	flux             string
 	namespaces       []string
 	runURL           string
+	// tracer is set once the manager runs, from the OTEL_* environment.
+	tracer *tracing.Tracer
 }
 
 func run(controllers []string, clientOpts client.Options, leaderOpts leaderelection.Options,
@@ -160,6 +163,18 @@ func run(controllers []string, clientOpts client.Options, leaderOpts leaderelect
 		return err
 	}
 	ctx := ctrl.SetupSignalHandler()
+	// Tracing is off, and free, unless the OTEL_* environment asks for it.
+	tracer, flush, err := tracing.Setup(ctx, "krt-controller")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// The spans of the last passes are sent before the process ends.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = flush(ctx)
+	}()
+	set.tracer = tracer
 	if err := setup(ctx, mgr, enabled, set); err != nil {
 		return err
 	}
@@ -210,7 +225,7 @@ func setup(ctx context.Context, mgr ctrl.Manager, enabled map[string]bool, set s
 		}},
 		{"cluster", func() error { return cluster.SetupWithManager(mgr, registry, set.kubeconfig) }},
 		{"workflow", func() error {
-			return workflow.SetupWithManager(ctx, mgr, registry, workflow.Options{Workers: set.workflowWorkers})
+			return workflow.SetupWithManager(ctx, mgr, registry, workflow.Options{Workers: set.workflowWorkers, Tracer: set.tracer})
 		}},
 		{"trigger", func() error {
 			return trigger.SetupWithManager(ctx, mgr, trigger.Options{Workers: set.workflowWorkers, GitCache: set.source.Cache,

@@ -57,6 +57,7 @@ func (p *pass) apply(n *krtv1.NodeStatus, run *krtv1.Run) {
 		finished = *run.Status.CompletionTime
 	}
 	n.Finished = &finished
+	p.ended[n.Name] = timesOf(run)
 	n.Message = clip(runMessage(run), maxNodeMessage)
 	switch phase {
 	case krtv1.RunSucceeded:

@@ -21,6 +21,7 @@ import (
 	krtv1 "krt.dev/krt/api/v1alpha1"
 	"krt.dev/krt/controllers/audit"
 	"krt.dev/krt/controllers/cluster"
+	"krt.dev/krt/controllers/tracing"
 	"krt.dev/krt/workflows/expr"
 )
 
@@ -61,6 +62,9 @@ type Reconciler struct {
 	expr     *expr.Env
 	recorder record.EventRecorder
 	now      func() time.Time
+	// tracer emits the spans of runs, nodes and Runs; nil when tracing
+	// is off.
+	tracer *tracing.Tracer
 	// self is the controller's own name as the API server knows it: a
 	// cancel it makes must carry it (the audit admission policy).
 	self string
@@ -92,6 +96,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 			// Reported once stored: a pass that lost its patch is
 			// done again, and must not report twice.
 			audit.Report(ctx, r.recorder, wr, p.audited)
+			r.trace(ctx, before, wr, p.ended)
 		case apierrors.IsConflict(err):
 			result, err = ctrl.Result{Requeue: true}, nil
 		}

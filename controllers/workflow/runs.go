@@ -119,7 +119,8 @@ func (p *pass) newRun(node string, spec krtv1.RunSpec, t target) (*krtv1.Run, er
 				krtv1.LabelWorkflowRunUID: string(wr.UID),
 				krtv1.LabelNode:           labelValue(node),
 			},
-			Annotations: map[string]string{krtv1.AnnotationOrigin: wr.Namespace + "/" + wr.Name, krtv1.AnnotationNode: node},
+			Annotations: map[string]string{krtv1.AnnotationOrigin: wr.Namespace + "/" + wr.Name, krtv1.AnnotationNode: node,
+				krtv1.AnnotationTraceparent: traceparentOf(wr, node)},
 		},
 		Spec: spec,
 	}

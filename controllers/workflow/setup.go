@@ -20,6 +20,7 @@ import (
 	krtv1 "krt.dev/krt/api/v1alpha1"
 	"krt.dev/krt/controllers/audit"
 	"krt.dev/krt/controllers/cluster"
+	"krt.dev/krt/controllers/tracing"
 	"krt.dev/krt/workflows/expr"
 )
 
@@ -33,6 +34,8 @@ type Options struct {
 	// ExprDeadline bounds the wall time of one evaluation; the expr
 	// package's default if 0.
 	ExprDeadline time.Duration
+	// Tracer emits each run's trace; nil for none.
+	Tracer *tracing.Tracer
 }
 
 // SetupWithManager registers the WorkflowRun controller. It watches Runs
@@ -54,7 +57,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, reg *cluster.Regist
 		return err
 	}
 	r := &Reconciler{client: mgr.GetClient(), live: mgr.GetAPIReader(), reg: reg, expr: env,
-		recorder: mgr.GetEventRecorderFor("krt-workflow-controller"), now: time.Now, self: self}
+		recorder: mgr.GetEventRecorderFor("krt-workflow-controller"), now: time.Now, self: self, tracer: opts.Tracer}
 	c, err := ctrl.NewControllerManagedBy(mgr).
 		Named("workflow").
 		For(&krtv1.WorkflowRun{}, builder.WithPredicates(predicate.Or[client.Object](

@@ -50,11 +50,13 @@ type pass struct {
 	runtimeList *[]krtv1.Runtime
 	// audited are the history's new entries, reported once stored.
 	audited []krtv1.AuditEntry
+	// ended are the Runs seen ending in this pass, for their spans.
+	ended map[string]runTimes
 }
 
 func (r *Reconciler) newPass(wr *krtv1.WorkflowRun) *pass {
 	return &pass{r: r, wr: wr, now: r.now(), nodes: newNodes(wr), expr: r.expr.ForPass(), missing: map[string]bool{},
-		targets: map[string]target{}, runPhase: string(krtv1.WorkflowRunning)}
+		targets: map[string]target{}, ended: map[string]runTimes{}, runPhase: string(krtv1.WorkflowRunning)}
 }
 
 // wakeAt asks for a reconcile at t, keeping the nearest of the timers.

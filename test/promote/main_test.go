@@ -47,6 +47,11 @@ func run(m *testing.M) int {
 		return 1
 	}
 	hookURL, hubArgs = "http://"+addr, []string{"--webhook-bind-address", addr}
+	if otlp, err = startOTLP(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer otlp.srv.Stop()
 	remote := []string{"--controllers", "scheduler,reaper,ttl,runtime"}
 	for _, c := range []struct {
 		into *cluster

@@ -115,6 +115,7 @@ func TestPromoteAcrossClusters(t *testing.T) {
 				t.Fatalf("run ended %s: %s", wr.Status.Phase, describe(wr))
 			}
 			checkNodes(t, wr, c.wantProd)
+			checkNodeSpans(t, wr, "approve-prod")
 		})
 	}
 }

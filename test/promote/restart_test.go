@@ -62,6 +62,7 @@ func TestControllerRestartMidRun(t *testing.T) {
 		t.Fatalf("run ended %s: %s", wr.Status.Phase, describe(wr))
 	}
 	checkOnce(t, wr, ledger)
+	checkRestartedTrace(t, ns, "restart", "hold", "deploy[a]", "deploy[b]", "deploy[c]", "report")
 	if got := node(wr, "deploy[b]").Outputs["deployed"]; got != "1.2.3-b" {
 		t.Errorf("deploy[b] output %q, want 1.2.3-b", got)
 	}
