@@ -24,6 +24,8 @@ else
   local scheduled = condition("Scheduled")
   if scheduled ~= nil and scheduled.status == "False" then
     hs.message = phase .. ": " .. (scheduled.message or scheduled.reason or "")
+  elseif obj.status.assignedPod ~= nil then
+    hs.message = phase .. " on pod " .. obj.status.assignedPod .. ", attempt " .. tostring(obj.status.attempt or 1)
   else
     hs.message = phase
   end

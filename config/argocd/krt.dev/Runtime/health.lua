@@ -4,10 +4,6 @@ local hs = {status = "Progressing", message = "waiting for the runtime controlle
 if obj.status == nil then
   return hs
 end
-if (obj.status.observedGeneration or 0) < (obj.metadata.generation or 0) then
-  hs.message = "the runtime controller has not seen the latest spec"
-  return hs
-end
 local ready, stalled = nil, nil
 for _, c in ipairs(obj.status.conditions or {}) do
   if c.type == "Ready" then
@@ -16,9 +12,13 @@ for _, c in ipairs(obj.status.conditions or {}) do
     stalled = c
   end
 end
+-- Stalled is a verdict on the spec, and krt does not record the generation
+-- it judged, so it comes before the generation check.
 if stalled ~= nil and stalled.status == "True" then
   hs.status = "Degraded"
   hs.message = stalled.reason .. ": " .. (stalled.message or "")
+elseif (obj.status.observedGeneration or 0) < (obj.metadata.generation or 0) then
+  hs.message = "the runtime controller has not seen the latest spec"
 elseif ready ~= nil and ready.status == "True" then
   hs.status = "Healthy"
   hs.message = ready.message or "ready"
