@@ -60,6 +60,12 @@ func TestArgoCDHealthChecks(t *testing.T) {
 		{"run succeeded", "Run", runIn("true", krtv1.RunSucceeded), "Healthy", "exit code 0"},
 		{"run failed", "Run", runIn("exit 3", krtv1.RunFailed), "Degraded", "NonZeroExit"},
 		{"run running", "Run", runIn("sleep 60", krtv1.RunRunning), "Progressing", "Running on pod bash-"},
+		{"run with no Runtime to run on", "Run", func(t *testing.T) string {
+			run := newRun(t, ns, krtv1.RunSpec{Runtime: "absent", Script: "true"})
+			return waitRun(t, run, time.Minute, "be unschedulable", func(r *krtv1.Run) bool {
+				return apimeta.IsStatusConditionFalse(r.Status.Conditions, krtv1.ConditionScheduled)
+			}).Name
+		}, "Progressing", "Pending: "},
 		{"workflowrun succeeded", "WorkflowRun", func(t *testing.T) string {
 			return trigger(t, "ok", oneStep("echo ok"), wfPhase(krtv1.WorkflowSucceeded))
 		}, "Healthy", ""},
@@ -70,7 +76,7 @@ func TestArgoCDHealthChecks(t *testing.T) {
 			return trigger(t, "slow", oneStep("sleep 60"), func(wr *krtv1.WorkflowRun) bool {
 				return wfNode(wr, "only").Phase == krtv1.NodeRunning
 			})
-		}, "Progressing", ""},
+		}, "Progressing", "running: only"},
 		{"workflowrun awaiting approval", "WorkflowRun", func(t *testing.T) string {
 			return trigger(t, "gated", wfGated(), gateWaits)
 		}, "Suspended", "approval"},

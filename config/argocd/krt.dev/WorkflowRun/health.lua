@@ -30,18 +30,22 @@ if phase == "AwaitingApproval" then
 end
 -- A running run whose only unfinished work is a gate waiting for a
 -- decision is suspended on a person, not progressing.
-local waiting, running = nil, false
+local waiting, running = nil, {}
 for _, n in ipairs(obj.status.nodes or {}) do
   if n.phase == "Running" then
-    running = true
+    table.insert(running, n.name)
   elseif n.phase == "Waiting" and n.message ~= nil and string.find(n.message, "approval", 1, true) then
     waiting = n
   end
 end
-if waiting ~= nil and not running then
+if waiting ~= nil and #running == 0 then
   hs.status = "Suspended"
   hs.message = "step " .. waiting.name .. ": " .. waiting.message
   return hs
 end
-hs.message = (ready and ready.message) or phase
+if #running > 0 then
+  hs.message = "running: " .. table.concat(running, ", ")
+else
+  hs.message = (ready and ready.message) or phase
+end
 return hs
