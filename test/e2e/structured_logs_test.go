@@ -38,11 +38,10 @@ func TestControllerLogLinesNameTheRun(t *testing.T) {
 	}
 	eventually(t, time.Minute, "the controller to log the step the scheduler cannot place", func() bool {
 		lines = runLines(t, wr)
-		return has("step ended", "first") && has("run cannot be scheduled", "second")
+		// The scheduler may see the Run before the engine logs its start.
+		return has("step ended", "first") && has("run cannot be scheduled", "second") &&
+			has("step started", "first") && has("step started", "second")
 	})
-	if !has("step started", "first") || !has("step started", "second") {
-		t.Errorf("no \"step started\" line for each step among:\n%s", dump(lines))
-	}
 	for _, l := range lines {
 		want := []string{"workflow", "workflowRun"}
 		if _, ok := l["step"]; ok {
@@ -85,13 +84,4 @@ func runLines(t *testing.T, wr string) []map[string]any {
 		out = append(out, l)
 	}
 	return out
-}
-
-func dump(lines []map[string]any) string {
-	var b strings.Builder
-	for _, l := range lines {
-		j, _ := json.Marshal(l)
-		b.Write(append(j, '\n'))
-	}
-	return b.String()
 }
