@@ -29,7 +29,7 @@ func (a *Agent) takeOnce(ctx context.Context, run *krtv1.Run) (bool, error) {
 	mine := a.taken == id
 	a.mu.Unlock()
 	if !mine {
-		a.opts.Log.Info("refusing a second Run on an ephemeral pod", "run", run.Name, "taken by", a.taken)
+		a.runLog(run).Info("refusing a second Run on an ephemeral pod", "taken by", a.taken)
 		return false, nil
 	}
 	if err := a.renewer.MarkSpent(ctx); err != nil {

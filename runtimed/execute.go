@@ -42,11 +42,11 @@ func (a *Agent) execute(ctx context.Context, ex *execution, run *krtv1.Run, atta
 	_, err := a.writeStatus(ctx, run, a.stillRunning(run), func(r *krtv1.Run) { res.apply(r) })
 	switch {
 	case errors.Is(err, errFenced):
-		a.opts.Log.Info("fenced: the result of this attempt is dropped", "run", run.Name, "attempt", ex.attempt)
+		ex.log.Info("fenced: the result of this attempt is dropped")
 	case err != nil:
 		// The Runtime Server keeps the result until Forget, so the retry's
 		// adopt can still report it.
-		a.opts.Log.Error(err, "writing the result", "run", run.Name)
+		ex.log.Error(err, "writing the result")
 		a.queue.AddRateLimited(run.Name)
 		return
 	}
@@ -59,7 +59,7 @@ func (a *Agent) forget(ex *execution) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := a.runtime.Forget(ctx, &runtimev1.ForgetRequest{Id: ex.id}); err != nil {
-		a.opts.Log.Error(err, "forgetting execution", "run", ex.name)
+		ex.log.Error(err, "forgetting execution")
 	}
 }
 
@@ -94,7 +94,7 @@ func (a *Agent) runOnce(ctx context.Context, ex *execution, run *krtv1.Run, atta
 		}
 		// The stream broke but the process may live on: attach again and
 		// read on from where we were, rather than orphan it.
-		a.opts.Log.Error(err, "the execution stream broke; attaching again", "run", run.Name)
+		ex.log.Error(err, "the execution stream broke; attaching again")
 		time.Sleep(time.Duration(tries+1) * 200 * time.Millisecond)
 		req = &runtimev1.ExecuteRequest{Id: req.Id, AttachOnly: true, LogOffset: c.offset}
 	}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-logr/logr"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -18,8 +19,10 @@ type execution struct {
 	uid     types.UID
 	name    string
 	attempt int32
-	id      string             // the Runtime Server's execution id
-	stop    context.CancelFunc // ends our stream when we are fenced
+	// log carries the Run's keys (run, attempt, workflow, workflowRun, step).
+	log  logr.Logger
+	id   string             // the Runtime Server's execution id
+	stop context.CancelFunc // ends our stream when we are fenced
 
 	mu sync.Mutex
 	// started is set once the Runtime Server has the process: a cancel
@@ -31,6 +34,11 @@ type execution struct {
 	// done is set once the execution has ended and its result is being
 	// written: our own write then moves the Run on, which is no fencing.
 	done bool
+}
+
+// runLog is the agent's logger with the keys of every line about run.
+func (a *Agent) runLog(run *krtv1.Run) logr.Logger {
+	return a.opts.Log.WithValues(run.LogValues()...)
 }
 
 func executionID(run *krtv1.Run) string {
@@ -81,7 +89,7 @@ func (a *Agent) sendCancel(ex *execution, why string) {
 	defer cancel()
 	req := &runtimev1.CancelRequest{Id: ex.id, GracePeriod: durationpb.New(a.opts.KillGrace)}
 	if _, err := a.runtime.Cancel(ctx, req); err != nil {
-		a.opts.Log.Error(err, "cancelling execution", "run", ex.name, "why", why)
+		ex.log.Error(err, "cancelling execution", "why", why)
 	}
 }
 
@@ -94,7 +102,7 @@ func (ex *execution) fenced(a *Agent, why string) {
 	if done {
 		return
 	}
-	a.opts.Log.Info("fenced: cancelling our execution", "run", ex.name, "attempt", ex.attempt, "why", why)
+	ex.log.Info("fenced: cancelling our execution", "why", why)
 	ex.requestCancel(a, why)
 	ex.stop()
 }
@@ -115,7 +123,7 @@ func (ex *execution) wasFenced() bool {
 // already requested is passed on as soon as the process exists.
 func (a *Agent) start(ctx context.Context, run *krtv1.Run, attach bool) {
 	ctx, stop := context.WithCancel(ctx)
-	ex := &execution{uid: run.UID, name: run.Name, attempt: run.Status.Attempt, id: executionID(run), stop: stop}
+	ex := &execution{uid: run.UID, name: run.Name, attempt: run.Status.Attempt, log: a.runLog(run), id: executionID(run), stop: stop}
 	if run.Spec.CancelRequested {
 		ex.cancelWanted = true
 	}

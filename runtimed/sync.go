@@ -35,7 +35,7 @@ func (a *Agent) sync(ctx context.Context, name string) error {
 		// holds another Runtime's Secrets and isolation. Leave it
 		// unclaimed; the reaper's claim timeout gives it back.
 		a.fence(name, nil, "the Run is for another Runtime")
-		a.opts.Log.Info("refusing a Run of another Runtime", "run", run.Name,
+		a.runLog(run).Info("refusing a Run of another Runtime",
 			"runtime", run.Spec.Runtime, "this pod's runtime", a.opts.Runtime)
 		return nil
 	}
@@ -49,7 +49,7 @@ func (a *Agent) sync(ctx context.Context, name string) error {
 		return a.claim(ctx, run)
 	case run.Status.Phase == krtv1.RunRunning && !a.finished.has(executionID(run)):
 		// Ours and running, but not here: runtimed restarted.
-		a.opts.Log.Info("adopting a running execution", "run", run.Name, "attempt", run.Status.Attempt)
+		a.runLog(run).Info("adopting a running execution")
 		a.start(ctx, run, true)
 	}
 	return nil

@@ -136,6 +136,8 @@ func (r *Reaper) verdict(run *krtv1.Run, pod *corev1.Pod, lease *coordinationv1.
 // resourceVersion, so a runtimed that finished meanwhile wins, and the old
 // pod's later writes are rejected.
 func (r *Reaper) reap(ctx context.Context, run *krtv1.Run, reason, msg string, now time.Time) error {
+	// The attempt reaped, not the one a retry starts.
+	logger := log.FromContext(ctx).WithValues(run.LogValues()...)
 	// Running means the claim landed: the attempt started and counts.
 	started := run.Status.Phase == krtv1.RunRunning
 	retried := run.RetryOrFinish(krtv1.RunFailed, reason, msg, started, now)
@@ -152,7 +154,7 @@ func (r *Reaper) reap(ctx context.Context, run *krtv1.Run, reason, msg string, n
 	if retried {
 		verb = "retried"
 	}
-	log.FromContext(ctx).Info("reaped a Run", "run", run.Name, "reason", reason, "outcome", verb)
+	logger.Info("reaped a Run", "reason", reason, "outcome", verb)
 	r.recorder.Eventf(run, corev1.EventTypeWarning, reason, "%s; the Run was %s", msg, verb)
 	return nil
 }

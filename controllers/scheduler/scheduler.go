@@ -76,6 +76,7 @@ func (s *Scheduler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resul
 		// A retried Run waits out its backoff on its own timer.
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
+	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues(run.LogValues()...))
 	for try := 0; try < maxConflicts; try++ {
 		done, err := s.scheduleOnce(ctx, run)
 		if done || !apierrors.IsConflict(err) {

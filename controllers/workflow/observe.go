@@ -47,6 +47,11 @@ func (p *pass) observe(ctx context.Context) {
 func (p *pass) apply(n *krtv1.NodeStatus, run *krtv1.Run) {
 	n.Attempt = run.Status.Attempt
 	phase := run.Status.Phase
+	if phase.Terminal() && !n.Phase.Done() {
+		defer func() {
+			p.log.Info("step ended", "step", n.Name, "attempt", n.Attempt, "run", run.Name, "phase", n.Phase, "message", n.Message)
+		}()
+	}
 	if !phase.Terminal() {
 		n.Phase = krtv1.NodeRunning
 		n.Message = clip(run.Status.Message, maxNodeMessage)

@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
 	"krt.dev/krt/controllers/audit"
@@ -82,7 +83,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	// patch is therefore conditional on the version read: a stale pass
 	// conflicts and is retried from a fresh read.
 	before := wr.DeepCopy()
+	logger := log.FromContext(ctx).WithValues(wr.LogValues()...)
+	ctx = log.IntoContext(ctx, logger)
 	p := r.newPass(wr)
+	p.log = logger
 	defer func() {
 		wr.Status.ObservedGeneration = wr.Generation
 		if equality.Semantic.DeepEqual(before.Status, wr.Status) {
@@ -171,6 +175,7 @@ func (p *pass) end(phase krtv1.WorkflowRunPhase, reason, msg string) {
 	wr.Status.CompletionTime = &now
 	wr.Status.Message = krtv1.TruncateMessage(msg)
 	conditions.Delete(wr, ConditionClusterUnavailable)
+	p.log.Info("workflow run ended", "phase", phase, "reason", reason, "message", wr.Status.Message)
 	if phase == krtv1.WorkflowSucceeded {
 		conditions.Delete(wr, krtv1.ConditionReconciling)
 		conditions.Delete(wr, krtv1.ConditionStalled)

@@ -101,6 +101,7 @@ func (p *pass) created(ctx context.Context, pr *pendingRun) {
 	}
 	n.Phase, n.Run, n.Cluster, n.NextTry, n.Message = krtv1.NodeRunning, pr.run.Name, pr.cluster, nil, ""
 	delete(p.missing, n.Name)
+	p.log.Info("step started", "step", n.Name, "attempt", max(n.Attempt, 1), "run", pr.run.Name, "cluster", orHub(n.Cluster))
 	if apierrors.IsAlreadyExists(err) {
 		// The run's status may be older than its Runs (a stale cache, a
 		// restart): take up what the Run has done since.
@@ -120,7 +121,7 @@ func (p *pass) newRun(node string, spec krtv1.RunSpec, t target) (*krtv1.Run, er
 				krtv1.LabelNode:           labelValue(node),
 			},
 			Annotations: map[string]string{krtv1.AnnotationOrigin: wr.Namespace + "/" + wr.Name, krtv1.AnnotationNode: node,
-				krtv1.AnnotationTraceparent: traceparentOf(wr, node)},
+				krtv1.AnnotationTraceparent: traceparentOf(wr, node), krtv1.AnnotationWorkflow: wr.Spec.Workflow},
 		},
 		Spec: spec,
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/go-logr/logr"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 
@@ -52,6 +53,9 @@ type pass struct {
 	audited []krtv1.AuditEntry
 	// ended are the Runs seen ending in this pass, for their spans.
 	ended map[string]runTimes
+	// log carries the run's workflow and name; lines about a node add
+	// step, attempt and run.
+	log logr.Logger
 }
 
 func (r *Reconciler) newPass(wr *krtv1.WorkflowRun) *pass {
@@ -260,6 +264,11 @@ func (p *pass) decided(s *krtv1.Step, phase krtv1.NodePhase, msg string, finally
 func (p *pass) settle(n *krtv1.NodeStatus, phase krtv1.NodePhase, msg string) {
 	now := metav1.NewTime(p.now)
 	n.Phase, n.Message, n.Finished, n.NextTry = phase, clip(msg, maxNodeMessage), &now, nil
+	kv := []any{"step", n.Name, "phase", phase, "message", n.Message}
+	if n.Run != "" { // an approval gate, or a node whose Run was never made, has no attempt
+		kv = append(kv, "attempt", max(n.Attempt, 1), "run", n.Run)
+	}
+	p.log.Info("step ended", kv...)
 }
 
 // noteStep refreshes a step's summary after its nodes changed, and starts
