@@ -74,14 +74,14 @@ build:
 IMAGE_REGISTRY ?= ghcr.io/krt-dev
 IMAGE_TAG ?= $(VERSION)
 
-## images: the krt-controller and krt-runtimed images as OCI tarballs in bin/images (no docker); with IMAGE_REGISTRY given, also pushed there.
+## images: the krt-controller and krt-runtimed images as OCI tarballs in bin/images (no docker); with IMAGE_REGISTRY=… on the command line, also pushed there.
 # hack/images assembles them from the static binaries, reproducibly: the
 # same tree and SOURCE_DATE_EPOCH (default: HEAD's commit time) give the
 # same digests. IMAGE_PLATFORMS=linux/amd64,linux/arm64 makes an index.
 IMAGE_PLATFORMS ?= linux/amd64
-# Pushed when IMAGE_REGISTRY is given (on the command line or in the
-# environment) rather than the default; IMAGE_PUSH=0 or 1 overrides that.
-IMAGE_PUSH ?= $(if $(filter-out file,$(origin IMAGE_REGISTRY)),1,0)
+# Pushed when IMAGE_REGISTRY is given on the command line; one merely
+# exported (a CI job's environment) pushes nothing unless IMAGE_PUSH=1.
+IMAGE_PUSH ?= $(if $(filter command line,$(origin IMAGE_REGISTRY)),1,0)
 images:
 	go run ./hack/images krt -registry $(IMAGE_REGISTRY) -tag $(IMAGE_TAG) -version $(VERSION) \
 		-platforms $(IMAGE_PLATFORMS) -out $(BIN)/images $(if $(filter 1 true yes,$(IMAGE_PUSH)),-push)

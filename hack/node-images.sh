@@ -27,14 +27,15 @@ if [ ! -f "$cache/debian-python.tar" ]; then
 	fi
 	echo "node-images: debootstrap of Debian 12 with python3 (first time only; about 2 minutes)"
 	rootfs="$cache/debian-python.rootfs"
-	rm -rf "$rootfs"
+	# --one-file-system: a debootstrap killed midway can leave mounts in it.
+	rm -rf --one-file-system "$rootfs"
 	# python3, not python3-minimal: steps use json and http.
 	debootstrap --variant=minbase --include=python3 bookworm "$rootfs" http://deb.debian.org/debian >"$cache/debootstrap.log" 2>&1 ||
 		{ tail -20 "$cache/debootstrap.log" >&2; exit 1; }
 	rm -rf "$rootfs"/usr/share/doc "$rootfs"/usr/share/man "$rootfs"/usr/share/locale \
 		"$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/dev/*
 	images dir -dir "$rootfs" -tag docker.io/local/debian-python:12 -cmd /bin/bash -out "$cache/debian-python.tar.tmp"
-	mv "$cache/debian-python.tar.tmp" "$cache/debian-python.tar" && rm -rf "$rootfs"
+	mv "$cache/debian-python.tar.tmp" "$cache/debian-python.tar" && rm -rf --one-file-system "$rootfs"
 fi
 ln -sf "$cache/pause.tar" "$out/pause.tar"
 ln -sf "$cache/debian-python.tar" "$out/debian-python.tar"
