@@ -57,10 +57,11 @@ generate: $(TOOLS)
 	{ echo '# Written by make generate: every CRD in bases/.'; \
 		echo 'apiVersion: kustomize.config.k8s.io/v1beta1'; echo 'kind: Kustomization'; echo 'resources:'; \
 		for f in config/crd/bases/*.yaml; do echo "  - bases/$${f##*/}"; done; } > config/crd/kustomization.yaml
-	rm -rf charts/krt/crds charts/krt/files && mkdir -p charts/krt/crds charts/krt/files/policy charts/krt/files/rbac
+	rm -rf charts/krt/crds charts/krt/files && mkdir -p charts/krt/crds charts/krt/files/policy charts/krt/files/rbac charts/krt/files/monitoring
 	cp config/crd/bases/*.yaml charts/krt/crds/
 	cp config/rbac/*.yaml charts/krt/files/rbac/
 	cp config/policy/*.yaml charts/krt/files/policy/
+	cp config/monitoring/alerts.yaml config/monitoring/dashboard.json charts/krt/files/monitoring/
 
 # What `krt version` reports.
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)

@@ -162,12 +162,13 @@ func knownControllers(t *testing.T) []string {
 	return out
 }
 
-// The chart's CRDs, roles and policies are config/'s: `make generate` copies them.
+// The chart's CRDs, roles, policies and alerts are config/'s: `make generate` copies them.
 func TestChartCopiesConfig(t *testing.T) {
 	for _, pair := range [][2]string{
 		{"config/crd/bases/*.yaml", "charts/krt/crds"},
 		{"config/policy/*.yaml", "charts/krt/files/policy"},
 		{"config/rbac/*.yaml", "charts/krt/files/rbac"},
+		{"config/monitoring/*.yaml", "charts/krt/files/monitoring"},
 	} {
 		files, _ := filepath.Glob(filepath.Join(root, pair[0]))
 		copies, _ := filepath.Glob(filepath.Join(root, pair[1], "*.yaml"))
