@@ -27,6 +27,7 @@ type Stack struct {
 	ControllerKubeconfig string
 	env                  *Env
 	bins                 Binaries
+	opts                 StackOptions
 	cancel               context.CancelFunc
 }
 
@@ -52,14 +53,14 @@ type StackOptions struct {
 
 // StartStack starts krt-controller and the local pool.
 func StartStack(env *Env, bins Binaries, opts StackOptions) (*Stack, error) {
-	s := &Stack{env: env, bins: bins, ControllerKubeconfig: env.Kubeconfig}
+	s := &Stack{env: env, bins: bins, opts: opts, ControllerKubeconfig: env.Kubeconfig}
 	if opts.AsServiceAccount {
 		var err error
 		if s.ControllerKubeconfig, err = env.ControllerKubeconfig(); err != nil {
 			return nil, fmt.Errorf("krt-controller's ServiceAccount: %w", err)
 		}
 	}
-	if err := s.StartController(opts.ControllerArgs...); err != nil {
+	if err := s.StartController(); err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -98,8 +99,11 @@ func StartStack(env *Env, bins Binaries, opts StackOptions) (*Stack, error) {
 	return s, nil
 }
 
-// StartController starts (or restarts) the krt-controller process.
+// StartController starts (or restarts) the krt-controller process with
+// the stack's ControllerArgs, then args: a restarted controller keeps the
+// addresses and timings the package's tests rely on.
 func (s *Stack) StartController(args ...string) error {
+	args = append(append([]string(nil), s.opts.ControllerArgs...), args...)
 	// No webhook receiver unless a test asks for one (later flags win), so
 	// test packages running side by side never fight over a port.
 	base := []string{"--kubeconfig", s.ControllerKubeconfig, "--metrics-bind-address", "0", "--health-probe-bind-address", "0",
