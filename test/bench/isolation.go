@@ -78,18 +78,31 @@ func (b *bench) isolationPool(ctx context.Context, mode krtv1.Isolation) (string
 // serialRuns creates n no-op Runs one after the other, each once the pool
 // is warm and whole, and returns their create→Succeeded times, sorted.
 func (b *bench) serialRuns(ctx context.Context, ns string, n int) ([]float64, error) {
-	tr, err := track(ctx, b.watcher, ns)
+	lat, err := serialRunsOn(ctx, b.watcher, ns, n, func(ctx context.Context) error { return b.waitWarm(ctx, ns) })
+	if err != nil {
+		return nil, err
+	}
+	return lat, b.clean(ctx, ns)
+}
+
+// serialRunsOn creates n no-op Runs through c, one after the other, each
+// once warm (when given) returns, and returns their create→Succeeded
+// times, sorted.
+func serialRunsOn(ctx context.Context, c client.WithWatch, ns string, n int, warm func(context.Context) error) ([]float64, error) {
+	tr, err := track(ctx, c, ns)
 	if err != nil {
 		return nil, err
 	}
 	defer tr.stop()
 	for k := range n {
-		if err := b.waitWarm(ctx, ns); err != nil {
-			return nil, err
+		if warm != nil {
+			if err := warm(ctx); err != nil {
+				return nil, err
+			}
 		}
 		run := noop(ns)
 		sent := time.Now()
-		if err := b.env.Client.Create(ctx, run); err != nil {
+		if err := c.Create(ctx, run); err != nil {
 			return nil, err
 		}
 		tr.sent(run.Name, sent)
@@ -98,7 +111,7 @@ func (b *bench) serialRuns(ctx context.Context, ns string, n int) ([]float64, er
 	if tr.failed > 0 {
 		return nil, fmt.Errorf("%d of %d Runs failed", tr.failed, n)
 	}
-	return tr.latencies(), b.clean(ctx, ns)
+	return tr.latencies(), nil
 }
 
 // waitWarm waits until every pod of the pool is up, heartbeating and

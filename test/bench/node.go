@@ -80,7 +80,7 @@ func (b *bench) nodeFigures(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("%w\n%s", err, n.Describe(ctx, ns.Name))
 		}
-		lat, err := nodeSerialRuns(ctx, c, ns.Name, nodeRuns)
+		lat, err := serialRunsOn(ctx, c, ns.Name, nodeRuns, nil)
 		if err != nil {
 			return fmt.Errorf("real node: %w\n%s", err, n.Describe(ctx, ns.Name))
 		}
@@ -128,28 +128,6 @@ func waitNodeWarm(ctx context.Context, c client.Client, ns string) error {
 		}
 		return false, nil
 	})
-}
-
-// nodeSerialRuns is serialRuns against the node's API server.
-func nodeSerialRuns(ctx context.Context, c client.WithWatch, ns string, n int) ([]float64, error) {
-	tr, err := track(ctx, c, ns)
-	if err != nil {
-		return nil, err
-	}
-	defer tr.stop()
-	for k := range n {
-		run := noop(ns)
-		sent := time.Now()
-		if err := c.Create(ctx, run); err != nil {
-			return nil, err
-		}
-		tr.sent(run.Name, sent)
-		tr.drainN(k+1, 60*time.Second)
-	}
-	if tr.failed > 0 {
-		return nil, fmt.Errorf("%d of %d Runs failed", tr.failed, n)
-	}
-	return tr.latencies(), nil
 }
 
 // printNode adds the real node's figures to the table.

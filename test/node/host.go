@@ -39,11 +39,11 @@ const (
 	cgroupRoot = "krt-node"
 )
 
-// globalSysctls are the settings the kubelet writes that are not
+// GlobalSysctls are the settings the kubelet writes that are not
 // per-network-namespace (protectKernelDefaults would make it fail
 // instead). They are saved before the first start and put back by Stop,
 // or by the next start after a crash.
-var globalSysctls = []string{"vm/overcommit_memory", "vm/panic_on_oom", "kernel/panic", "kernel/panic_on_oops"}
+var GlobalSysctls = []string{"vm/overcommit_memory", "vm/panic_on_oom", "kernel/panic", "kernel/panic_on_oops"}
 
 func run(name string, args ...string) error {
 	out, err := exec.Command(name, args...).CombinedOutput()
@@ -110,7 +110,7 @@ func saveSysctls(file string) error {
 		return nil
 	}
 	var b strings.Builder
-	for _, key := range globalSysctls {
+	for _, key := range GlobalSysctls {
 		v, err := os.ReadFile(sysctlPath(key))
 		if err != nil {
 			return err

@@ -26,22 +26,22 @@ import (
 	"krt.dev/krt/test/node"
 )
 
-// sysctls the kubelet changes outside the node's network namespace.
-var sysctls = []string{"vm/overcommit_memory", "vm/panic_on_oom", "kernel/panic", "kernel/panic_on_oops"}
+// dir is the node's state directory, as test/node's options give it.
+var dir = node.KrtOptions("", "").Dir
 
 // readSysctls reads the host's values; where an earlier node crashed,
 // they are the ones it saved before the kubelet changed them.
 func readSysctls(t *testing.T) map[string]string {
 	t.Helper()
 	m := map[string]string{}
-	if saved, err := os.ReadFile("/tmp/krt-node/sysctl.orig"); err == nil {
+	if saved, err := os.ReadFile(filepath.Join(dir, "sysctl.orig")); err == nil {
 		for _, l := range strings.Split(strings.TrimSpace(string(saved)), "\n") {
 			k, v, _ := strings.Cut(l, "=")
 			m[k] = v
 		}
 		return m
 	}
-	for _, k := range sysctls {
+	for _, k := range node.GlobalSysctls {
 		v, err := os.ReadFile(filepath.Join("/proc/sys", k))
 		if err != nil {
 			t.Fatal(err)
@@ -85,8 +85,8 @@ func TestCrashedNodeIsCleanedUpByTheNextStart(t *testing.T) {
 	if _, err := os.Stat("/sys/fs/cgroup/pids/krt-node"); err == nil {
 		t.Error("the node's cgroup survives Stop")
 	}
-	if mounts, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(mounts), "/tmp/krt-node/") {
-		t.Error("mounts under /tmp/krt-node survive Stop")
+	if mounts, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(mounts), dir+"/") {
+		t.Errorf("mounts under %s survive Stop", dir)
 	}
 	if after := iptablesRules(t); after != rulesBefore {
 		t.Errorf("the host's iptables rules changed:\nbefore:\n%s\nafter:\n%s", rulesBefore, after)
@@ -128,7 +128,7 @@ func crashWithAPod(t *testing.T, root, bin string) {
 		_ = cmd.Process.Kill()
 		t.Fatal("nodeup did not start a node in 10 minutes")
 	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", "/tmp/krt-node/admin.kubeconfig")
+	cfg, err := clientcmd.BuildConfigFromFlags("", filepath.Join(dir, "admin.kubeconfig"))
 	if err != nil {
 		t.Fatal(err)
 	}
