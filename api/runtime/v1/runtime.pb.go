@@ -1455,7 +1455,7 @@ func (x *StageEnd) GetCommit() bool {
 
 type StageResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// files and bytes are what was unpacked.
+	// files and bytes are what was committed: zero on commit false.
 	Files         int64 `protobuf:"varint,1,opt,name=files,proto3" json:"files,omitempty"`
 	Bytes         int64 `protobuf:"varint,2,opt,name=bytes,proto3" json:"bytes,omitempty"`
 	unknownFields protoimpl.UnknownFields
