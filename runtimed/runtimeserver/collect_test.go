@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -22,31 +23,37 @@ import (
 // collect reads a whole Collect stream: its header and the archive.
 func collect(t *testing.T, c runtimev1.RuntimeClient, req *runtimev1.CollectRequest) (*runtimev1.CollectHeader, []byte, int, error) {
 	t.Helper()
+	var data bytes.Buffer
+	h, chunks, err := collectTo(c, req, &data)
+	return h, data.Bytes(), chunks, err
+}
+
+// collectTo writes a Collect stream's archive to w, and counts its chunks.
+func collectTo(c runtimev1.RuntimeClient, req *runtimev1.CollectRequest, w io.Writer) (*runtimev1.CollectHeader, int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	s, err := c.Collect(ctx, req)
 	if err != nil {
-		t.Fatal(err)
+		return nil, 0, err
 	}
 	var h *runtimev1.CollectHeader
-	var data bytes.Buffer
 	chunks := 0
 	for {
 		m, err := s.Recv()
 		if err == io.EOF {
-			return h, data.Bytes(), chunks, nil
+			return h, chunks, nil
 		}
 		if err != nil {
-			return nil, nil, 0, err
+			return nil, 0, err
 		}
 		if m.GetHeader() != nil {
 			h = m.GetHeader()
 			continue
 		}
 		if h == nil {
-			t.Fatal("data before the header")
+			return nil, 0, errors.New("data before the header")
 		}
-		data.Write(m.GetData())
+		w.Write(m.GetData())
 		chunks++
 	}
 }

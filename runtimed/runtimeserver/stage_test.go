@@ -67,15 +67,27 @@ func hostile(t *testing.T, h tar.Header) []byte {
 // arrive, and ends with commit.
 func stage(t *testing.T, c runtimev1.RuntimeClient, h *runtimev1.StageHeader, data []byte, commit bool) (*runtimev1.StageResponse, error) {
 	t.Helper()
+	if !commit {
+		return stageEnd(c, h, data, 4096, false)
+	}
+	return stageChunks(c, h, data, 4096)
+}
+
+// stageChunks stages data in chunks of size and commits.
+func stageChunks(c runtimev1.RuntimeClient, h *runtimev1.StageHeader, data []byte, size int) (*runtimev1.StageResponse, error) {
+	return stageEnd(c, h, data, size, true)
+}
+
+func stageEnd(c runtimev1.RuntimeClient, h *runtimev1.StageHeader, data []byte, size int, commit bool) (*runtimev1.StageResponse, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	s, err := c.Stage(ctx)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	msgs := []*runtimev1.StageRequest{{Msg: &runtimev1.StageRequest_Header{Header: h}}}
 	for len(data) > 0 {
-		n := min(len(data), 4096)
+		n := min(len(data), size)
 		msgs = append(msgs, &runtimev1.StageRequest{Msg: &runtimev1.StageRequest_Data{Data: data[:n]}})
 		data = data[n:]
 	}
