@@ -66,8 +66,11 @@ func Unpack(r io.Reader, dest *os.Root, opts UnpackOptions) (Stats, error) {
 }
 
 type unpacker struct {
-	dest       *os.Root
-	stats      Stats
+	dest  *os.Root
+	stats Stats
+	// entries counts every header, skipped ones too: a stream of "./"
+	// entries compresses to nothing and would otherwise never end.
+	entries    int
 	maxBytes   int64
 	maxEntries int
 }
@@ -77,7 +80,7 @@ func (u *unpacker) entry(h *tar.Header, r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	if u.stats.Files+u.stats.Dirs >= u.maxEntries {
+	if u.entries++; u.entries > u.maxEntries {
 		return &kindError{fmt.Sprintf("the archive passes its limit of %d files and folders at %s", u.maxEntries, h.Name), ErrTooLarge}
 	}
 	switch h.Typeflag {
@@ -92,6 +95,8 @@ func (u *unpacker) entry(h *tar.Header, r io.Reader) error {
 			return unsafe(h.Name, "is not a file name")
 		}
 		return u.file(name, h, r)
+	case tar.TypeXGlobalHeader:
+		return nil // metadata only, as git archive writes
 	case tar.TypeSymlink:
 		return unsafe(h.Name, "is a symlink")
 	case tar.TypeLink:

@@ -50,6 +50,10 @@ func TestUnpackRefuses(t *testing.T) {
 		many[i] = reg("f"+strings.Repeat("x", i), "")
 	}
 	mib := strings.Repeat("\x00", 1<<20)
+	dots := make([]entry, 50)
+	for i := range dots {
+		dots[i] = entry{h: tar.Header{Typeflag: tar.TypeDir, Name: "./"}}
+	}
 	cases := []struct {
 		name    string
 		entries []entry
@@ -69,6 +73,7 @@ func TestUnpackRefuses(t *testing.T) {
 		{"file then folder", []entry{reg("a", "1"), reg("a/b", "2")}, nil, UnpackOptions{}, ErrUnsafe, `"a" cannot be a folder`},
 		{"bomb of bytes", []entry{reg("a", mib), reg("b", mib), reg("c", mib)}, nil, UnpackOptions{MaxBytes: 2 << 20}, ErrTooLarge, "limit of 2097152 bytes at c"},
 		{"bomb of entries", many, nil, UnpackOptions{MaxEntries: 10}, ErrTooLarge, "limit of 10 files and folders"},
+		{"bomb of dots", dots, nil, UnpackOptions{MaxEntries: 10}, ErrTooLarge, "limit of 10 files and folders"},
 		{"data after the end", []entry{reg("a", "x")}, []byte(strings.Repeat("\x00", 2<<20)), UnpackOptions{}, ErrUnsafe, "data after its end"},
 	}
 	for _, tc := range cases {
@@ -117,5 +122,18 @@ func TestUnpackCorrupt(t *testing.T) {
 				t.Fatalf("got %v, want an error", err)
 			}
 		})
+	}
+}
+
+// TestUnpackSkipsGlobalHeader: a pax global header (git archive writes
+// one) is metadata, not an entry.
+func TestUnpackSkipsGlobalHeader(t *testing.T) {
+	data := craft(t, []entry{
+		{h: tar.Header{Typeflag: tar.TypeXGlobalHeader, Name: "pax_global_header", PAXRecords: map[string]string{"comment": "abc"}}},
+		reg("a", "x"),
+	}, nil)
+	st, err := Unpack(bytes.NewReader(data), openRoot(t, t.TempDir()), UnpackOptions{})
+	if err != nil || st.Files != 1 {
+		t.Fatalf("got %+v, %v", st, err)
 	}
 }

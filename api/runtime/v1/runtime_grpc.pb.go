@@ -63,7 +63,10 @@ type RuntimeClient interface {
 	// anything moves, so two inputs staged at overlapping paths fail loudly.
 	//
 	// The id need not have been Executed: Stage creates its directory as
-	// Execute would, and a later Execute of that id keeps it. What was
+	// Execute would, and a later Execute of that id keeps it. Execute of an
+	// id with a Stage under way fails with FAILED_PRECONDITION: stage, wait
+	// for the answer, then execute. Several Stage calls for one id may run
+	// at once; their commits are serialized. What was
 	// staged lives as long as the server process: one that restarted
 	// (ListResponse.started is later than the Stage) starts the execution
 	// afresh, so stage again.
@@ -227,7 +230,10 @@ type RuntimeServer interface {
 	// anything moves, so two inputs staged at overlapping paths fail loudly.
 	//
 	// The id need not have been Executed: Stage creates its directory as
-	// Execute would, and a later Execute of that id keeps it. What was
+	// Execute would, and a later Execute of that id keeps it. Execute of an
+	// id with a Stage under way fails with FAILED_PRECONDITION: stage, wait
+	// for the answer, then execute. Several Stage calls for one id may run
+	// at once; their commits are serialized. What was
 	// staged lives as long as the server process: one that restarted
 	// (ListResponse.started is later than the Stage) starts the execution
 	// afresh, so stage again.
