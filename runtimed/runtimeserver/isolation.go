@@ -38,6 +38,17 @@ func becomeSubreaper() error {
 // a second one at once (exclusive and ephemeral), any after the first
 // (ephemeral), any after a sweep failed.
 func (s *Server) admitLocked(id string) error {
+	if err := s.exclusiveLocked(id); err != nil {
+		return err
+	}
+	s.taken = s.isolated()
+	return nil
+}
+
+// exclusiveLocked refuses what admitLocked refuses, without taking the
+// pod: Stage asks it too, since a running execution's sweep would wipe
+// what it staged.
+func (s *Server) exclusiveLocked(id string) error {
 	if !s.isolated() {
 		return nil
 	}
@@ -55,7 +66,6 @@ func (s *Server) admitLocked(id string) error {
 			return status.Errorf(codes.FailedPrecondition, "isolation %s: this pod runs one Run at a time and %q is still running", s.opts.Isolation, other)
 		}
 	}
-	s.taken = true
 	return nil
 }
 
