@@ -145,7 +145,7 @@ func (s *Server) startOrAttach(req *runtimev1.ExecuteRequest) (*execution, bool,
 	e := &execution{id: req.GetId(), dir: filepath.Join(s.opts.WorkRoot, dirName(req.GetId())), started: time.Now(),
 		logs: newLogBuffer(s.opts.LogBufferBytes), ready: make(chan struct{}), done: make(chan struct{})}
 	if s.isolated() {
-		e.sweep = s.sweep
+		e.sweep = func() { s.sweep(e.dir) }
 	}
 	s.execs[e.id] = e
 	s.mu.Unlock()

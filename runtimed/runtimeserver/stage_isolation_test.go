@@ -13,8 +13,9 @@ import (
 )
 
 // TestArtifactsExclusive: on an exclusive server, staging waits for no
-// running execution (whose sweep would wipe it), and Collect after the
-// sweep says why there is nothing left.
+// running execution (whose sweep would wipe it); Collect works after the
+// sweep, which keeps the Run's own directory, and not once the next Run
+// is admitted, which removes it.
 func TestArtifactsExclusive(t *testing.T) {
 	root := t.TempDir()
 	c := serveIsolated(t, Options{WorkRoot: root, Isolation: Exclusive, KillGrace: time.Second})
@@ -25,8 +26,7 @@ func TestArtifactsExclusive(t *testing.T) {
 	if o := execute(t, c, &runtimev1.ExecuteRequest{Id: "e/1", Script: "cat a.txt"}); o.stdout != "staged\n" {
 		t.Fatalf("stdout %q, stderr %q", o.stdout, o.stderr)
 	}
-	_, _, _, err := collect(t, c, &runtimev1.CollectRequest{Id: "e/1", Paths: []string{"."}})
-	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "working directory is gone") {
+	if _, _, _, err := collect(t, c, &runtimev1.CollectRequest{Id: "e/1", Paths: []string{"a.txt"}}); err != nil {
 		t.Fatalf("Collect after the sweep: %v", err)
 	}
 
@@ -40,6 +40,10 @@ func TestArtifactsExclusive(t *testing.T) {
 		return err == nil
 	})
 	defer c.Cancel(context.Background(), &runtimev1.CancelRequest{Id: "e/2"})
+	_, _, _, err := collect(t, c, &runtimev1.CollectRequest{Id: "e/1", Paths: []string{"a.txt"}})
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "working directory is gone") {
+		t.Fatalf("Collect of the last Run once the next started: %v", err)
+	}
 	_, err = stage(t, c, &runtimev1.StageHeader{Id: "e/3"}, in, true)
 	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "one Run at a time") {
 		t.Fatalf("Stage while another runs: %v", err)
