@@ -59,6 +59,9 @@ func (s *Store) write(ctx context.Context, key string, r io.Reader, opts *blob.W
 		// Set, so gocloud does not buffer the start to sniff it.
 		opts.ContentType = "application/octet-stream"
 	}
+	if s.s3 != nil {
+		opts.BeforeWrite = s.abortable
+	}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	w, err := s.bucket.NewWriter(wctx, key, opts)

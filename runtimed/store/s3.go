@@ -12,6 +12,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/s3blob"
@@ -21,9 +22,10 @@ import (
 // while leaving a slow but live one time to answer.
 const (
 	dialTimeout     = 3 * time.Second
-	headerTimeout   = 60 * time.Second // after the request is sent, e.g. completing a big multipart upload
+	headerTimeout   = 30 * time.Second // after the request is sent, e.g. completing a multipart upload
 	maxAttempts     = 2
 	maxRetryBackoff = 500 * time.Millisecond
+	abortTimeout    = 10 * time.Second // to abort a failed multipart upload
 )
 
 func openS3(ctx context.Context, o *S3) (*Store, error) {
@@ -63,7 +65,22 @@ func openS3(ctx context.Context, o *S3) (*Store, error) {
 	if o.Endpoint != "" {
 		d += " at " + o.Endpoint
 	}
-	return &Store{bucket: b, describe: d, uriBase: u + "/"}, nil
+	return &Store{bucket: b, describe: d, uriBase: u + "/", s3: client}, nil
+}
+
+// abortable is s3blob's BeforeWrite: it swaps the writer's transfer manager
+// for one with a FailTimeout. Without it the transfer manager aborts a failed
+// multipart upload with the writer's context, which write has just cancelled
+// to make it fail, so the abort fails too and the parts stay on the server.
+func (s *Store) abortable(as func(any) bool) error {
+	var tm *transfermanager.Client
+	if as(&tm) {
+		*tm = *transfermanager.New(s.s3, func(o *transfermanager.Options) {
+			o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+			o.FailTimeout = abortTimeout
+		})
+	}
+	return nil
 }
 
 func awsConfig(ctx context.Context, o *S3) (aws.Config, error) {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/fileblob"
 	"gocloud.dev/gcerrors"
@@ -45,9 +47,10 @@ type Options struct {
 // Store is an open artifact store. It is safe for concurrent use.
 type Store struct {
 	bucket   *blob.Bucket
-	describe string // see Describe
-	label    string // the prefix of every error
-	uriBase  string // uri of the root, ending in /
+	describe string     // see Describe
+	label    string     // the prefix of every error
+	uriBase  string     // uri of the root, ending in /
+	s3       *s3.Client // nil for a directory
 }
 
 // Open opens the store without touching the network, so that it cannot hang:
@@ -113,6 +116,18 @@ func (s *Store) wrap(key string, err error) error {
 	}
 	if ne := netError(err); ne != nil {
 		return fmt.Errorf("%s: %w: %w", s.label, ErrUnreachable, ne)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		// The caller's deadline passed with no answer: a store that accepts
+		// connections but does not respond is as unreachable as one that
+		// refuses them.
+		return fmt.Errorf("%s: %w: no answer before the deadline: %w", s.label, ErrUnreachable, context.DeadlineExceeded)
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) && api.ErrorCode() == "NoSuchBucket" {
+		// Not ErrNotFound: gocloud maps it so, but a missing bucket is a
+		// misconfiguration, not a missing artifact.
+		return fmt.Errorf("%s: the bucket does not exist: %w", s.label, err)
 	}
 	if errors.Is(err, ErrDigestMismatch) || errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("%s: %w", where, err)
