@@ -110,10 +110,25 @@ func (s *Store) wrap(key string, err error) error {
 	if err == nil {
 		return nil
 	}
+	if err := s.storeWide(err); err != nil {
+		return err
+	}
 	where := s.label
 	if key != "" {
 		where += ": " + key
 	}
+	if errors.Is(err, ErrDigestMismatch) || errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return fmt.Errorf("%s: %w", where, ErrNotFound)
+	}
+	return fmt.Errorf("%s: %w", where, err)
+}
+
+// storeWide is the error for failures of the whole store rather than of
+// one key, or nil.
+func (s *Store) storeWide(err error) error {
 	if ne := netError(err); ne != nil {
 		return fmt.Errorf("%s: %w: %w", s.label, ErrUnreachable, ne)
 	}
@@ -125,17 +140,11 @@ func (s *Store) wrap(key string, err error) error {
 	}
 	var api smithy.APIError
 	if errors.As(err, &api) && api.ErrorCode() == "NoSuchBucket" {
-		// Not ErrNotFound: gocloud maps it so, but a missing bucket is a
+		// Not ErrNotFound, as gocloud has it: a missing bucket is a
 		// misconfiguration, not a missing artifact.
 		return fmt.Errorf("%s: the bucket does not exist: %w", s.label, err)
 	}
-	if errors.Is(err, ErrDigestMismatch) || errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("%s: %w", where, err)
-	}
-	if gcerrors.Code(err) == gcerrors.NotFound {
-		return fmt.Errorf("%s: %w", where, ErrNotFound)
-	}
-	return fmt.Errorf("%s: %w", where, err)
+	return nil
 }
 
 // netError finds the connection failure in err's chain, if that is what it
