@@ -51,6 +51,8 @@ type Store struct {
 	label    string     // the prefix of every error
 	uriBase  string     // uri of the root, ending in /
 	s3       *s3.Client // nil for a directory
+	s3Bucket string
+	s3Prefix string // "" or ending in /
 }
 
 // Open opens the store without touching the network, so that it cannot hang:
@@ -145,6 +147,13 @@ func (s *Store) storeWide(err error) error {
 		return fmt.Errorf("%s: the bucket does not exist: %w", s.label, err)
 	}
 	return nil
+}
+
+// isNotFound: gocloud's NotFound, or S3's NoSuchUpload (aborted by another
+// Maintainer first).
+func isNotFound(err error) bool {
+	var api smithy.APIError
+	return gcerrors.Code(err) == gcerrors.NotFound || errors.As(err, &api) && api.ErrorCode() == "NoSuchUpload"
 }
 
 // netError finds the connection failure in err's chain, if that is what it
