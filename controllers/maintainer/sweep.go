@@ -42,6 +42,8 @@ type SweepOptions struct {
 type SweepResult struct {
 	Refs, Caches, Memos, Logs, Blobs int // deleted
 	BlobsKept                        int // referenced, or within BlobGrace
+	// Abandoned temporaries and multipart uploads, older than BlobGrace.
+	Abandoned int
 	// Malformed records are not JSON of their kind: they reference nothing,
 	// and are left for retention to delete.
 	Malformed []string
@@ -56,7 +58,7 @@ func Sweep(ctx context.Context, s *store.Store, opts SweepOptions) (SweepResult,
 	}
 	sw := &sweeper{s: s, o: opts, exists: map[string]bool{}}
 	steps := []func(context.Context) error{sw.refs, sw.records("cache/", opts.Retention.Caches, &sw.res.Caches),
-		sw.records("memo/", opts.Retention.Caches, &sw.res.Memos), sw.logs, sw.blobs}
+		sw.records("memo/", opts.Retention.Caches, &sw.res.Memos), sw.logs, sw.blobs, sw.abandoned}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			return sw.res, err
@@ -156,6 +158,15 @@ func (sw *sweeper) records(prefix string, retention time.Duration, n *int) func(
 		}
 		return nil
 	}
+}
+
+// abandoned removes what killed writers left (see store.DeleteAbandoned).
+// BlobGrace bounds an upload's duration: one still running after it is
+// taken for abandoned.
+func (sw *sweeper) abandoned(ctx context.Context) error {
+	n, err := sw.s.DeleteAbandoned(ctx, sw.o.Now.Add(-sw.o.BlobGrace))
+	sw.res.Abandoned += n
+	return err
 }
 
 // notFound: another sweeper got there first.

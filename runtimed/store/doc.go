@@ -22,6 +22,11 @@
 // blobs: a blob that no ref, cache or memo record names is garbage once it
 // is older than the Maintainer's grace period.
 //
+// On the filesystem, and on S3 servers that keep objects as files
+// (versitygw's POSIX backend), a key cannot also be the prefix of another
+// ("a" and "a/b"): the layout's last segments are leaves, and an artifact's
+// name must not contain a slash.
+//
 // Keys are validated (see validKey) so that no caller can address anything
 // outside the store's root, whatever the workflow author writes.
 package store

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -35,7 +34,7 @@ func (s *Store) PutRecord(ctx context.Context, key string, v any, ifAbsent bool)
 	}
 	opts := &blob.WriterOptions{ContentType: "application/json", IfNotExist: ifAbsent}
 	err = s.write(ctx, key, bytes.NewReader(b), opts)
-	if ifAbsent && err != nil && gcerrors.Code(errors.Unwrap(err)) == gcerrors.FailedPrecondition {
+	if ifAbsent && err != nil && gcerrors.Code(err) == gcerrors.FailedPrecondition {
 		return false, nil
 	}
 	return err == nil, err

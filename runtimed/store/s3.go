@@ -65,7 +65,11 @@ func openS3(ctx context.Context, o *S3) (*Store, error) {
 	if o.Endpoint != "" {
 		d += " at " + o.Endpoint
 	}
-	return &Store{bucket: b, describe: d, uriBase: u + "/", s3: client}, nil
+	bucketPrefix := ""
+	if prefix != "" {
+		bucketPrefix = prefix + "/"
+	}
+	return &Store{bucket: b, describe: d, uriBase: u + "/", s3: client, s3Bucket: o.Bucket, s3Prefix: bucketPrefix}, nil
 }
 
 // abortable is s3blob's BeforeWrite: it swaps the writer's transfer manager

@@ -106,3 +106,16 @@ func TestSilentServer(t *testing.T) {
 		t.Fatalf("Has took %s", took)
 	}
 }
+
+// TestWrongCredentials is refused, and says so: neither unreachable nor
+// not found.
+func TestWrongCredentials(t *testing.T) {
+	srv := s3server.Start(t)
+	srv.SecretKey = "wrong"
+	s := openServer(t, srv, srv.Bucket)
+	_, err := s.Has(context.Background(), Digest([]byte("x")))
+	if err == nil || errors.Is(err, ErrUnreachable) || errors.Is(err, ErrNotFound) {
+		t.Fatalf("Has with a wrong secret: %v", err)
+	}
+	t.Log(err)
+}

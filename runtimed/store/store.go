@@ -51,6 +51,8 @@ type Store struct {
 	label    string     // the prefix of every error
 	uriBase  string     // uri of the root, ending in /
 	s3       *s3.Client // nil for a directory
+	s3Bucket string
+	s3Prefix string // "" or ending in /
 }
 
 // Open opens the store without touching the network, so that it cannot hang:
@@ -110,10 +112,25 @@ func (s *Store) wrap(key string, err error) error {
 	if err == nil {
 		return nil
 	}
+	if err := s.storeWide(err); err != nil {
+		return err
+	}
 	where := s.label
 	if key != "" {
 		where += ": " + key
 	}
+	if errors.Is(err, ErrDigestMismatch) || errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return fmt.Errorf("%s: %w", where, ErrNotFound)
+	}
+	return fmt.Errorf("%s: %w", where, err)
+}
+
+// storeWide is the error for failures of the whole store rather than of
+// one key, or nil.
+func (s *Store) storeWide(err error) error {
 	if ne := netError(err); ne != nil {
 		return fmt.Errorf("%s: %w: %w", s.label, ErrUnreachable, ne)
 	}
@@ -125,17 +142,18 @@ func (s *Store) wrap(key string, err error) error {
 	}
 	var api smithy.APIError
 	if errors.As(err, &api) && api.ErrorCode() == "NoSuchBucket" {
-		// Not ErrNotFound: gocloud maps it so, but a missing bucket is a
+		// Not ErrNotFound, as gocloud has it: a missing bucket is a
 		// misconfiguration, not a missing artifact.
 		return fmt.Errorf("%s: the bucket does not exist: %w", s.label, err)
 	}
-	if errors.Is(err, ErrDigestMismatch) || errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("%s: %w", where, err)
-	}
-	if gcerrors.Code(err) == gcerrors.NotFound {
-		return fmt.Errorf("%s: %w", where, ErrNotFound)
-	}
-	return fmt.Errorf("%s: %w", where, err)
+	return nil
+}
+
+// isNotFound: gocloud's NotFound, or S3's NoSuchUpload (aborted by another
+// Maintainer first).
+func isNotFound(err error) bool {
+	var api smithy.APIError
+	return gcerrors.Code(err) == gcerrors.NotFound || errors.As(err, &api) && api.ErrorCode() == "NoSuchUpload"
 }
 
 // netError finds the connection failure in err's chain, if that is what it
