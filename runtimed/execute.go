@@ -32,6 +32,7 @@ func (a *Agent) execute(ctx context.Context, ex *execution, run *krtv1.Run, atta
 		return
 	}
 	a.metrics.observe(string(res.phase), began)
+	a.archiveLog(ctx, run, log)
 	ex.finishing()
 	retry := run.DeepCopy()
 	if res.apply(retry) {
