@@ -29,6 +29,9 @@ type Server struct {
 	Bucket               string
 	AccessKey, SecretKey string
 	Dir                  string // the POSIX backend's root
+
+	cmd    *exec.Cmd
+	exited chan error
 }
 
 // startTimeout bounds the wait for the gateway to answer; it starts in well
@@ -40,32 +43,55 @@ const startTimeout = 30 * time.Second
 // bin/versitygw the test fails, saying to run `make tools`.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin := binary(t)
+	s, err := Run(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Run is Start outside a test (the bench): versitygw keeps its objects in
+// dir, and runs until Stop.
+func Run(dir string) (*Server, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	bin, err := binary()
+	if err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		Region: "us-east-1", Bucket: "krt-test",
 		AccessKey: "krtroot", SecretKey: "krtroot-secret-key",
-		Dir: t.TempDir(),
+		Dir: dir, Endpoint: "http://127.0.0.1:" + strconv.Itoa(port),
 	}
-	port := freePort(t)
-	s.Endpoint = "http://127.0.0.1:" + strconv.Itoa(port)
 	log := &syncBuffer{}
-	cmd := exec.Command(bin, "--port", "127.0.0.1:"+strconv.Itoa(port),
+	s.cmd = exec.Command(bin, "--port", "127.0.0.1:"+strconv.Itoa(port),
 		"--access", s.AccessKey, "--secret", s.SecretKey, "--region", s.Region,
 		"posix", s.Dir)
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("s3server: starting %s: %v", bin, err)
+	s.cmd.Stdout, s.cmd.Stderr = log, log
+	if err := s.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("s3server: starting %s: %v", bin, err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	})
-	if err := s.createBucket(exited); err != nil {
-		t.Fatalf("s3server: versitygw on %s: %v\n%s", s.Endpoint, err, log.String())
+	s.exited = make(chan error, 1)
+	go func() { s.exited <- s.cmd.Wait() }()
+	if err := s.createBucket(s.exited); err != nil {
+		s.Stop()
+		return nil, fmt.Errorf("s3server: versitygw on %s: %v\n%s", s.Endpoint, err, log.String())
 	}
-	return s
+	return s, nil
+}
+
+// Stop kills the server and waits for it.
+func (s *Server) Stop() {
+	_ = s.cmd.Process.Kill()
+	<-s.exited
+	s.exited <- nil // a second Stop returns at once
 }
 
 // createBucket retries until the gateway answers, which is also how Start
@@ -104,11 +130,10 @@ func (s *Server) ObjectPath(key string) string {
 	return filepath.Join(s.Dir, s.Bucket, filepath.FromSlash(key))
 }
 
-func binary(t testing.TB) string {
-	t.Helper()
+func binary() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
@@ -116,27 +141,26 @@ func binary(t testing.TB) string {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Fatal("s3server: no go.mod above the working directory")
+			return "", fmt.Errorf("s3server: no go.mod above the working directory")
 		}
 		dir = parent
 	}
 	bin := filepath.Join(dir, "bin", "versitygw")
 	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("s3server: bin/versitygw is missing: run `make tools` to build it (%v)", err)
+		return "", fmt.Errorf("s3server: bin/versitygw is missing: run `make tools` to build it (%v)", err)
 	}
-	return bin
+	return bin, nil
 }
 
 // freePort asks the kernel for a port that is free now; versitygw binds it
 // a moment later, which another process could race for, but rarely does.
-func freePort(t testing.TB) int {
-	t.Helper()
+func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // syncBuffer is the gateway's output, which its copying goroutine writes
