@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"sync"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/types"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
 	"krt.dev/krt/runtimed/store"
+	storekube "krt.dev/krt/runtimed/store/kube"
 	"krt.dev/krt/runtimed/transfer"
 )
 
@@ -74,25 +74,10 @@ func (a *Agent) artifactStore(ctx context.Context, namespace string) (*openStore
 	return o, nil
 }
 
+// storeOptions reads the store's Secret with runtimed's own identity: its
+// Role names that Secret alone.
 func (a *Agent) storeOptions(ctx context.Context, as *krtv1.ArtifactStore) (store.Options, string, error) {
-	opts := store.Options{Name: as.Namespace + "/" + as.Name}
-	version := as.ResourceVersion
-	if fs := as.Spec.Filesystem; fs != nil {
-		opts.Dir = fs.Path
-		return opts, version, nil
-	}
-	s3 := as.Spec.S3
-	if s3 == nil {
-		return opts, "", fmt.Errorf("ArtifactStore %s/%s has neither filesystem nor s3", as.Namespace, as.Name)
-	}
-	secret := &corev1.Secret{}
-	if err := a.client.Get(ctx, types.NamespacedName{Namespace: as.Namespace, Name: s3.CredentialsSecret}, secret); err != nil {
-		return opts, "", fmt.Errorf("ArtifactStore %s/%s: reading its credentials Secret %q: %v", as.Namespace, as.Name, s3.CredentialsSecret, err)
-	}
-	opts.S3 = &store.S3{Bucket: s3.Bucket, Endpoint: s3.Endpoint, Region: s3.Region, Prefix: s3.Prefix, ForcePathStyle: s3.ForcePathStyle,
-		AccessKeyID: string(secret.Data["AWS_ACCESS_KEY_ID"]), SecretAccessKey: string(secret.Data["AWS_SECRET_ACCESS_KEY"]),
-		SessionToken: string(secret.Data["AWS_SESSION_TOKEN"])}
-	return opts, version + "/" + secret.ResourceVersion, nil
+	return storekube.Options(ctx, a.client, as)
 }
 
 func quantityOr(q *resource.Quantity, def int64) int64 {

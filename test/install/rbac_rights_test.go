@@ -100,6 +100,9 @@ var (
 		"runtime": join(
 			can("get,list,watch", "krt.dev", "runtimes", "runs"),
 			can("get,update,patch", "krt.dev", "runtimes/status"),
+			// A filesystem store's claim is mounted, an S3 store's Secret
+			// granted by name in the Runtime's Role.
+			can("get,list,watch", "krt.dev", "artifactstores"),
 			// delete: spent ephemeral pods; patch: the draining mark and
 			// deletion cost of a shrinking pool; runtime pods only, by
 			// admission (TestControllerDeletesOnlyRuntimePods).
