@@ -163,3 +163,9 @@ const (
 	DefaultMaxArtifactSize int64 = 1 << 30
 	DefaultMaxRunSize      int64 = 4 << 30
 )
+
+// GetConditions returns the store's kstatus conditions.
+func (s *ArtifactStore) GetConditions() []metav1.Condition { return s.Status.Conditions }
+
+// SetConditions sets the store's kstatus conditions.
+func (s *ArtifactStore) SetConditions(c []metav1.Condition) { s.Status.Conditions = c }

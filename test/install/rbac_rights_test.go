@@ -97,6 +97,12 @@ var (
 			can("get,list,watch", "coordination.k8s.io", "leases"),
 			events),
 		"ttl": can("get,list,watch,delete", "krt.dev", "runs"),
+		"maintainer": join(
+			can("get,list,watch", "krt.dev", "artifactstores"),
+			can("get,update,patch", "krt.dev", "artifactstores/status"),
+			// Whether a WorkflowRun is gone, one name at a time.
+			can("get", "krt.dev", "workflowruns"),
+			secret),
 		"runtime": join(
 			can("get,list,watch", "krt.dev", "runtimes", "runs"),
 			can("get,update,patch", "krt.dev", "runtimes/status"),
