@@ -1,9 +1,7 @@
 package cli
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -32,7 +31,12 @@ Run ends.
 
 On a local pool (krt dev up) it reads runtimed's live log server. In a
 cluster it reads the runtimed container's log through the API server
-(pods/log) and keeps the Run's own lines.`,
+(pods/log) and keeps the Run's own lines.
+
+Once the pod is gone, it reads the log runtimed archived, per attempt, in the
+Runtime's ArtifactStore, and says so on stderr. That read is yours: krt
+reads the ArtifactStore and its credentials Secret with your kubeconfig, so
+it needs "get" on both in the Run's namespace.`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: r.complete(1, listRuns(nil)),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -75,6 +79,9 @@ type logSource struct {
 }
 
 func (r *root) hubLogSource() (logSource, error) {
+	if r.testClient != nil {
+		return logSource{c: r.testClient}, nil
+	}
 	cfg, err := r.restConfig()
 	if err != nil {
 		return logSource{}, err
@@ -88,7 +95,15 @@ func (r *root) streamLogs(ctx context.Context, src logSource, run *krtv1.Run, fo
 	c := src.c
 	pod := &corev1.Pod{}
 	if err := c.Get(ctx, client.ObjectKey{Namespace: run.Namespace, Name: run.Status.AssignedPod}, pod); err != nil {
-		return fmt.Errorf("run %s ran on pod %s, which is gone, and its logs with it (%v)", run.Name, run.Status.AssignedPod, err)
+		if !apierrors.IsNotFound(err) {
+			return err
+		}
+		// The pod took its live log with it; runtimed archived each
+		// attempt's in the Runtime's ArtifactStore, if it has one.
+		if aerr := r.archivedLogs(ctx, c, run); aerr != nil {
+			return fmt.Errorf("run %s ran on pod %s, which is gone with its live log, and no archive could be read: %w", run.Name, run.Status.AssignedPod, aerr)
+		}
+		return nil
 	}
 	if ip := net.ParseIP(pod.Status.PodIP); ip != nil && ip.IsLoopback() {
 		return r.localLogs(ctx, run, pod, follow)
@@ -147,21 +162,11 @@ func (r *root) podLogs(ctx context.Context, src logSource, run *krtv1.Run, pod *
 		return err
 	}
 	defer stream.Close()
-	sc := bufio.NewScanner(stream)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		var line struct {
-			Run  string `json:"run"`
-			Text string `json:"line"`
-		}
-		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Run == string(run.UID) {
-			fmt.Fprintln(r.Out, line.Text)
-		}
-	}
+	err = printJSONLines(r.Out, stream, string(run.UID))
 	if ctx.Err() != nil {
 		return nil
 	}
-	return sc.Err()
+	return err
 }
 
 func phaseOf(run *krtv1.Run) krtv1.RunPhase {

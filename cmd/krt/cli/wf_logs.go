@@ -24,7 +24,8 @@ order, under a line naming the node, its cluster and its Run; with STEP, only
 that step's nodes. A node that ran in a remote cluster is read through that
 Cluster's kubeconfig Secret in the hub, so this needs "get" on it; without,
 the node says so and the rest still print. The exit code is 1 when any
-node's logs could not be read.
+node's logs could not be read. A node whose pod is gone prints the log
+runtimed archived in its Runtime's ArtifactStore (see krt logs --help).
 
 A Cluster's kubeconfig is checked as krt-controller checks it: exec and
 auth-provider plugins, files, proxy-url and insecure-skip-tls-verify are
@@ -91,12 +92,26 @@ func where(cluster string) string {
 // first time one of its nodes needs it.
 func (r *root) nodeLogs(ctx context.Context, s *wfSession, sources map[string]logSource, n krtv1.NodeStatus,
 	opts cluster.KubeconfigOptions) error {
+	src, run, err := nodeRun(ctx, s, sources, n, opts)
+	if err != nil {
+		return err
+	}
+	if run.Status.AssignedPod == "" {
+		return errors.New("its Run has not started")
+	}
+	return r.streamLogs(ctx, src, run, false)
+}
+
+// nodeRun reads a node's Run from the cluster it ran in: the hub, or a
+// Cluster's API server through its kubeconfig Secret, connected to once.
+func nodeRun(ctx context.Context, s *wfSession, sources map[string]logSource, n krtv1.NodeStatus,
+	opts cluster.KubeconfigOptions) (logSource, *krtv1.Run, error) {
 	src, ok := sources[n.Cluster]
 	ns := s.ns
 	if n.Cluster != "" {
 		cl := &krtv1.Cluster{}
 		if err := s.c.Get(ctx, client.ObjectKey{Namespace: s.ns, Name: n.Cluster}, cl); err != nil {
-			return err
+			return src, nil, err
 		}
 		ns = cl.Spec.Namespace
 		if ns == "" {
@@ -105,19 +120,16 @@ func (r *root) nodeLogs(ctx context.Context, s *wfSession, sources map[string]lo
 		if !ok {
 			var err error
 			if src, err = clusterLogSource(ctx, s.c, cl, opts); err != nil {
-				return err
+				return src, nil, err
 			}
 			sources[n.Cluster] = src
 		}
 	}
 	run := &krtv1.Run{}
 	if err := src.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: n.Run}, run); err != nil {
-		return err
+		return src, nil, err
 	}
-	if run.Status.AssignedPod == "" {
-		return errors.New("its Run has not started")
-	}
-	return r.streamLogs(ctx, src, run, false)
+	return src, run, nil
 }
 
 // clusterLogSource connects to a Cluster as the controller does, from
