@@ -90,7 +90,8 @@ func (r *root) hubLogSource() (logSource, error) {
 	return logSource{c: c, cfg: cfg}, err
 }
 
-// streamLogs copies a Run's log from its pod to stdout.
+// streamLogs copies a Run's log from its pod to stdout, or from the
+// archive when the pod, or its live log, is gone.
 func (r *root) streamLogs(ctx context.Context, src logSource, run *krtv1.Run, follow bool) error {
 	c := src.c
 	pod := &corev1.Pod{}
@@ -105,10 +106,38 @@ func (r *root) streamLogs(ctx context.Context, src logSource, run *krtv1.Run, fo
 		}
 		return nil
 	}
+	// A terminating pod, or a runtimed that restarted, may have no live
+	// log of a finished Run: the archive has it whole. Only when nothing
+	// was printed yet, so that no line shows twice.
+	live := *r
+	counted := &countingWriter{w: r.Out}
+	live.Out = counted
+	err := live.liveLogs(ctx, src, run, pod, follow)
+	if counted.n == 0 && run.Status.Phase.Terminal() {
+		if aerr := r.archivedLogs(ctx, c, run); aerr == nil {
+			return nil
+		}
+	}
+	return err
+}
+
+func (r *root) liveLogs(ctx context.Context, src logSource, run *krtv1.Run, pod *corev1.Pod, follow bool) error {
 	if ip := net.ParseIP(pod.Status.PodIP); ip != nil && ip.IsLoopback() {
 		return r.localLogs(ctx, run, pod, follow)
 	}
 	return r.podLogs(ctx, src, run, pod, follow)
+}
+
+// countingWriter counts what was written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // localLogs reads runtimed's own log server, which a local pool's pods
