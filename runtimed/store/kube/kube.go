@@ -8,6 +8,7 @@ package kube
 import (
 	"context"
 	"fmt"
+	"os"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -48,12 +49,23 @@ func Options(ctx context.Context, c client.Reader, as *krtv1.ArtifactStore) (sto
 	return opts, version + "/" + secret.ResourceVersion, nil
 }
 
-// Open opens the store of as. It does not touch the network (store.Open):
-// an unreachable store fails on its first use.
+// Open opens the store of as for a reader that did not make it: the
+// maintainer, the CLI. It does not touch the network (store.Open): an
+// unreachable S3 store fails on its first use. A filesystem store must
+// already be a directory here, since store.Open would make an empty one:
+// a claim mounted only in runtimed's container is not the maintainer's or
+// the user's to see, and sweeping or reading an empty stand-in would say
+// nothing is there.
 func Open(ctx context.Context, c client.Reader, as *krtv1.ArtifactStore) (*store.Store, error) {
 	opts, _, err := Options(ctx, c, as)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Dir != "" {
+		if fi, err := os.Stat(opts.Dir); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("%w: ArtifactStore %s/%s is the directory %s, which is not here: a filesystem store is reachable only "+
+				"where it is mounted (runtimed's container, for a claimName), or shared (the dev stack)", store.ErrUnreachable, as.Namespace, as.Name, opts.Dir)
+		}
 	}
 	return store.Open(ctx, opts)
 }
