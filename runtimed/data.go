@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	runtimev1 "krt.dev/krt/api/runtime/v1"
 	krtv1 "krt.dev/krt/api/v1alpha1"
 	"krt.dev/krt/runtimed/store"
 	"krt.dev/krt/runtimed/transfer"
@@ -144,7 +145,10 @@ func (a *Agent) uploadOutputs(ctx context.Context, run *krtv1.Run, id string, d 
 	var total int64
 	wr := orUnderscore(originName(run))
 	for _, out := range run.Spec.Artifacts.Outputs {
-		ref, err := transfer.Collect(ctx, d.st.Store, a.runtime, id, []string{out.Path}, min(d.st.maxArtifact, d.st.maxRun-total))
+		// contents: an output folder's entries are the artifact, so an
+		// input unpacked at a path gets them there.
+		ref, err := transfer.Collect(ctx, d.st.Store, a.runtime, &runtimev1.CollectRequest{Id: id, Paths: []string{out.Path},
+			MaxBytes: min(d.st.maxArtifact, d.st.maxRun-total), Contents: true})
 		if err != nil {
 			return fmt.Errorf("artifact output %s (%s): %w", out.Name, out.Path, err)
 		}
@@ -160,7 +164,7 @@ func (a *Agent) uploadOutputs(ctx context.Context, run *krtv1.Run, id string, d 
 }
 
 func (a *Agent) saveCache(ctx context.Context, run *krtv1.Run, id string, d *dataRun) error {
-	ref, err := transfer.Collect(ctx, d.st.Store, a.runtime, id, run.Spec.Cache.Paths, d.st.maxRun)
+	ref, err := transfer.Collect(ctx, d.st.Store, a.runtime, &runtimev1.CollectRequest{Id: id, Paths: run.Spec.Cache.Paths, MaxBytes: d.st.maxRun})
 	if err != nil {
 		return err
 	}

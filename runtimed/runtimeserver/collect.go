@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -41,6 +42,11 @@ func (s *Server) Collect(req *runtimev1.CollectRequest, stream runtimev1.Runtime
 		return status.Errorf(codes.Internal, "opening the working directory: %v", err)
 	}
 	defer root.Close()
+	root, paths, err := collectRoot(root, req)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
 	tmp, err := os.CreateTemp(e.dir, "collect-*.tar.zst")
 	if err != nil {
 		return status.Errorf(codes.Internal, "creating a temporary file: %v", err)
@@ -48,7 +54,7 @@ func (s *Server) Collect(req *runtimev1.CollectRequest, stream runtimev1.Runtime
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
 	sum := sha256.New()
-	stats, err := archive.Pack(io.MultiWriter(tmp, sum), root, req.GetPaths(), archive.PackOptions{MaxBytes: req.GetMaxBytes()})
+	stats, err := archive.Pack(io.MultiWriter(tmp, sum), root, paths, archive.PackOptions{MaxBytes: req.GetMaxBytes()})
 	if err != nil {
 		return packError(err)
 	}
@@ -65,6 +71,44 @@ func (s *Server) Collect(req *runtimev1.CollectRequest, stream runtimev1.Runtime
 		return err
 	}
 	return sendFile(tmp, stream)
+}
+
+// collectRoot is where the archive's names start: the working directory,
+// or, with contents, the folder the one path names, or a file's parent.
+// os.Root keeps both inside the working directory.
+func collectRoot(root *os.Root, req *runtimev1.CollectRequest) (*os.Root, []string, error) {
+	paths := req.GetPaths()
+	if !req.GetContents() {
+		sub, err := root.OpenRoot(".")
+		return sub, paths, err
+	}
+	if len(paths) != 1 {
+		return nil, nil, status.Errorf(codes.InvalidArgument, "contents takes one path, not %d", len(paths))
+	}
+	p := filepath.Clean(paths[0])
+	fi, err := root.Lstat(p)
+	if err != nil {
+		return nil, nil, packError(fmt.Errorf("%w: %s: %v", archive.ErrBadPath, paths[0], unwrapPath(err)))
+	}
+	dir, names := p, []string{"."}
+	if !fi.IsDir() {
+		dir, names = filepath.Dir(p), []string{filepath.Base(p)}
+	}
+	sub, err := root.OpenRoot(dir)
+	if err != nil {
+		return nil, nil, packError(fmt.Errorf("%w: %s: %v", archive.ErrBadPath, paths[0], err))
+	}
+	return sub, names, nil
+}
+
+// unwrapPath drops the *PathError's own copy of the path, which the
+// message names already.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 func packError(err error) error {

@@ -96,13 +96,15 @@ type Ref struct {
 	URI    string
 }
 
-// Collect packs paths of ended execution id and uploads the archive,
-// content-addressed. The digest the server announces is checked against
-// the bytes: if they differ the upload is aborted and nothing is stored.
-func Collect(ctx context.Context, st *store.Store, rc runtimev1.RuntimeClient, id string, paths []string, maxBytes int64) (Ref, error) {
+// Collect packs what req names of an ended execution and uploads the
+// archive, content-addressed. The digest the server announces is checked
+// against the bytes: if they differ the upload is aborted and nothing is
+// stored.
+func Collect(ctx context.Context, st *store.Store, rc runtimev1.RuntimeClient, req *runtimev1.CollectRequest) (Ref, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stream, err := rc.Collect(ctx, &runtimev1.CollectRequest{Id: id, Paths: paths, MaxBytes: maxBytes})
+	maxBytes := req.GetMaxBytes()
+	stream, err := rc.Collect(ctx, req)
 	if err != nil {
 		return Ref{}, classify(err)
 	}

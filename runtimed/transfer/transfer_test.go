@@ -113,14 +113,14 @@ func TestMoveAFolder(t *testing.T) {
 			rc := runtimeServer(t)
 			ctx := context.Background()
 			run(t, rc, "build/1", build)
-			ref, err := Collect(ctx, st, rc, "build/1", []string{"dist"}, 1<<20)
+			ref, err := Collect(ctx, st, rc, &runtimev1.CollectRequest{Id: "build/1", Paths: []string{"dist"}, MaxBytes: 1 << 20, Contents: true})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if err := Stage(ctx, st, rc, "deploy/1", ref.Digest, "in", 1<<20); err != nil {
 				t.Fatal(err)
 			}
-			got := run(t, rc, "deploy/1", `sha256sum in/dist/app in/dist/sub/r.txt | cut -c1-16; test -x in/dist/app && echo exec`)
+			got := run(t, rc, "deploy/1", `sha256sum in/app in/sub/r.txt | cut -c1-16; test -x in/app && echo exec`)
 			want := run(t, rc, "check/1", `printf 'binary\x00\x01' > app; echo report > r.txt; sha256sum app r.txt | cut -c1-16; echo exec`)
 			if got != want {
 				t.Errorf("the deploy step read\n%s\nwant\n%s", got, want)
@@ -157,9 +157,9 @@ func TestBadArtifacts(t *testing.T) {
 		says   string
 	}{
 		{"missing artifact", Stage(ctx, st, rc, "d/1", missing, ".", 1<<20), krtv1.ReasonArtifactNotFound, "not found"},
-		{"a path that escapes", collectErr(Collect(ctx, st, rc, "b/1", []string{"../x"}, 1<<20)), krtv1.ReasonArtifactInvalid, "../x"},
-		{"a symlink", collectErr(Collect(ctx, st, rc, "b/1", []string{"link"}, 1<<20)), krtv1.ReasonArtifactInvalid, "symlink"},
-		{"oversized", collectErr(Collect(ctx, st, rc, "b/1", []string{"big"}, 1<<10)), krtv1.ReasonArtifactTooLarge, ""},
+		{"a path that escapes", collectErr(Collect(ctx, st, rc, &runtimev1.CollectRequest{Id: "b/1", Paths: []string{"../x"}, MaxBytes: 1 << 20})), krtv1.ReasonArtifactInvalid, "../x"},
+		{"a symlink", collectErr(Collect(ctx, st, rc, &runtimev1.CollectRequest{Id: "b/1", Paths: []string{"link"}, MaxBytes: 1 << 20, Contents: true})), krtv1.ReasonArtifactInvalid, "symlink"},
+		{"oversized", collectErr(Collect(ctx, st, rc, &runtimev1.CollectRequest{Id: "b/1", Paths: []string{"big"}, MaxBytes: 1 << 10, Contents: true})), krtv1.ReasonArtifactTooLarge, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { wantReason(t, tc.err, tc.reason, tc.says) })

@@ -83,7 +83,7 @@ func (b *bench) moveFolder(ctx context.Context, st *store.Store, rc runtimev1.Ru
 			return nil, err
 		}
 		began := time.Now()
-		ref, err := transfer.Collect(ctx, st, rc, id, []string{"data"}, 1<<30)
+		ref, err := transfer.Collect(ctx, st, rc, &runtimev1.CollectRequest{Id: id, Paths: []string{"data"}, MaxBytes: 1 << 30, Contents: true})
 		if err != nil {
 			return nil, err
 		}

@@ -1514,7 +1514,12 @@ type CollectRequest struct {
 	Paths []string `protobuf:"bytes,2,rep,name=paths,proto3" json:"paths,omitempty"`
 	// max_bytes bounds the files' total uncompressed size; zero means the
 	// server's default (1 GiB for krt-runtime).
-	MaxBytes      int64 `protobuf:"varint,3,opt,name=max_bytes,json=maxBytes,proto3" json:"max_bytes,omitempty"`
+	MaxBytes int64 `protobuf:"varint,3,opt,name=max_bytes,json=maxBytes,proto3" json:"max_bytes,omitempty"`
+	// contents, with a single path, packs what it names relative to itself:
+	// a folder's entries at the archive's root, or a file alone by its
+	// base name. Unpacked at a path, an artifact of folder "dist" is then
+	// that path's content, not path/dist.
+	Contents      bool `protobuf:"varint,4,opt,name=contents,proto3" json:"contents,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1568,6 +1573,13 @@ func (x *CollectRequest) GetMaxBytes() int64 {
 		return x.MaxBytes
 	}
 	return 0
+}
+
+func (x *CollectRequest) GetContents() bool {
+	if x != nil {
+		return x.Contents
+	}
+	return false
 }
 
 type CollectChunk struct {
@@ -1821,11 +1833,12 @@ const file_runtime_proto_rawDesc = "" +
 	"\x06commit\x18\x01 \x01(\bR\x06commit\";\n" +
 	"\rStageResponse\x12\x14\n" +
 	"\x05files\x18\x01 \x01(\x03R\x05files\x12\x14\n" +
-	"\x05bytes\x18\x02 \x01(\x03R\x05bytes\"S\n" +
+	"\x05bytes\x18\x02 \x01(\x03R\x05bytes\"o\n" +
 	"\x0eCollectRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05paths\x18\x02 \x03(\tR\x05paths\x12\x1b\n" +
-	"\tmax_bytes\x18\x03 \x01(\x03R\bmaxBytes\"f\n" +
+	"\tmax_bytes\x18\x03 \x01(\x03R\bmaxBytes\x12\x1a\n" +
+	"\bcontents\x18\x04 \x01(\bR\bcontents\"f\n" +
 	"\fCollectChunk\x127\n" +
 	"\x06header\x18\x01 \x01(\v2\x1d.krt.runtime.v1.CollectHeaderH\x00R\x06header\x12\x14\n" +
 	"\x04data\x18\x02 \x01(\fH\x00R\x04dataB\a\n" +
