@@ -52,7 +52,7 @@ func (a *Agent) prepare(ctx context.Context, run *krtv1.Run, id string, secrets 
 	if art := run.Spec.Artifacts; art != nil {
 		for _, in := range art.Inputs {
 			if err := transfer.Stage(ctx, st.Store, a.runtime, id, in.Digest, in.Path, st.maxRun); err != nil {
-				return d, failedData(fmt.Sprintf("artifact input %s (%s from %s)", in.Name, in.Digest, orDash(in.From)), err)
+				return d, failedData(fmt.Sprintf("artifact input %s (%s, from %s)", in.Name, shortDigest(in.Digest), orDash(in.From)), err)
 			}
 		}
 	}
@@ -182,7 +182,12 @@ func failedData(what string, err error) *result {
 	if errors.As(err, &te) {
 		reason = te.Reason
 	}
+	// The node's message is clipped: what went wrong comes first, the
+	// store's own words (its URI, the key) last.
 	msg := err.Error()
+	if says := reasonSays[reason]; says != "" {
+		msg = says + ": " + msg
+	}
 	if what != "" {
 		msg = what + ": " + msg
 	}
@@ -218,4 +223,20 @@ func (a *Agent) prepareOrAttach(ctx context.Context, run *krtv1.Run, id string, 
 		d.memoKey = memoKey(run, a.opts.RuntimeImage, secrets)
 	}
 	return d, nil
+}
+
+// reasonSays puts a transfer's failure in a few words.
+var reasonSays = map[string]string{
+	krtv1.ReasonArtifactDigest:       "the stored content does not match its digest",
+	krtv1.ReasonArtifactNotFound:     "it is not in the store",
+	krtv1.ReasonStoreUnreachable:     "the artifact store is unreachable",
+	krtv1.ReasonArtifactsUnsupported: "the Runtime Server cannot move files",
+}
+
+// shortDigest is enough of a digest to tell artifacts apart in a message.
+func shortDigest(d string) string {
+	if len(d) > len("sha256:")+12 {
+		return d[:len("sha256:")+12]
+	}
+	return d
 }
