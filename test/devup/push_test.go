@@ -2,6 +2,7 @@ package devup
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -40,7 +41,11 @@ func pushRunsHello(t *testing.T, dir string, st *devstack.State) {
 		t.Fatalf("krt wf graph %s -o wide: exit %d, want the run Succeeded and a line \"✓ deploy cluster=staging run=…\":\n%s", name, code, graph)
 	}
 	logs, code := krt(t, env, "wf", "logs", name)
-	want := "--- deploy (on staging, Run " + deploy[1] + ")\nstaging received: " + message + "\n"
+	// greet's page reached staging as an artifact, through the stack's
+	// ArtifactStore.
+	page := len("<h1>" + message + "</h1>\n")
+	want := "--- deploy (on staging, Run " + deploy[1] + ")\nstaging received: " + message + "\n" +
+		fmt.Sprintf("staging serves site/index.html, %d bytes from greet\n", page)
 	if code != 0 || !strings.Contains(logs, want) {
 		t.Errorf("krt wf logs %s: exit %d, want\n%s\nin:\n%s", name, code, want, logs)
 	}
