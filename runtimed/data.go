@@ -25,14 +25,28 @@ func hasData(run *krtv1.Run) bool {
 
 // readScopes are where caches and memoized results are looked up.
 func readScopes(run *krtv1.Run) []string {
-	if s := run.Spec.Scope; s != nil {
-		if len(s.Read) > 0 {
-			return s.Read
-		}
-		return []string{s.Write}
+	s := run.Spec.Scope
+	if s == nil {
+		return nil
 	}
-	return nil
+	if len(s.Read) == 0 {
+		return []string{inNamespace(run, s.Write)}
+	}
+	out := make([]string, len(s.Read))
+	for i, r := range s.Read {
+		out[i] = inNamespace(run, r)
+	}
+	return out
 }
+
+// writeScope is where the Run's cache and memoized result go.
+func writeScope(run *krtv1.Run) string { return inNamespace(run, run.Spec.Scope.Write) }
+
+// inNamespace puts a scope under the Run's own namespace. A scope is the
+// Run's text, which whoever may create Runs writes; two namespaces may
+// share a bucket, so without this a tenant could name another's scope and
+// plant a cache entry there.
+func inNamespace(run *krtv1.Run, scope string) string { return run.Namespace + "|" + scope }
 
 // prepare runs before the script: a memoized result ends the attempt
 // there; otherwise the inputs are staged and the cache restored. A result
@@ -132,7 +146,7 @@ func (a *Agent) finish(ctx context.Context, run *krtv1.Run, id string, d *dataRu
 		for _, r := range res.artifacts {
 			rec.Artifacts = append(rec.Artifacts, store.ArtifactRef{Name: r.Name, Digest: r.Digest, Size: r.Size, URI: r.URI})
 		}
-		if _, err := d.st.PutRecord(ctx, store.MemoKey(run.Spec.Scope.Write, d.memoKey), rec, false); err != nil {
+		if _, err := d.st.PutRecord(ctx, store.MemoKey(writeScope(run), d.memoKey), rec, false); err != nil {
 			res.message += "; not memoized: " + err.Error()
 		}
 	}
@@ -170,8 +184,8 @@ func (a *Agent) saveCache(ctx context.Context, run *krtv1.Run, id string, d *dat
 	}
 	// First write wins: a cache entry, once there, is what every later
 	// Run of the scope restores, so it is never replaced.
-	_, err = d.st.PutRecord(ctx, store.CacheKey(run.Spec.Scope.Write, run.Spec.Cache.Key),
-		store.CacheRecord{Digest: ref.Digest, Size: ref.Size, Created: time.Now().UTC(), Scope: run.Spec.Scope.Write}, true)
+	_, err = d.st.PutRecord(ctx, store.CacheKey(writeScope(run), run.Spec.Cache.Key),
+		store.CacheRecord{Digest: ref.Digest, Size: ref.Size, Created: time.Now().UTC(), Scope: writeScope(run)}, true)
 	return err
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
@@ -86,5 +87,54 @@ func TestLogsOutliveThePod(t *testing.T) {
 	out, code := krt(t, hub.env.Kubeconfig, "wf", "logs", "chatty-1", "-n", ns)
 	if code != 0 || !strings.Contains(out, "\nline 1\n") || !strings.Contains(out, "\nline 500\n") || !strings.Contains(out, "done") {
 		t.Errorf("krt wf logs once the pod is gone: exit %d\n%s", code, out)
+	}
+}
+
+const poisonScript = `if [ -f .cache/who ]; then echo "restored=$(cat .cache/who)" >> "$KRT_OUTPUTS"
+else mkdir -p .cache && echo "$WHO" > .cache/who && echo "restored=none" >> "$KRT_OUTPUTS"; fi`
+
+// A pull request's code cannot plant a cache entry that a push to its
+// base branch restores: the PR writes its own scope only. It still reads
+// its base branch's entries, and its own.
+func TestPullRequestCannotPoisonTheCache(t *testing.T) {
+	ns := hub.env.Namespace(t)
+	storeRuntime(t, hub, ns, "bash", krtv1.ArtifactStoreSpec{Filesystem: &krtv1.FilesystemStore{Path: t.TempDir()}})
+	createWorkflow(t, ns, "build", krtv1.Step{Name: "deps", Runtime: "bash", Run: poisonScript, Outputs: []string{"restored"},
+		Env: map[string]string{"WHO": "${{ event.type }}"}, Cache: &krtv1.StepCache{Key: "deps", Paths: []string{".cache"}}})
+	pr := func(n int64) krtv1.WorkflowEvent {
+		return krtv1.WorkflowEvent{Type: krtv1.EventPullRequest, PullRequest: &krtv1.PullRequest{Number: n, HeadSHA: strings.Repeat("a", 40), Base: "main"}}
+	}
+	push := krtv1.WorkflowEvent{Type: krtv1.EventPush, Push: &krtv1.PushEvent{Revision: "main@sha1:" + strings.Repeat("b", 40), Branch: "main", Time: metav1.Now()}}
+	steps := []struct {
+		name string
+		ev   krtv1.WorkflowEvent
+		want string
+	}{
+		{"pr-9", pr(9), "none"},                       // the PR plants an entry in its own scope
+		{"push-main", push, "none"},                   // main does not see it
+		{"pr-9-again", pr(9), krtv1.EventPullRequest}, // the PR sees its own
+		{"pr-10", pr(10), krtv1.EventPush},            // another PR reads main's
+	}
+	for _, s := range steps {
+		eventRun(t, ns, "build", s.name, s.ev)
+		wr := waitRun(t, ns, s.name, "finish", func(wr *krtv1.WorkflowRun) bool { return wr.Status.Phase.Terminal() })
+		if got := node(wr, "deps").Outputs["restored"]; wr.Status.Phase != krtv1.WorkflowSucceeded || got != s.want {
+			t.Errorf("%s restored %q, want %q: %s", s.name, got, s.want, describe(wr))
+		}
+	}
+}
+
+// eventRun starts a run of workflow for an event, as the trigger
+// controller would.
+func eventRun(t *testing.T, ns, workflow, name string, ev krtv1.WorkflowEvent) {
+	t.Helper()
+	wf := &krtv1.Workflow{}
+	if err := hub.env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: workflow}, wf); err != nil {
+		t.Fatal(err)
+	}
+	wr := &krtv1.WorkflowRun{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: krtv1.WorkflowRunSpec{Workflow: workflow, Definition: wf.Spec, Event: ev}}
+	if err := hub.env.Client.Create(context.Background(), wr); err != nil {
+		t.Fatal(err)
 	}
 }
