@@ -122,6 +122,7 @@ func oneOfEachKind(t *testing.T, ns string) []client.Object {
 			Event: krtv1.WorkflowEvent{Type: "manual", Manual: &krtv1.ManualEvent{User: me.Status.UserInfo.Username}}, Definition: wf}},
 		&krtv1.WorkflowRepository{ObjectMeta: meta("a-repository"), Spec: krtv1.WorkflowRepositorySpec{URL: "http://127.0.0.1:9/none.git", Suspend: true}},
 		&krtv1.Cluster{ObjectMeta: meta("a-cluster"), Spec: krtv1.ClusterSpec{KubeconfigSecretRef: krtv1.SecretKeySelector{Name: "none", Key: "kubeconfig"}}},
+		&krtv1.ArtifactStore{ObjectMeta: meta("a-store"), Spec: krtv1.ArtifactStoreSpec{Filesystem: &krtv1.FilesystemStore{Path: "/nowhere"}}},
 		&krtv1.Approval{ObjectMeta: meta("an-approval"), Spec: krtv1.ApprovalSpec{WorkflowRun: "a-workflowrun", WorkflowRunUID: "a-workflowrun-uid", Step: "only",
 			Decision: "approve", User: me.Status.UserInfo.Username}},
 	}
