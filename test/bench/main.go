@@ -75,6 +75,9 @@ func run(o options) error {
 		if err := b.apiWrites(ctx); err != nil {
 			return err
 		}
+		if err := b.cborWrites(ctx); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintln(os.Stderr, "bench: building krt")
 	if b.bins, err = kubetest.Build(); err != nil {

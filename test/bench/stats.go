@@ -88,6 +88,7 @@ func (b *bench) print() {
 		fmt.Printf("\nThe webhook figure stops at the applied Workflow, a step short of the DESIGN's first Run.\n")
 	}
 	b.printWorkflowCosts()
+	b.printCBOR()
 	b.printGoals()
 }
 

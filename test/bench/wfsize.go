@@ -105,7 +105,7 @@ func (b *bench) printWorkflows(w io.Writer) {
 // what the bare Runs cost.
 func (b *bench) printWorkflowCosts() {
 	names := append(append([]string(nil), krtProcesses...), "writes_runs", "writes_runs_409", "writes_workflowruns",
-		"writes_workflowruns_409", "reaction_ms", "create_span_ms", "run_ms", "run_p50_ms")
+		"writes_workflowruns_409", "writes_runs_bytes", "writes_workflowruns_bytes", "reaction_ms", "create_span_ms", "run_ms", "run_p50_ms")
 	for _, key := range []string{"chain", "fanout"} {
 		per, ok := b.results["wf_"+key+"_per_node"].(map[string]map[string]float64)
 		if !ok {
