@@ -60,6 +60,9 @@ func (b *bench) writesByResource(ctx context.Context) (map[string]float64, error
 		for _, l := range m.GetLabel() {
 			labels[l.GetName()] = l.GetValue()
 		}
+		// Every request, as "all:VERB group/resource": what a Run costs
+		// the API server beyond its writes.
+		out["all:"+labels["verb"]+" "+labels["group"]+"/"+labels["resource"]] += m.GetCounter().GetValue()
 		if labels["group"] != "krt.dev" {
 			continue
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"sort"
 	"text/tabwriter"
 )
 
@@ -127,6 +128,7 @@ func (b *bench) printGoals() {
 		fmt.Fprintf(w, "total\t%.2f\t%.2f\t%.1f\n", sumProcesses(cpu), sumProcesses(base), sumProcesses(issue17CPU))
 		w.Flush()
 	}
+	b.printRequests()
 	gs := b.goals()
 	if len(gs) == 0 {
 		return
@@ -147,4 +149,22 @@ func (b *bench) printGoals() {
 		fmt.Fprintf(w, "%s\t%v\t%s\t%s\t%s\n", g.Name, g.Value, g.Baseline, g.Target, res)
 	}
 	w.Flush()
+}
+
+// printRequests lists every kind of API request per Run at full
+// throughput: the API server's work beyond the Run's four writes.
+func (b *bench) printRequests() {
+	reqs, ok := b.results["api_requests_per_run"].(map[string]float64)
+	if !ok {
+		return
+	}
+	keys := make([]string, 0, len(reqs))
+	for k := range reqs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	fmt.Println("\nAPI requests per Run at full throughput (first repeat):")
+	for _, k := range keys {
+		fmt.Printf("  %-50s %6.2f\n", k, reqs[k])
+	}
 }
