@@ -78,9 +78,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if err := r.client.Get(ctx, req.NamespacedName, wr); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	// The node list is one field that a merge patch replaces whole, so a
-	// pass working from a stale read could undo a newer pass's nodes. The
-	// patch is therefore conditional on the version read: a stale pass
+	// The patch names nodes by index in the version read, and a pass
+	// working from a stale read could undo a newer pass's nodes. The patch
+	// is therefore conditional on the version read: a stale pass
 	// conflicts and is retried from a fresh read.
 	before := wr.DeepCopy()
 	logger := log.FromContext(ctx).WithValues(wr.LogValues()...)
@@ -94,7 +94,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 			// definition included: a pass that changed nothing is free.
 			return
 		}
-		err := r.client.Status().Patch(ctx, wr, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+		// Only what changed: a merge patch would carry every node.
+		patch, err := statusPatch(before, wr)
+		if err == nil {
+			err = r.client.Status().Patch(ctx, wr, patch)
+		}
 		switch {
 		case err == nil:
 			// Reported once stored: a pass that lost its patch is

@@ -44,11 +44,25 @@ func (b *bench) writesByResource(ctx context.Context) (map[string]float64, error
 		return nil, err
 	}
 	out := map[string]float64{}
+	// The bytes clients sent in those writes' bodies, by resource
+	// ("runs_bytes"): what a WorkflowRun status patch carries per step.
+	for _, m := range families["apiserver_request_body_size_bytes"].GetMetric() {
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		if labels["group"] == "krt.dev" {
+			out[labels["resource"]+"_bytes"] += m.GetHistogram().GetSampleSum()
+		}
+	}
 	for _, m := range families["apiserver_request_total"].GetMetric() {
 		labels := map[string]string{}
 		for _, l := range m.GetLabel() {
 			labels[l.GetName()] = l.GetValue()
 		}
+		// Every request, as "all:VERB group/resource": what a Run costs
+		// the API server beyond its writes.
+		out["all:"+labels["verb"]+" "+labels["group"]+"/"+labels["resource"]] += m.GetCounter().GetValue()
 		if labels["group"] != "krt.dev" {
 			continue
 		}

@@ -11,15 +11,39 @@ import (
 const clockTicks = 100
 
 // cpuByProcess sums the CPU time, in milliseconds, that processes with the
-// given command names have used so far, including this bench.
+// given command names have used so far, including this bench. Only this
+// bench's own descendants count: other work on a shared machine runs its
+// own kube-apiservers and etcds, whose CPU is not this run's.
 func cpuByProcess(names ...string) map[string]float64 {
 	want := map[string]bool{}
 	for _, n := range names {
 		want[n] = true
 	}
+	procs := readProcs()
+	self := os.Getpid()
 	out := map[string]float64{}
+	for pid, p := range procs {
+		name := p.name
+		if pid == self {
+			name = "bench"
+		}
+		if want[name] && descends(procs, pid, self) {
+			out[name] += p.cpuMs
+		}
+	}
+	return out
+}
+
+// proc is what the bench reads of a process's /proc/<pid>/stat.
+type proc struct {
+	name  string
+	ppid  int
+	cpuMs float64
+}
+
+func readProcs() map[int]proc {
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	self := strconv.Itoa(os.Getpid())
+	out := map[int]proc{}
 	for _, path := range stats {
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -30,22 +54,32 @@ func cpuByProcess(names ...string) map[string]float64 {
 		if open < 0 || close < open {
 			continue
 		}
-		name := s[open+1 : close]
-		if strings.TrimSpace(s[:open]) == self {
-			name = "bench"
-		}
-		if !want[name] {
-			continue
-		}
 		f := strings.Fields(s[close+1:])
 		if len(f) < 13 {
 			continue
 		}
+		pid, _ := strconv.Atoi(strings.TrimSpace(s[:open]))
+		ppid, _ := strconv.Atoi(f[1])
 		utime, _ := strconv.ParseFloat(f[11], 64)
 		stime, _ := strconv.ParseFloat(f[12], 64)
-		out[name] += (utime + stime) * 1000 / clockTicks
+		out[pid] = proc{name: s[open+1 : close], ppid: ppid, cpuMs: (utime + stime) * 1000 / clockTicks}
 	}
 	return out
+}
+
+// descends reports whether pid is root or one of its descendants.
+func descends(procs map[int]proc, pid, root int) bool {
+	for range 64 { // a bound, in case of a cycle in a racy read
+		if pid == root {
+			return true
+		}
+		p, ok := procs[pid]
+		if !ok || pid <= 1 {
+			return false
+		}
+		pid = p.ppid
+	}
+	return false
 }
 
 // krtProcesses are the processes whose CPU a Run costs.

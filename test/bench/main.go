@@ -29,6 +29,7 @@ type options struct {
 	lease    time.Duration
 	profiles string
 	only     string
+	gates    string
 }
 
 func main() {
@@ -42,6 +43,7 @@ func main() {
 	flag.DurationVar(&o.lease, "lease", 5*time.Second, "runtime pods' heartbeat lease duration, the bound on noticing a lost pod")
 	flag.StringVar(&o.profiles, "profile-dir", "", "write CPU profiles of the API server, krt-controller and (with -pods 1) runtimed, taken during the first throughput window, to this directory, and of the first run of each workflow figure, to its wf-* subdirectory")
 	flag.StringVar(&o.only, "only", "", "run one group of figures, while iterating: runs, isolation, autoscale, wf, artifacts, git or node; every figure when empty")
+	flag.StringVar(&o.gates, "apiserver-feature-gates", "", "kube-apiserver --feature-gates for this run, e.g. CBORServingAndStorage=true; empty leaves its defaults, as a cluster has them")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -57,7 +59,7 @@ func run(o options) error {
 	}
 	ctx := context.Background()
 	fmt.Fprintln(os.Stderr, "bench: starting kube-apiserver and etcd")
-	env, err := kubetest.Start()
+	env, err := kubetest.StartWith(kubetest.Options{FeatureGates: o.gates})
 	if err != nil {
 		return err
 	}
@@ -66,11 +68,14 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	b := &bench{opts: o, env: env, watcher: watcher, results: results{}}
+	b := &bench{opts: o, env: env, watcher: watcher, results: results{"apiserver_feature_gates": o.gates}}
 
 	// The baseline first, with nothing else running against the API server.
 	if o.wants("runs") {
 		if err := b.apiWrites(ctx); err != nil {
+			return err
+		}
+		if err := b.cborWrites(ctx); err != nil {
 			return err
 		}
 	}

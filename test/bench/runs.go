@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,10 +41,11 @@ func (b *bench) throughput(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		writes0, err := b.writeCount(ctx)
+		all0, err := b.writesByResource(ctx)
 		if err != nil {
 			return err
 		}
+		writes0 := all0["runs"]
 		cpu0 := cpuByProcess(krtProcesses...)
 		slots := make(chan struct{}, inflight)
 		tr.setOnDone(func() { <-slots })
@@ -80,9 +82,13 @@ func (b *bench) throughput(ctx context.Context) error {
 		wg.Wait()
 		tr.drainN(int(created.Load()), 60*time.Second)
 		tr.stop()
-		writes1, err := b.writeCount(ctx)
+		all1, err := b.writesByResource(ctx)
 		if err != nil {
 			return err
+		}
+		writes1 := all1["runs"]
+		if i == 0 {
+			b.results["api_requests_per_run"] = requestsPerRun(all0, all1, int(created.Load()))
 		}
 		if err := b.clean(ctx, ns); err != nil {
 			return err
@@ -345,5 +351,17 @@ func (t *tracker) latencies() []float64 {
 		}
 	}
 	sort.Float64s(out)
+	return out
+}
+
+// requestsPerRun is each kind of API request per Run between two samples,
+// those of at least 0.01 per Run.
+func requestsPerRun(before, after map[string]float64, runs int) map[string]float64 {
+	out := map[string]float64{}
+	for k, v := range after {
+		if per := round2((v - before[k]) / float64(runs)); strings.HasPrefix(k, "all:") && per >= 0.01 {
+			out[strings.TrimPrefix(k, "all:")] = per
+		}
+	}
 	return out
 }

@@ -87,14 +87,9 @@ func (b *bench) print() {
 	if _, ok := r["webhook_to_workflow_ms"]; ok {
 		fmt.Printf("\nThe webhook figure stops at the applied Workflow, a step short of the DESIGN's first Run.\n")
 	}
-	if cpu, ok := r["cpu_ms_per_run"].(map[string]float64); ok {
-		base, _ := r["cpu_ms_per_four_writes"].(map[string]float64)
-		fmt.Printf("\nCPU per Run at full throughput, ms (and for a Run's 4 writes alone, in the baseline):\n")
-		for _, name := range krtProcesses {
-			fmt.Printf("  %-15s %6.2f  (%.2f)\n", name, cpu[name], base[name])
-		}
-	}
 	b.printWorkflowCosts()
+	b.printCBOR()
+	b.printGoals()
 }
 
 // printRuns adds the Run figures to the table.
@@ -103,7 +98,7 @@ func (b *bench) printRuns(w io.Writer) {
 	fmt.Fprintf(w, "API writes/s\t%v\t-\t-\t-\n", r["api_writes_per_second"])
 	fmt.Fprintf(w, "ceiling Runs/s (writes/s ÷ 4)\t%v\t-\t-\t-\n", r["ceiling_runs_per_second"])
 	fmt.Fprintf(w, "API writes per Run (server's count)\t%v\t-\t-\t4\n", r["api_writes_per_run"])
-	fmt.Fprintf(w, "sustained no-op Runs/s\t%v\tceiling %v\t%v\t≥ 0.5\n", r["runs_per_second"], r["ceiling_runs_per_second"], r["runs_per_second_vs_ceiling"])
+	fmt.Fprintf(w, "sustained no-op Runs/s\t%v\tceiling %v\t%v\t≥ 0.8\n", r["runs_per_second"], r["ceiling_runs_per_second"], r["runs_per_second_vs_ceiling"])
 	if lat, ok := r["latency_ms"].(map[string]float64); ok {
 		fmt.Fprintf(w, "create→Succeeded p50 ms @%v/s\t%v\treference 580 ms\t%v\t≤ 25 ms\n", r["latency_rate_per_second"], lat["p50"], r["latency_p50_vs_reference"])
 		fmt.Fprintf(w, "  the same, against 4 serial writes\t%v\t%v ms\t%v\t-\n", lat["p50"], r["four_serial_writes_ms_p50"], r["latency_p50_vs_four_serial_writes"])

@@ -19,9 +19,9 @@ import (
 const (
 	// wfRuntime is the Runtime the figures' steps name.
 	wfRuntime = "bash"
-	// chainSteps is the DESIGN's chain: ≤ 30 ms per step over bare Runs.
+	// chainSteps is the DESIGN's chain: ≤ 10 ms per step over bare Runs (issue 17).
 	chainSteps          = 100
-	chainTargetPerStep  = 30.0
+	chainTargetPerStep  = goalChainMsPerStep
 	fanOutWidth         = 500
 	forEachMaxItems     = 1000 // api/v1alpha1 ForEach.Items MaxItems
 	bigRunNodes         = 2 * forEachMaxItems

@@ -45,7 +45,7 @@ func (b *bench) measure(ctx context.Context, ns string, waves []int, fn func(*tr
 		return cost{}, err
 	}
 	writes := map[string]float64{}
-	for _, res := range []string{"runs", "runs_409", "workflowruns", "workflowruns_409"} {
+	for _, res := range []string{"runs", "runs_409", "workflowruns", "workflowruns_409", "runs_bytes", "workflowruns_bytes"} {
 		writes[res] = w1[res] - w0[res]
 		per["writes_"+res] = round2(writes[res] / float64(nodes))
 	}

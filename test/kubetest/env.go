@@ -43,8 +43,19 @@ type Env struct {
 	env        *envtest.Environment
 }
 
+// Options change the API server a package starts.
+type Options struct {
+	// FeatureGates is kube-apiserver's --feature-gates, e.g.
+	// "CBORServingAndStorage=true" (alpha in 1.37, off by default, as in
+	// most clusters); empty leaves the server's defaults.
+	FeatureGates string
+}
+
 // Start starts an API server with krt's CRDs installed.
-func Start() (*Env, error) {
+func Start() (*Env, error) { return StartWith(Options{}) }
+
+// StartWith is Start with options, for the bench's comparisons.
+func StartWith(o Options) (*Env, error) {
 	root, err := RepoRoot()
 	if err != nil {
 		return nil, err
@@ -62,6 +73,9 @@ func Start() (*Env, error) {
 		// krt's CRDs, and Flux's source kinds that krt can read from.
 		CRDDirectoryPaths:     []string{filepath.Join(root, "config", "crd", "bases"), filepath.Join(root, "test", "crds", "flux")},
 		ErrorIfCRDPathMissing: true,
+	}
+	if o.FeatureGates != "" {
+		env.ControlPlane.GetAPIServer().Configure().Append("feature-gates", o.FeatureGates)
 	}
 	cfg, err := env.Start()
 	if err != nil {

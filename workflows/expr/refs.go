@@ -46,6 +46,10 @@ func ParamRefs(s string) []string {
 // shadows one counts as a read: Roots is for refusing what may come from
 // an event, so it errs toward saying yes.
 func Roots(s string) []string {
+	return refsMemo.get("", s, func() []string { return roots(s) })
+}
+
+func roots(s string) []string {
 	seen := map[string]bool{}
 	visit(s, func(e ast.Expr) {
 		if e.Kind() == ast.IdentKind && slices.Contains(variables, e.AsIdent()) {
@@ -60,6 +64,10 @@ func Roots(s string) []string {
 }
 
 func names(s, root string, fallback *regexp.Regexp) []string {
+	return refsMemo.get(root, s, func() []string { return parseNames(s, root, fallback) })
+}
+
+func parseNames(s, root string, fallback *regexp.Regexp) []string {
 	seen := map[string]bool{}
 	visit(s, func(e ast.Expr) {
 		if name, ok := fieldOf(e, root); ok && name != "" {
