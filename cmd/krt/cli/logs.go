@@ -1,24 +1,14 @@
 package cli
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/spf13/cobra"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"krt.dev/krt/api/scheme"
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/cmd/krt/runops"
 )
 
 func (r *root) logsCommand() *cobra.Command {
@@ -69,99 +59,19 @@ cluster it reads the runtimed container's log through the API server
 }
 
 // logSource is the API server a Run lives in: the hub, or a Cluster's.
-type logSource struct {
-	c   client.WithWatch
-	cfg *rest.Config
-}
+type logSource = runops.LogSource
 
 func (r *root) hubLogSource() (logSource, error) {
 	cfg, err := r.restConfig()
 	if err != nil {
 		return logSource{}, err
 	}
-	c, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme.New()})
-	return logSource{c: c, cfg: cfg}, err
+	return runops.NewLogSource(cfg)
 }
 
 // streamLogs copies a Run's log from its pod to stdout.
 func (r *root) streamLogs(ctx context.Context, src logSource, run *krtv1.Run, follow bool) error {
-	c := src.c
-	pod := &corev1.Pod{}
-	if err := c.Get(ctx, client.ObjectKey{Namespace: run.Namespace, Name: run.Status.AssignedPod}, pod); err != nil {
-		return fmt.Errorf("run %s ran on pod %s, which is gone, and its logs with it (%v)", run.Name, run.Status.AssignedPod, err)
-	}
-	if ip := net.ParseIP(pod.Status.PodIP); ip != nil && ip.IsLoopback() {
-		return r.localLogs(ctx, run, pod, follow)
-	}
-	return r.podLogs(ctx, src, run, pod, follow)
-}
-
-// localLogs reads runtimed's own log server, which a local pool's pods
-// serve on the loopback address, with the token the pool put on the pod.
-func (r *root) localLogs(ctx context.Context, run *krtv1.Run, pod *corev1.Pod, follow bool) error {
-	u := fmt.Sprintf("http://%s/runs/%s/logs?follow=%t",
-		net.JoinHostPort(pod.Status.PodIP, strconv.Itoa(int(krtv1.LogsPort(pod)))), run.UID, follow)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	if token := pod.Annotations[krtv1.AnnotationLocalLogsToken]; token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		return fmt.Errorf("pod %s: %s", pod.Name, msg)
-	}
-	_, err = io.Copy(r.Out, resp.Body)
-	return err
-}
-
-// podLogs reads the runtimed container's log, one JSON object per line,
-// and prints the Run's lines. Following stops shortly after the Run ends,
-// since runtimed's log goes on with other Runs.
-func (r *root) podLogs(ctx context.Context, src logSource, run *krtv1.Run, pod *corev1.Pod, follow bool) error {
-	c := src.c
-	cs, err := kubernetes.NewForConfig(src.cfg)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if follow {
-		go func() {
-			_ = watchRun(ctx, c, client.ObjectKeyFromObject(run), func(cur *krtv1.Run) bool { return cur.Status.Phase.Terminal() })
-			select {
-			case <-time.After(2 * time.Second): // the last lines are on their way
-			case <-ctx.Done():
-			}
-			cancel()
-		}()
-	}
-	stream, err := cs.CoreV1().Pods(pod.Namespace).GetLogs(pod.Name, &corev1.PodLogOptions{Container: "runtimed", Follow: follow}).Stream(ctx)
-	if err != nil {
-		return err
-	}
-	defer stream.Close()
-	sc := bufio.NewScanner(stream)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		var line struct {
-			Run  string `json:"run"`
-			Text string `json:"line"`
-		}
-		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Run == string(run.UID) {
-			fmt.Fprintln(r.Out, line.Text)
-		}
-	}
-	if ctx.Err() != nil {
-		return nil
-	}
-	return sc.Err()
+	return runops.StreamLogs(ctx, src, run, follow, r.Out)
 }
 
 func phaseOf(run *krtv1.Run) krtv1.RunPhase {

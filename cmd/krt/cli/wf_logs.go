@@ -6,10 +6,9 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"krt.dev/krt/api/scheme"
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/cmd/krt/runops"
 	"krt.dev/krt/controllers/cluster"
 	"krt.dev/krt/workflows/dag"
 )
@@ -91,43 +90,12 @@ func where(cluster string) string {
 // first time one of its nodes needs it.
 func (r *root) nodeLogs(ctx context.Context, s *wfSession, sources map[string]logSource, n krtv1.NodeStatus,
 	opts cluster.KubeconfigOptions) error {
-	src, ok := sources[n.Cluster]
-	ns := s.ns
-	if n.Cluster != "" {
-		cl := &krtv1.Cluster{}
-		if err := s.c.Get(ctx, client.ObjectKey{Namespace: s.ns, Name: n.Cluster}, cl); err != nil {
-			return err
-		}
-		ns = cl.Spec.Namespace
-		if ns == "" {
-			ns = "default"
-		}
-		if !ok {
-			var err error
-			if src, err = clusterLogSource(ctx, s.c, cl, opts); err != nil {
-				return err
-			}
-			sources[n.Cluster] = src
-		}
-	}
-	run := &krtv1.Run{}
-	if err := src.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: n.Run}, run); err != nil {
+	src, run, err := runops.NodeRun(ctx, s.c, s.ns, sources, n, opts, "krt-cli")
+	if err != nil {
 		return err
 	}
 	if run.Status.AssignedPod == "" {
 		return errors.New("its Run has not started")
 	}
 	return r.streamLogs(ctx, src, run, false)
-}
-
-// clusterLogSource connects to a Cluster as the controller does, from
-// its kubeconfig Secret in the hub, refusing the same fields.
-func clusterLogSource(ctx context.Context, hub client.Client, cl *krtv1.Cluster, opts cluster.KubeconfigOptions) (logSource, error) {
-	cfg, _, err := cluster.RESTConfig(ctx, hub, cl, opts)
-	if err != nil {
-		return logSource{}, fmt.Errorf("the kubeconfig of cluster %s: %w", cl.Name, err)
-	}
-	cfg.UserAgent = "krt-cli"
-	c, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme.New()})
-	return logSource{c: c, cfg: cfg}, err
 }
