@@ -14,7 +14,7 @@ import (
 // links (keyboard and screen readers work), and a 500-node run costs one
 // pass over its status.
 const (
-	colW, gapX   = 230, 56
+	colW, gapX   = 200, 44
 	nodeH, gapY  = 58, 18
 	rowH, headH  = 30, 36
 	maxGroupRows = 12 // more rows scroll inside their group

@@ -108,7 +108,7 @@ func (s *Server) runs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.FormValue("partial") != "" {
-		s.fragment(w, r, "runs", "runs-table", data)
+		s.fragment(w, "runs", "runs-table", page{NS: r.PathValue("ns"), Data: data})
 		return
 	}
 	s.render(w, r, "runs", data)

@@ -96,12 +96,14 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, dat
 
 // fragment writes one named part of a page, for the scripts that
 // refresh it in place.
-func (s *Server) fragment(w http.ResponseWriter, r *http.Request, name, part string, data any) {
-	p := page{NS: r.PathValue("ns"), Data: data}
-	if se, ok := r.Context().Value(ctxKey{}).(*session); ok {
-		p.User, p.CSRF = se.user.Username, se.csrf
+func (s *Server) fragment(w http.ResponseWriter, name, part string, data any) {
+	var buf bytes.Buffer
+	if err := s.pages[name].ExecuteTemplate(&buf, part, data); err != nil {
+		http.Error(w, "rendering "+name+": "+err.Error(), http.StatusInternalServerError)
+		return
 	}
-	s.execute(w, name, part, p)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = buf.WriteTo(w)
 }
 
 func (s *Server) execute(w http.ResponseWriter, name, tmpl string, p page) {

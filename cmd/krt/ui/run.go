@@ -14,14 +14,14 @@ import (
 )
 
 type runPage struct {
-	Run                 *krtv1.WorkflowRun
-	Phase, Message      string
-	Author, Started     string
-	Took                string
-	Terminal, Awaiting  bool
-	Uses                string // what a pull request's run awaiting approval will use
-	Graph               graph
-	Node                *nodePanel // a node page, for a browser without scripts
+	Run                *krtv1.WorkflowRun
+	Phase, Message     string
+	Author, Started    string
+	Took               string
+	Terminal, Awaiting bool
+	Uses               string // what a pull request's run awaiting approval will use
+	Graph              graph
+	Node               *nodePanel // a node page, for a browser without scripts
 }
 
 func (s *Server) getRun(r *http.Request) (*krtv1.WorkflowRun, error) {
@@ -60,7 +60,7 @@ func (s *Server) runDAG(w http.ResponseWriter, r *http.Request) {
 		s.apiError(w, r, "runs", err)
 		return
 	}
-	s.fragment(w, r, "run", "dag", s.runPageOf(r, wr))
+	s.fragment(w, "run", "dag", s.runPageOf(r, wr))
 }
 
 type nodePanel struct {
@@ -89,7 +89,7 @@ func (s *Server) node(w http.ResponseWriter, r *http.Request) {
 	}
 	np := panelOf(wr, r.PathValue("node"), sessionOf(r))
 	if r.FormValue("partial") != "" {
-		s.fragment(w, r, "run", "node-panel", np)
+		s.fragment(w, "run", "node-panel", np)
 		return
 	}
 	p := s.runPageOf(r, wr)
