@@ -260,6 +260,19 @@ func do(t *testing.T, ctx context.Context, what string, actions ...chromedp.Acti
 	}
 }
 
+// submit clicks a form's button and waits for the page the server
+// answers with, returning its HTTP status.
+func submit(t *testing.T, ctx context.Context, what, button string) int64 {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	resp, err := chromedp.RunResponse(tctx, chromedp.Click(chromedp.CSS(button)))
+	if err != nil {
+		t.Fatalf("%s: %v\npage: %.3000s", what, err, pageHTML(ctx))
+	}
+	return resp.Status
+}
+
 // eval evaluates JavaScript in the page.
 func eval[T any](t *testing.T, ctx context.Context, js string) T {
 	t.Helper()

@@ -78,7 +78,9 @@ func TestPromotionRunPage(t *testing.T) {
 		do(t, bctx, "open the gate as bob", chromedp.Navigate(bob.signIn(runURL+"/nodes/approve-prod")),
 			chromedp.WaitVisible(chromedp.CSS("#approve")))
 		waitJS(t, bctx, 5*time.Second, "the approvers to be shown", `document.querySelector(".gate").textContent.includes("group:release-managers")`)
-		do(t, bctx, "approve as bob", chromedp.Click(chromedp.CSS("#approve")), chromedp.WaitVisible(chromedp.CSS("#error")))
+		if code := submit(t, bctx, "approve as bob", "#approve"); code != 403 {
+			t.Errorf("bob's approval: HTTP %d, want 403", code)
+		}
 		waitJS(t, bctx, 5*time.Second, "the refusal", `document.getElementById("error").textContent.includes("may not decide step approve-prod")`)
 		time.Sleep(time.Second)
 		if p := nodePhase(waitRun(t, ns, "promote-1", "be read", func(*krtv1.WorkflowRun) bool { return true }), "approve-prod"); p != krtv1.NodeWaiting {
@@ -90,7 +92,9 @@ func TestPromotionRunPage(t *testing.T) {
 		do(t, ctx, "open the gate", chromedp.Click(chromedp.CSS(`#dag a.node[data-node="approve-prod"]`)),
 			chromedp.WaitVisible(chromedp.CSS("#approve")))
 		waitJS(t, ctx, 5*time.Second, "what will run", `document.querySelector(".willrun").textContent.includes("deploying ${IMAGE} to ${REGION}")`)
-		do(t, ctx, "approve as rita", chromedp.Click(chromedp.CSS("#approve")), chromedp.WaitVisible(chromedp.CSS(".flash")))
+		if code := submit(t, ctx, "approve as rita", "#approve"); code != 200 {
+			t.Errorf("rita's approval: HTTP %d after its redirect, want 200", code)
+		}
 		waitJS(t, ctx, 5*time.Second, "the confirmation", `document.querySelector(".flash").textContent.includes("approved step approve-prod of run promote-1 as rita")`)
 		waitRun(t, ns, "promote-1", "succeed", func(wr *krtv1.WorkflowRun) bool { return wr.Status.Phase == krtv1.WorkflowSucceeded })
 		waitJS(t, ctx, 20*time.Second, "the run to show Succeeded", `document.getElementById("run-phase").textContent.includes("Succeeded")`)
