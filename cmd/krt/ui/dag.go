@@ -14,9 +14,9 @@ import (
 // links (keyboard and screen readers work), and a 500-node run costs one
 // pass over its status.
 const (
-	colW, gapX   = 200, 44
-	nodeH, gapY  = 58, 18
-	rowH, headH  = 30, 36
+	colW, gapX   = 210, 44
+	nodeH, gapY  = 64, 18
+	rowH, headH  = 42, 36
 	maxGroupRows = 12 // more rows scroll inside their group
 	pad          = 12
 )
