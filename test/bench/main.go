@@ -139,6 +139,9 @@ func (b *bench) stackFigures(ctx context.Context) error {
 	if b.opts.wants("wf") {
 		figs = append(figs, b.workflowFigures)
 	}
+	if b.opts.wants("ui") {
+		figs = append(figs, b.uiFigures)
+	}
 	if b.opts.wants("node") {
 		figs = append(figs, b.localSerial)
 	}
