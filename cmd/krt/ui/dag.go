@@ -14,7 +14,7 @@ import (
 // links (keyboard and screen readers work), and a 500-node run costs one
 // pass over its status.
 const (
-	colW, gapX   = 210, 44
+	colW, gapX   = 230, 40
 	nodeH, gapY  = 64, 18
 	rowH, headH  = 42, 36
 	maxGroupRows = 12 // more rows scroll inside their group

@@ -6,6 +6,8 @@
 
 (function () {
   const done = new Set(["Succeeded", "Failed", "Skipped", "Cancelled", "Timeout"]);
+  // The CLI's symbols (krt wf graph), as the server renders them.
+  const symbols = { Succeeded: "✓", Failed: "✗", Timeout: "✗", Running: "●", Waiting: "⏸", Pending: "○", Skipped: "–", Cancelled: "⊘" };
 
   // The runs list: fetch the table again, with its filters, on a change.
   function followRuns(box) {
@@ -87,6 +89,7 @@
     else if (phases.includes("Waiting")) fold = "Waiting";
     else if (n === phases.length && phases.length) fold = phases.every((p) => p === "Skipped") ? "Skipped" : "Succeeded";
     g.className = g.className.replace(/\bph-\S+/, "ph-" + fold);
+    g.querySelector(".ghead .sym").textContent = symbols[fold];
   }
 
   // The node panel: opened in place, its log followed as it is written.
