@@ -46,6 +46,7 @@ trap 'exit 130' INT TERM
 
 say "starting krt dev up --clusters staging,prod in $dir"
 # Ports 0: any free ones, so a `krt dev up` already running is no bother.
+: >"$dir/up.log" # before the stack writes it, so the progress loop can read it at once
 "$krt" dev up --dir "$dir" --clusters staging,prod --git-port 0 --webhook-port 0 --ui-port 0 >"$dir/up.log" 2>&1 &
 up_pid=$!
 

@@ -19,9 +19,14 @@ func TestFailedRunPage(t *testing.T) {
 	runtime(t, ns, "bash")
 	wf := workflow(t, ns, "fails.yaml", nil)
 	u := serveUI(t, user(t, ns, "fay"), ns)
+	ctx := browser(t)
+	// The runs list, open before the run starts, shows it come and fail.
+	do(t, ctx, "open the runs list", chromedp.Navigate(u.signIn("/ns/"+ns+"/runs?workflow=fails")), chromedp.WaitVisible(chromedp.CSS("#runs-table")))
+	eval[bool](t, ctx, `window.__noReload = true`)
 	startRun(t, wf, "fails-1")
 	waitRun(t, ns, "fails-1", "fail", func(wr *krtv1.WorkflowRun) bool { return wr.Status.Phase == krtv1.WorkflowFailed })
-	ctx := browser(t)
+	waitJS(t, ctx, 20*time.Second, "the run's row to say Failed without a reload",
+		`window.__noReload === true && !!document.querySelector('tr[data-run="fails-1"]') && document.querySelector('tr[data-run="fails-1"]').textContent.includes("Failed")`)
 	do(t, ctx, "open the run", chromedp.Navigate(u.signIn("/ns/"+ns+"/runs/fails-1/nodes/check")), chromedp.WaitVisible(chromedp.CSS("#log")))
 	waitJS(t, ctx, 10*time.Second, "check to show Failed", nodeIs("check", "Failed"))
 	waitJS(t, ctx, 10*time.Second, "deploy to show Skipped", nodeIs("deploy", "Skipped"))
