@@ -7,7 +7,7 @@ export GOFLAGS := -buildvcs=false
 BIN := $(CURDIR)/bin
 export KUBEBUILDER_ASSETS := $(BIN)
 TOOLS := $(BIN)/kube-apiserver $(BIN)/etcd $(BIN)/controller-gen $(BIN)/buf $(BIN)/helm \
-	$(BIN)/promtool $(BIN)/kubelet $(BIN)/kube-proxy $(BIN)/kubectl $(BIN)/containerd
+	$(BIN)/promtool $(BIN)/kubelet $(BIN)/kube-proxy $(BIN)/kubectl $(BIN)/containerd $(BIN)/versitygw
 
 # A shared, noisy machine: bound each test binary, keep the whole suite well
 # under CI's 90 minutes.
@@ -21,7 +21,7 @@ TEST_PKGS ?= ./...
 
 all: build
 
-## tools: pinned kube-apiserver, etcd, controller-gen, buf, helm and promtool in bin/ (cached in ~/.cache/krt/tools).
+## tools: pinned kube-apiserver, etcd, controller-gen, buf, helm, promtool and versitygw in bin/ (cached in ~/.cache/krt/tools).
 tools: $(TOOLS)
 
 $(TOOLS) &: hack/tools.sh hack/tools/go.mod

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the pinned kube-apiserver, etcd, controller-gen, buf, helm and promtool into bin/,
+# Builds the pinned kube-apiserver, etcd, controller-gen, buf, helm, promtool
+# and versitygw into bin/,
 # and what test/node runs a real node with: kubelet, kube-proxy,
 # kube-controller-manager, kube-scheduler, kubectl and containerd v2.
 # The binaries are cached outside the clone (~/.cache/krt/tools/<pins>) so a
@@ -21,6 +22,9 @@ helm_version=v3.22.0
 # unit-tests charts/krt's alert rules (test/monitoring).
 promtool_version=v0.316.0
 containerd_version=v2.4.2
+# versitygw, an S3 gateway whose POSIX backend serves a plain directory: the
+# real S3 server that test/s3server starts for the artifact store's tests.
+versitygw_version=v1.8.0
 # -2: since the binaries carry Kubernetes' version ldflags. Without them they
 # report v0.0.0-master+$Format:%H$, which `kubectl version` cannot parse and
 # Helm's kubeVersion check refuses.
@@ -112,6 +116,12 @@ install helm "helm.sh/helm/v3/cmd/helm@$helm_version" -trimpath -ldflags "-s -w 
 # service discovery (the cloud SDKs), which rule tests never use: about 3
 # minutes of CPU the first time instead of 15.
 install promtool "github.com/prometheus/prometheus/cmd/promtool@$promtool_version" -trimpath -tags remove_all_sd
+# versitygw has its own go.mod with no replaces, so it installs at its
+# version; its directory name carries the version, so bumping it needs no new
+# cache key. -ldflags: its own Makefile's, so `versitygw --version` says what
+# it is.
+install versitygw "github.com/versity/versitygw/cmd/versitygw@$versitygw_version" -trimpath -ldflags "-s -w \
+	-X main.Version=$versitygw_version"
 # containerd v2 for test/node's kubelet (1.37 warns that 1.38 drops
 # containerd 1.x, which is what Debian ships). No cgo: the snapshotters
 # that need it are left out; test/node uses overlayfs.

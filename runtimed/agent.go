@@ -46,6 +46,12 @@ type Options struct {
 	// AllowedSecrets are the Runtime's spec.secrets: the only Secrets a
 	// Run's secretEnv may name.
 	AllowedSecrets []string
+	// ArtifactStore names the Runtime's ArtifactStore (spec.artifactStore),
+	// in the pod's namespace; empty when it has none.
+	ArtifactStore string
+	// RuntimeImage is the runtime container's image: part of what a
+	// memoized step's result depends on.
+	RuntimeImage string
 	// RuntimeAddress is the gRPC target of the local Runtime Server.
 	RuntimeAddress string
 	// RuntimeToken is sent to the Runtime Server with every call, where
@@ -84,6 +90,7 @@ type Agent struct {
 	logs    *logs.Store
 	out     *jsonLines
 	metrics *metrics
+	stores  stores
 
 	mu     sync.Mutex
 	active map[string]*execution // by Run name

@@ -32,6 +32,7 @@ func (a *Agent) execute(ctx context.Context, ex *execution, run *krtv1.Run, atta
 		return
 	}
 	a.metrics.observe(string(res.phase), began)
+	a.archiveLog(ctx, run, log)
 	ex.finishing()
 	retry := run.DeepCopy()
 	if res.apply(retry) {
@@ -66,12 +67,20 @@ func (a *Agent) forget(ex *execution) {
 // runOnce resolves the Run's inputs, streams its execution and returns how
 // it ended.
 func (a *Agent) runOnce(ctx context.Context, ex *execution, run *krtv1.Run, attach bool, log *logs.Log) result {
-	req, masker, res := a.request(ctx, run)
+	req, masker, secrets, res := a.request(ctx, run)
 	if res != nil {
 		return *res
 	}
 	if wanted, _ := ex.state(); wanted && !attach {
 		return result{phase: krtv1.RunCancelled, reason: krtv1.ReasonCancelled, message: "cancelled before it started"}
+	}
+	var data *dataRun
+	if hasData(run) {
+		// On attach the inputs are in place already; only the store is
+		// needed, for the outputs.
+		if data, res = a.prepareOrAttach(ctx, run, req.Id, secrets, attach); res != nil {
+			return *res
+		}
 	}
 	req.AttachOnly = attach
 	if run.Spec.Timeout != nil {
@@ -100,7 +109,11 @@ func (a *Agent) runOnce(ctx context.Context, ex *execution, run *krtv1.Run, atta
 	}
 	c.flush()
 	cancelled, timedOut := ex.state()
-	return c.result(run, cancelled && timedOut)
+	out := c.result(run, cancelled && timedOut)
+	if data != nil {
+		a.finish(ctx, run, req.Id, data, &out)
+	}
+	return out
 }
 
 // reattachTries bounds how often a broken stream is resumed.
@@ -148,7 +161,7 @@ func runtimeError(err error) result {
 
 // request builds the ExecuteRequest, reading secretEnv values. A result is
 // returned instead when the Run cannot be started at all.
-func (a *Agent) request(ctx context.Context, run *krtv1.Run) (*runtimev1.ExecuteRequest, *mask.Masker, *result) {
+func (a *Agent) request(ctx context.Context, run *krtv1.Run) (*runtimev1.ExecuteRequest, *mask.Masker, secretCache, *result) {
 	req := &runtimev1.ExecuteRequest{
 		Id: executionID(run), Script: run.Spec.Script,
 		Command: run.Spec.Command, Args: run.Spec.Args,
@@ -157,7 +170,7 @@ func (a *Agent) request(ctx context.Context, run *krtv1.Run) (*runtimev1.Execute
 	if run.Spec.Script != "" {
 		lang, ok := a.language(run.Spec.Language)
 		if !ok {
-			return nil, nil, &result{phase: krtv1.RunFailed, reason: krtv1.ReasonUnsupported,
+			return nil, nil, nil, &result{phase: krtv1.RunFailed, reason: krtv1.ReasonUnsupported,
 				message: fmt.Sprintf("runtime %q does not run %s scripts; it runs %v", a.opts.Runtime, run.Spec.Language, a.opts.Languages)}
 		}
 		req.Language = lang
@@ -175,7 +188,7 @@ func (a *Agent) request(ctx context.Context, run *krtv1.Run) (*runtimev1.Execute
 	cache := secretCache{}
 	secrets, err := a.secretValues(ctx, run, cache)
 	if err != nil {
-		return nil, nil, &result{phase: krtv1.RunFailed, reason: krtv1.ReasonSecretNotFound, message: err.Error()}
+		return nil, nil, nil, &result{phase: krtv1.RunFailed, reason: krtv1.ReasonSecretNotFound, message: err.Error()}
 	}
 	values := make([]string, 0, len(secrets))
 	for k, v := range secrets {
@@ -183,7 +196,7 @@ func (a *Agent) request(ctx context.Context, run *krtv1.Run) (*runtimev1.Execute
 		values = append(values, v)
 	}
 	if req.SecretFiles, err = a.secretFiles(ctx, run, cache); err != nil {
-		return nil, nil, &result{phase: krtv1.RunFailed, reason: krtv1.ReasonSecretNotFound, message: err.Error()}
+		return nil, nil, nil, &result{phase: krtv1.RunFailed, reason: krtv1.ReasonSecretNotFound, message: err.Error()}
 	}
 	for _, sf := range req.SecretFiles {
 		for _, v := range sf.Files {
@@ -193,7 +206,7 @@ func (a *Agent) request(ctx context.Context, run *krtv1.Run) (*runtimev1.Execute
 	if run.Spec.Timeout != nil {
 		req.Timeout = durationpb.New(run.Spec.Timeout.Duration)
 	}
-	return req, mask.New(values...), nil
+	return req, mask.New(values...), cache, nil
 }
 
 func (a *Agent) language(l krtv1.Language) (runtimev1.Language, bool) {

@@ -2,7 +2,8 @@ package runtimed
 
 // What runtimed does with the API server, from every runtime pod: watch
 // the Runs of its namespace (a field selector narrows them to its pod),
-// write their status, and renew its pod's Lease. `make generate` writes
+// write their status, renew its pod's Lease, and read the Runtime's
+// ArtifactStore (its credentials Secret is granted by name, like secretEnv's). `make generate` writes
 // these into the ClusterRole krt-runtimed (config/rbac/runtimed.yaml).
 // The runtime controller binds it with a RoleBinding per Runtime, so it
 // holds only in the Runtime's namespace, and the controller needs `bind`
@@ -15,3 +16,4 @@ package runtimed
 // +kubebuilder:rbac:groups=krt.dev,resources=runs,verbs=get;list;watch
 // +kubebuilder:rbac:groups=krt.dev,resources=runs/status,verbs=update
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;create;update
+// +kubebuilder:rbac:groups=krt.dev,resources=artifactstores,verbs=get

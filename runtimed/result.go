@@ -24,6 +24,9 @@ type result struct {
 	outputs  map[string]string
 	// neverStarted marks an attempt whose process provably never ran.
 	neverStarted bool
+	artifacts    []krtv1.ArtifactRef
+	cacheHit     bool
+	memoized     bool
 }
 
 // apply ends the attempt: the Run finishes, or goes back for another
@@ -31,6 +34,7 @@ type result struct {
 func (r result) apply(run *krtv1.Run) (retried bool) {
 	run.Status.ExitCode = r.exitCode
 	run.Status.Outputs = r.outputs
+	run.Status.Artifacts, run.Status.CacheHit, run.Status.Memoized = r.artifacts, r.cacheHit, r.memoized
 	return run.RetryOrFinish(r.phase, r.reason, r.message, !r.neverStarted, time.Now())
 }
 

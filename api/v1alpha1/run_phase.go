@@ -93,6 +93,9 @@ const (
 	// ConditionScaling on a Runtime says why its pool has the size it
 	// has: autoscaling's reckoning, and pods draining.
 	ConditionScaling = "Scaling"
+	// ConditionArtifactStore on a Runtime says whether the ArtifactStore
+	// its spec.artifactStore names exists. Its pods run either way.
+	ConditionArtifactStore = "ArtifactStore"
 )
 
 // Finish moves the Run's status to a terminal phase with its kstatus

@@ -70,9 +70,10 @@ type RetryPolicy struct {
 // +kubebuilder:validation:XValidation:rule="has(self.script) != has(self.command)",message="exactly one of script or command must be set"
 // +kubebuilder:validation:XValidation:rule="!has(self.args) || has(self.command)",message="args needs command"
 // +kubebuilder:validation:XValidation:rule="!has(self.language) || has(self.script)",message="language applies to script only"
+// +kubebuilder:validation:XValidation:rule="!(has(self.cache) || (has(self.memoize) && self.memoize)) || has(self.scope)",message="cache and memoize need scope"
 // One transition rule, not one per field: it runs on every status update,
 // and "self == oldSelf" settles those at once.
-// +kubebuilder:validation:XValidation:rule="self == oldSelf || (self.runtime == oldSelf.runtime && has(self.language) == has(oldSelf.language) && (!has(self.language) || self.language == oldSelf.language) && has(self.script) == has(oldSelf.script) && (!has(self.script) || self.script == oldSelf.script) && has(self.command) == has(oldSelf.command) && (!has(self.command) || self.command == oldSelf.command) && has(self.args) == has(oldSelf.args) && (!has(self.args) || self.args == oldSelf.args) && has(self.env) == has(oldSelf.env) && (!has(self.env) || self.env == oldSelf.env) && has(self.secretEnv) == has(oldSelf.secretEnv) && (!has(self.secretEnv) || self.secretEnv == oldSelf.secretEnv) && has(self.secretFiles) == has(oldSelf.secretFiles) && (!has(self.secretFiles) || self.secretFiles == oldSelf.secretFiles) && has(self.timeout) == has(oldSelf.timeout) && (!has(self.timeout) || self.timeout == oldSelf.timeout) && has(self.retryPolicy) == has(oldSelf.retryPolicy) && (!has(self.retryPolicy) || self.retryPolicy == oldSelf.retryPolicy) && !(has(oldSelf.cancelRequested) && oldSelf.cancelRequested && !(has(self.cancelRequested) && self.cancelRequested)))",messageExpression="(has(oldSelf.cancelRequested) && oldSelf.cancelRequested && !(has(self.cancelRequested) && self.cancelRequested)) ? 'spec.cancelRequested cannot be unset' : 'spec is immutable but for cancelRequested and ttlSecondsAfterFinished'"
+// +kubebuilder:validation:XValidation:rule="self == oldSelf || (self.runtime == oldSelf.runtime && has(self.language) == has(oldSelf.language) && (!has(self.language) || self.language == oldSelf.language) && has(self.script) == has(oldSelf.script) && (!has(self.script) || self.script == oldSelf.script) && has(self.command) == has(oldSelf.command) && (!has(self.command) || self.command == oldSelf.command) && has(self.args) == has(oldSelf.args) && (!has(self.args) || self.args == oldSelf.args) && has(self.env) == has(oldSelf.env) && (!has(self.env) || self.env == oldSelf.env) && has(self.secretEnv) == has(oldSelf.secretEnv) && (!has(self.secretEnv) || self.secretEnv == oldSelf.secretEnv) && has(self.secretFiles) == has(oldSelf.secretFiles) && (!has(self.secretFiles) || self.secretFiles == oldSelf.secretFiles) && has(self.timeout) == has(oldSelf.timeout) && (!has(self.timeout) || self.timeout == oldSelf.timeout) && has(self.retryPolicy) == has(oldSelf.retryPolicy) && (!has(self.retryPolicy) || self.retryPolicy == oldSelf.retryPolicy) && has(self.artifacts) == has(oldSelf.artifacts) && (!has(self.artifacts) || self.artifacts == oldSelf.artifacts) && has(self.cache) == has(oldSelf.cache) && (!has(self.cache) || self.cache == oldSelf.cache) && has(self.memoize) == has(oldSelf.memoize) && (!has(self.memoize) || self.memoize == oldSelf.memoize) && has(self.scope) == has(oldSelf.scope) && (!has(self.scope) || self.scope == oldSelf.scope) && !(has(oldSelf.cancelRequested) && oldSelf.cancelRequested && !(has(self.cancelRequested) && self.cancelRequested)))",messageExpression="(has(oldSelf.cancelRequested) && oldSelf.cancelRequested && !(has(self.cancelRequested) && self.cancelRequested)) ? 'spec.cancelRequested cannot be unset' : 'spec is immutable but for cancelRequested and ttlSecondsAfterFinished'"
 type RunSpec struct {
 	// Runtime names the Runtime, in the Run's namespace, whose warm pods
 	// execute this Run.
@@ -144,6 +145,25 @@ type RunSpec struct {
 	// +kubebuilder:validation:Minimum=0
 	// +optional
 	TTLSecondsAfterFinished *int32 `json:"ttlSecondsAfterFinished,omitempty"`
+
+	// Artifacts are files runtimed brings in before the script and takes
+	// away after it, through the Runtime's ArtifactStore.
+	// +optional
+	Artifacts *RunArtifacts `json:"artifacts,omitempty"`
+
+	// Cache restores paths before the script and saves them after a
+	// success.
+	// +optional
+	Cache *RunCache `json:"cache,omitempty"`
+
+	// Memoize reuses the outputs and artifacts of an earlier success with
+	// the same script, command, env, inputs and image, without running.
+	// +optional
+	Memoize bool `json:"memoize,omitempty"`
+
+	// Scope is where Cache and Memoize read and write.
+	// +optional
+	Scope *RunScope `json:"scope,omitempty"`
 }
 
 // RunStatus is the compact record of one Run. Full logs never live here.
@@ -191,6 +211,22 @@ type RunStatus struct {
 	// +kubebuilder:validation:MaxProperties=64
 	// +optional
 	Outputs map[string]string `json:"outputs,omitempty"`
+
+	// Artifacts are the outputs runtimed uploaded, content-addressed.
+	// +kubebuilder:validation:MaxItems=32
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	Artifacts []ArtifactRef `json:"artifacts,omitempty"`
+
+	// CacheHit is true when spec.cache was restored from the store.
+	// +optional
+	CacheHit bool `json:"cacheHit,omitempty"`
+
+	// Memoized is true when the Run did not execute: it took the outputs
+	// and artifacts of an earlier success with the same inputs.
+	// +optional
+	Memoized bool `json:"memoized,omitempty"`
 
 	// Reason is a CamelCase word for why the Run is in its phase.
 	// +kubebuilder:validation:MaxLength=64

@@ -108,6 +108,13 @@ type RuntimeSpec struct {
 	// +optional
 	Network *RuntimeNetwork `json:"network,omitempty"`
 
+	// ArtifactStore names an ArtifactStore in the Runtime's namespace: where
+	// its Runs' artifacts, caches, memoized results and logs go. Runs that
+	// declare artifacts fail with NoArtifactStore without it.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	ArtifactStore string `json:"artifactStore,omitempty"`
+
 	// Template shapes the pods beyond what krt sets: where they are
 	// scheduled, extra volumes, sidecars, resources, or a Runtime Server of
 	// your own. What krt owns (runtimed, security contexts, the token

@@ -171,6 +171,13 @@ type NodeStatus struct {
 	// +kubebuilder:validation:MaxLength=1024
 	// +optional
 	Message string `json:"message,omitempty"`
+	// +kubebuilder:validation:MaxItems=32
+	// +optional
+	Artifacts []ArtifactRef `json:"artifacts,omitempty"`
+	// +optional
+	CacheHit bool `json:"cacheHit,omitempty"`
+	// +optional
+	Memoized bool `json:"memoized,omitempty"`
 	// ApprovedBy is who decided an approval gate.
 	// +kubebuilder:validation:MaxLength=255
 	// +optional

@@ -25,6 +25,7 @@ import (
 	"krt.dev/krt/api/scheme"
 	"krt.dev/krt/controllers/cluster"
 	"krt.dev/krt/controllers/index"
+	"krt.dev/krt/controllers/maintainer"
 	krtmetrics "krt.dev/krt/controllers/metrics"
 	"krt.dev/krt/controllers/reaper"
 	runtimectl "krt.dev/krt/controllers/runtime"
@@ -42,7 +43,7 @@ import (
 const defaultRuntimedImage = "ghcr.io/krt-dev/krt-runtimed:v0.1.0"
 
 // allControllers are the controllers --controllers can name.
-var allControllers = []string{"scheduler", "reaper", "ttl", "runtime", "source", "cluster", "workflow", "trigger"}
+var allControllers = []string{"scheduler", "reaper", "ttl", "runtime", "maintainer", "source", "cluster", "workflow", "trigger"}
 
 func main() {
 	var (
@@ -57,6 +58,7 @@ func main() {
 		workflowWorkers  int
 		reaperOpts       reaper.Options
 		runtimeOpts      runtimectl.Options
+		maintainerOpts   maintainer.Options
 		sourceOpts       source.Options
 		kubeconfigOpts   cluster.KubeconfigOptions
 		flux             string
@@ -79,6 +81,10 @@ func main() {
 		"how long an autoscaled Runtime keeps the largest pool asked for before it shrinks")
 	flag.DurationVar(&runtimeOpts.Scale.DrainSettle, "drain-settle", runtimectl.DefaultDrainSettle,
 		"how long a draining runtime pod waits, for a Run just given to it to show, before it may be removed")
+	flag.DurationVar(&maintainerOpts.Interval, "artifact-sweep-interval", maintainer.DefaultInterval,
+		"how often the maintainer sweeps each ArtifactStore of expired artifacts, caches and logs and of those of deleted WorkflowRuns")
+	flag.DurationVar(&maintainerOpts.BlobGrace, "artifact-blob-grace", maintainer.DefaultBlobGrace,
+		"how long the maintainer keeps a blob no ref names yet, and so the longest an upload to an ArtifactStore may take")
 	flag.DurationVar(&reaperOpts.ClaimTimeout, "claim-timeout", time.Minute, "how long a healthy runtime pod may leave an assigned Run unclaimed before it is given to another")
 	flag.StringVar(&sourceOpts.CacheDir, "git-cache-dir", filepath.Join(os.TempDir(), "krt-git"), "where fetched repositories are cached, one per URL")
 	flag.StringVar(&sourceOpts.WebhookAddress, "webhook-bind-address", ":9292", "where the git webhook receiver listens; empty to disable")
@@ -98,7 +104,7 @@ func main() {
 	log := logger.NewLogger(logOpts)
 	ctrl.SetLogger(log)
 	addrs := addresses{metrics: metricsAddr, health: healthAddr, pprof: pprofAddr}
-	set := settings{schedulerWorkers, workflowWorkers, reaperOpts, runtimeOpts, sourceOpts, kubeconfigOpts, flux, watchNamespaces, runURL, nil}
+	set := settings{schedulerWorkers, workflowWorkers, reaperOpts, runtimeOpts, maintainerOpts, sourceOpts, kubeconfigOpts, flux, watchNamespaces, runURL, nil}
 	if err := run(controllers, clientOpts, leaderOpts, addrs, set); err != nil {
 		log.Error(err, "krt-controller failed")
 		os.Exit(1)
@@ -114,6 +120,7 @@ type settings struct {
 	workflowWorkers  int
 	reaper           reaper.Options
 	runtime          runtimectl.Options
+	maintainer       maintainer.Options
 	source           source.Options
 	kubeconfig       cluster.KubeconfigOptions
 	flux             string
@@ -215,6 +222,14 @@ func setup(ctx context.Context, mgr ctrl.Manager, enabled map[string]bool, set s
 		{"reaper", func() error { return reaper.SetupWithManager(mgr, set.reaper) }},
 		{"ttl", func() error { return ttl.SetupWithManager(mgr) }},
 		{"runtime", func() error { return runtimectl.SetupWithManager(mgr, set.runtime) }},
+		{"maintainer", func() error {
+			// Without the workflow controller this is a workload cluster,
+			// whose WorkflowRuns live on the hub: seeing none here must not
+			// delete their artifacts, so retention alone applies.
+			opts := set.maintainer
+			opts.RetentionOnly = !enabled["workflow"]
+			return maintainer.SetupWithManager(mgr, opts)
+		}},
 		{"source", func() error {
 			opts := set.source
 			var err error

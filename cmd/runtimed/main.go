@@ -36,6 +36,8 @@ func main() {
 	flag.StringVar(&opts.LogsAddress, "logs-address", ":8081", "where the live log server listens")
 	flag.StringVar(&opts.MetricsAddress, "metrics-address", "", "where Prometheus metrics are served, with no token (a port apart from the log server's); off when empty")
 	tokenFile := flag.String("logs-token-file", "", "a file holding the bearer token that reading a Run's log from the log server takes; without it, the server answers only /healthz")
+	flag.StringVar(&opts.ArtifactStore, "artifact-store", "", "the Runtime's spec.artifactStore: the ArtifactStore, in the Run's namespace, that moves artifacts, caches and archived logs; none when empty")
+	flag.StringVar(&opts.RuntimeImage, "runtime-image", "", "the runtime container's image: part of a memoized step's key, so another image runs the step again")
 	flag.StringVar(&opts.Isolation, "isolation", string(krtv1.IsolationShared), "the Runtime's spec.isolation: with ephemeral, the pod takes one Run and marks its Lease spent")
 	runtimeToken := flag.String("runtime-token-file", "", "a file holding the token the Runtime Server asks for, where it cannot tell runtimed by its uid (the local pool)")
 	flag.DurationVar(&opts.LeaseDuration, "lease-duration", 15*time.Second, "how long one heartbeat stays fresh")

@@ -36,6 +36,7 @@ import (
 // +kubebuilder:rbac:groups=krt.dev,resources=runtimes,verbs=get;list;watch
 // +kubebuilder:rbac:groups=krt.dev,resources=runtimes/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=krt.dev,resources=runs,verbs=get;list;watch
+// +kubebuilder:rbac:groups=krt.dev,resources=artifactstores,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;patch;delete
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update
@@ -91,7 +92,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	patcher := patch.NewSerialPatcher(rt, r.client)
 	defer func() {
 		err := patcher.Patch(ctx, rt, patch.WithStatusObservedGeneration{}, patch.WithOwnedConditions{Conditions: []string{
-			krtv1.ConditionReady, krtv1.ConditionReconciling, krtv1.ConditionStalled, krtv1.ConditionScaling}})
+			krtv1.ConditionReady, krtv1.ConditionReconciling, krtv1.ConditionStalled, krtv1.ConditionScaling,
+			krtv1.ConditionArtifactStore}})
 		retErr = kerrors.NewAggregate([]error{retErr, client.IgnoreNotFound(err)})
 	}()
 
@@ -146,11 +148,17 @@ func (r *Reconciler) apply(ctx context.Context, rt *krtv1.Runtime, replicas int3
 	if clusterRole == "" {
 		clusterRole = DefaultRuntimedClusterRole
 	}
-	dep, err := deployment(rt, r.opts.Pod, replicas)
+	as, err := r.artifactStore(ctx, rt)
 	if err != nil {
 		return err
 	}
-	objects = append(objects, role(rt), roleBinding(rt), runtimedBinding(rt, clusterRole),
+	podOpts := r.opts.Pod
+	podOpts.ArtifactStore = as
+	dep, err := deployment(rt, podOpts, replicas)
+	if err != nil {
+		return err
+	}
+	objects = append(objects, role(rt, as), roleBinding(rt), runtimedBinding(rt, clusterRole),
 		networkPolicy(rt, egress), dep)
 	var errs []error
 	for _, want := range objects {

@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"slices"
+
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -46,15 +48,20 @@ func meta(rt *krtv1.Runtime, name string) metav1.ObjectMeta {
 const DefaultRuntimedClusterRole = "krt-runtimed"
 
 // Rules are what runtimed may do beyond the ClusterRole: read the Secrets
-// the Runtime names, by name, and nothing else. A Role may only grant what
-// its writer holds, so the runtime controller needs get on Secrets for
-// this, and never escalate.
-func Rules(rt *krtv1.Runtime) []rbacv1.PolicyRule {
-	if len(rt.Spec.Secrets) == 0 {
+// the Runtime names and its ArtifactStore's credentials Secret (as may be
+// nil), by name, and nothing else. A Role may only grant what its writer
+// holds, so the runtime controller needs get on Secrets for this, and
+// never escalate.
+func Rules(rt *krtv1.Runtime, as *krtv1.ArtifactStore) []rbacv1.PolicyRule {
+	names := append([]string(nil), rt.Spec.Secrets...)
+	if as != nil && as.Spec.S3 != nil && as.Spec.S3.CredentialsSecret != "" && !slices.Contains(names, as.Spec.S3.CredentialsSecret) {
+		names = append(names, as.Spec.S3.CredentialsSecret)
+	}
+	if len(names) == 0 {
 		return nil
 	}
 	return []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"},
-		Verbs: []string{"get"}, ResourceNames: append([]string(nil), rt.Spec.Secrets...)}}
+		Verbs: []string{"get"}, ResourceNames: names}}
 }
 
 func serviceAccount(rt *krtv1.Runtime) *corev1.ServiceAccount {
@@ -63,8 +70,8 @@ func serviceAccount(rt *krtv1.Runtime) *corev1.ServiceAccount {
 
 // role is there even with no Secrets to grant, so that dropping the last
 // one from spec.secrets empties it.
-func role(rt *krtv1.Runtime) *rbacv1.Role {
-	return &rbacv1.Role{ObjectMeta: meta(rt, Name(rt)), Rules: Rules(rt)}
+func role(rt *krtv1.Runtime, as *krtv1.ArtifactStore) *rbacv1.Role {
+	return &rbacv1.Role{ObjectMeta: meta(rt, Name(rt)), Rules: Rules(rt, as)}
 }
 
 func roleBinding(rt *krtv1.Runtime) *rbacv1.RoleBinding {

@@ -60,6 +60,11 @@ type PodOptions struct {
 	LogsPort int32
 	// MetricsPort overrides MetricsPort, likewise.
 	MetricsPort int32
+	// ArtifactStore is the one the Runtime names, when it exists: a
+	// filesystem store with a claim has it mounted in runtimed's container.
+	// Nil when the Runtime names none or it is missing; runtimed then says
+	// so on each Run that needs it.
+	ArtifactStore *krtv1.ArtifactStore
 }
 
 // restricted is a container security context that passes the restricted
@@ -101,11 +106,11 @@ func PodTemplate(rt *krtv1.Runtime, opts PodOptions) corev1.PodTemplateSpec {
 				RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To(int64(nonRootUID)), RunAsGroup: ptr.To(int64(nonRootUID)),
 				FSGroup: ptr.To(int64(nonRootUID)), SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 			},
-			Volumes: []corev1.Volume{
+			Volumes: append([]corev1.Volume{
 				{Name: "krt", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 				{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 				runtimedToken(),
-			},
+			}, storeVolumes(opts.ArtifactStore)...),
 			InitContainers: []corev1.Container{{
 				Name: installContainer, Image: opts.RuntimedImage,
 				Command:         []string{ImageKrtRuntime, "--install", RuntimeBinary},
@@ -177,15 +182,16 @@ func runtimedContainer(rt *krtv1.Runtime, opts PodOptions, shared []corev1.Volum
 		Command: []string{ImageRuntimed, "--runtime", rt.Name, "--languages", strings.Join(langs, ","),
 			"--allowed-secrets", strings.Join(rt.Spec.Secrets, ","),
 			"--runtime-address", RuntimeSocket, "--logs-address", ":" + strconv.Itoa(int(opts.LogsPort)),
-			"--metrics-address", ":" + strconv.Itoa(int(opts.MetricsPort)), "--isolation", string(rt.Mode())},
+			"--metrics-address", ":" + strconv.Itoa(int(opts.MetricsPort)), "--isolation", string(rt.Mode()),
+			"--artifact-store", rt.Spec.ArtifactStore, "--runtime-image", rt.Spec.Image},
 		Env: []corev1.EnvVar{field("POD_NAME", "metadata.name"), field("POD_NAMESPACE", "metadata.namespace"), field("POD_UID", "metadata.uid")},
 		Ports: []corev1.ContainerPort{
 			{Name: krtv1.LogsPortName, ContainerPort: opts.LogsPort, Protocol: corev1.ProtocolTCP},
 			{Name: krtv1.MetricsPortName, ContainerPort: opts.MetricsPort, Protocol: corev1.ProtocolTCP},
 		},
 		SecurityContext: asRuntimed(restricted()),
-		VolumeMounts: append(append([]corev1.VolumeMount(nil), shared...),
-			corev1.VolumeMount{Name: tokenVolume, MountPath: TokenDir, ReadOnly: true}),
+		VolumeMounts: append(append(append([]corev1.VolumeMount(nil), shared...),
+			corev1.VolumeMount{Name: tokenVolume, MountPath: TokenDir, ReadOnly: true}), storeMounts(opts.ArtifactStore)...),
 		ReadinessProbe: health,
 		LivenessProbe:  health,
 		Resources: corev1.ResourceRequirements{
@@ -193,6 +199,26 @@ func runtimedContainer(rt *krtv1.Runtime, opts PodOptions, shared []corev1.Volum
 			Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")},
 		},
 	}
+}
+
+// storeVolume holds a filesystem ArtifactStore's claim.
+const storeVolume = "artifact-store"
+
+// storeVolumes is the claim of a filesystem ArtifactStore that names one;
+// only runtimed mounts it, so a step cannot reach the store's files.
+func storeVolumes(as *krtv1.ArtifactStore) []corev1.Volume {
+	if as == nil || as.Spec.Filesystem == nil || as.Spec.Filesystem.ClaimName == "" {
+		return nil
+	}
+	return []corev1.Volume{{Name: storeVolume, VolumeSource: corev1.VolumeSource{
+		PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: as.Spec.Filesystem.ClaimName}}}}
+}
+
+func storeMounts(as *krtv1.ArtifactStore) []corev1.VolumeMount {
+	if len(storeVolumes(as)) == 0 {
+		return nil
+	}
+	return []corev1.VolumeMount{{Name: storeVolume, MountPath: as.Spec.Filesystem.Path}}
 }
 
 // TokenDir is where runtimed finds its token, the path client-go's

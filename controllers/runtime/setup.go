@@ -37,6 +37,8 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		// A pod turning Ready, or heartbeating for the first time, changes
 		// the pool's status; routine renewals do not.
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(runtimeOfPod)).
+		Watches(&krtv1.ArtifactStore{}, handler.EnqueueRequestsFromMapFunc(r.runtimesOfStore),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&coordinationv1.Lease{}, handler.EnqueueRequestsFromMapFunc(runtimeOfPod),
 			builder.WithPredicates(predicate.Funcs{UpdateFunc: spentChanged})).
 		// An ephemeral pod's Run ending frees the pod for recycling, and

@@ -29,6 +29,8 @@ type runBuilder struct {
 	// place resolves runners and the default runtime; nil leaves a step
 	// that names no runtime an error.
 	place placer
+	// scope is where caches and memoized results go (dataScope).
+	scope *krtv1.RunScope
 }
 
 // built is a node's Run spec and the Cluster it goes to ("" for the hub).
@@ -70,6 +72,9 @@ func (b runBuilder) build(ctx context.Context, s *krtv1.Step) (built, error) {
 	}
 	out.spec.Timeout = s.Timeout
 	out.spec.RetryPolicy = retryPolicy(s.Retries)
+	if err := b.data(ctx, s, &out.spec); err != nil {
+		return built{}, err
+	}
 	return out, nil
 }
 

@@ -46,6 +46,7 @@ func (p *pass) observe(ctx context.Context) {
 // running node: only its last attempt decides.
 func (p *pass) apply(n *krtv1.NodeStatus, run *krtv1.Run) {
 	n.Attempt = run.Status.Attempt
+	n.CacheHit, n.Memoized = run.Status.CacheHit, run.Status.Memoized
 	phase := run.Status.Phase
 	if phase.Terminal() && !n.Phase.Done() {
 		defer func() {
@@ -69,6 +70,7 @@ func (p *pass) apply(n *krtv1.NodeStatus, run *krtv1.Run) {
 		n.Phase = krtv1.NodeSucceeded
 		var dropped []string
 		n.Outputs, dropped = boundOutputs(run.Status.Outputs)
+		n.Artifacts = run.Status.Artifacts
 		n.Message = ""
 		if len(dropped) > 0 {
 			n.Message = clip(fmt.Sprintf("outputs past %d KiB dropped: %s", maxNodeOutputs>>10,

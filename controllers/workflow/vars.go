@@ -26,7 +26,7 @@ func paramVars(ctx context.Context, env *expr.Env, wr *krtv1.WorkflowRun, event 
 func stepVars(summaries map[string]dag.Summary) map[string]expr.StepVars {
 	out := make(map[string]expr.StepVars, len(summaries))
 	for name, s := range summaries {
-		out[name] = expr.StepVars{Outputs: s.Outputs, Phase: string(s.Phase), Status: seedStatus(s.Phase)}
+		out[name] = expr.StepVars{Outputs: s.Outputs, Artifacts: s.Artifacts, Phase: string(s.Phase), Status: seedStatus(s.Phase)}
 	}
 	return out
 }

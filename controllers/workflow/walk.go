@@ -128,7 +128,7 @@ func (p *pass) summarize(def *krtv1.WorkflowSpec) {
 func (p *pass) resummarize(step string) {
 	s := p.nodes.summary(step)
 	p.summaries[step] = s
-	p.steps[step] = expr.StepVars{Outputs: s.Outputs, Phase: string(s.Phase), Status: seedStatus(s.Phase)}
+	p.steps[step] = expr.StepVars{Outputs: s.Outputs, Artifacts: s.Artifacts, Phase: string(s.Phase), Status: seedStatus(s.Phase)}
 }
 
 // hasFailed reports whether any node of the step failed, even while its
@@ -295,7 +295,7 @@ func (p *pass) start(ctx context.Context, s *krtv1.Step, name string, item any) 
 		p.wakeAt(n.NextTry.Time)
 		return
 	}
-	b := runBuilder{env: p.expr, vars: p.vars(item), tools: p.wr.Spec.Tools, params: p.wr.Spec.Definition.Params, runtimes: p.runtimesOf, place: p}
+	b := runBuilder{env: p.expr, vars: p.vars(item), tools: p.wr.Spec.Tools, params: p.wr.Spec.Definition.Params, runtimes: p.runtimesOf, place: p, scope: dataScope(p.wr)}
 	out, err := b.build(ctx, s)
 	var w *waitRuntime
 	if errors.As(err, &w) {

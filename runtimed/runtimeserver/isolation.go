@@ -38,6 +38,39 @@ func becomeSubreaper() error {
 // a second one at once (exclusive and ephemeral), any after the first
 // (ephemeral), any after a sweep failed.
 func (s *Server) admitLocked(id string) error {
+	if err := s.exclusiveLocked(id); err != nil {
+		return err
+	}
+	s.taken = s.isolated()
+	if s.isolated() {
+		return s.dropEndedLocked()
+	}
+	return nil
+}
+
+// dropEndedLocked removes the directories of ended executions, which the
+// sweep left for Collect: the next Run must not find them. runtimed
+// collects before it reports a result, so before the next Run can come.
+func (s *Server) dropEndedLocked() error {
+	var errs []error
+	for _, e := range s.execs {
+		select {
+		case <-e.done:
+			errs = append(errs, removeAll(e.dir))
+		default:
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		s.tainted = err
+		return status.Errorf(codes.FailedPrecondition, "isolation %s: removing the last Run's files failed, so this pod takes no more Runs: %v", s.opts.Isolation, err)
+	}
+	return nil
+}
+
+// exclusiveLocked refuses what admitLocked refuses, without taking the
+// pod: Stage asks it too, since a running execution's sweep would wipe
+// what it staged.
+func (s *Server) exclusiveLocked(id string) error {
 	if !s.isolated() {
 		return nil
 	}
@@ -55,16 +88,17 @@ func (s *Server) admitLocked(id string) error {
 			return status.Errorf(codes.FailedPrecondition, "isolation %s: this pod runs one Run at a time and %q is still running", s.opts.Isolation, other)
 		}
 	}
-	s.taken = true
 	return nil
 }
 
 // sweep runs after an isolated execution's process has exited and before
 // its exit is reported, so the next Run on this pod finds nothing of it:
 // every process left (setsid daemons included) is killed, and the working
-// areas are wiped, keeping only the server's own socket and binary.
-func (s *Server) sweep() {
-	err := errors.Join(killDescendants(), s.wipe())
+// areas are wiped, keeping only the server's own socket and binary, and
+// the execution's own directory (dir), for Collect. With no process left
+// nothing can change that directory; the next admit or Forget removes it.
+func (s *Server) sweep(dir string) {
+	err := errors.Join(killDescendants(), s.wipe(dir))
 	if err != nil {
 		s.mu.Lock()
 		s.tainted = err
@@ -127,10 +161,11 @@ func children(pid int) ([]int, error) {
 
 // wipe empties the work root and the extra directories, keeping the
 // server's own files.
-func (s *Server) wipe() error {
+func (s *Server) wipe(also ...string) error {
 	var errs []error
+	keep := append(append([]string{}, s.opts.Keep...), also...)
 	for _, dir := range append([]string{s.opts.WorkRoot}, s.opts.Wipe...) {
-		errs = append(errs, removeExcept(dir, s.opts.Keep))
+		errs = append(errs, removeExcept(dir, keep))
 	}
 	return errors.Join(errs...)
 }

@@ -147,9 +147,16 @@ mkdir -p "$EXTRA/locked/in"; echo x > "$EXTRA/locked/in/f"; chmod 0 "$EXTRA/lock
 		for _, e := range entries {
 			names = append(names, e.Name())
 		}
-		want := map[string]string{work: "", extra: "run", filepath.Join(extra, "run"): "rt.sock"}[d]
+		// The Run's own directory stays until Forget, for Collect.
+		want := map[string]string{work: dirName("planter"), extra: "run", filepath.Join(extra, "run"): "rt.sock"}[d]
 		if got := strings.Join(names, ","); got != want {
 			t.Errorf("%s holds %q after the Run, want %q", d, got, want)
 		}
+	}
+	if _, err := c.Forget(context.Background(), &runtimev1.ForgetRequest{Id: "planter"}); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(work); len(entries) > 0 {
+		t.Errorf("%s holds %d entries after Forget, want none", work, len(entries))
 	}
 }

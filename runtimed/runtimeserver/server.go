@@ -71,11 +71,15 @@ type Server struct {
 
 	mu         sync.Mutex
 	execs      map[string]*execution
+	staged     map[string]*staged // by id, until it is executed or forgotten
 	lastExpiry time.Time
 	// taken is set once an isolated server has started an execution;
 	// tainted once a sweep failed, after which it starts no more.
 	taken   bool
 	tainted error
+	// commitMu serializes Stage commits, whose conflict check and moves
+	// must not interleave with another's.
+	commitMu sync.Mutex
 }
 
 // New returns a Server that keeps its executions under opts.WorkRoot.
@@ -92,7 +96,7 @@ func New(opts Options) (*Server, error) {
 	if err := os.MkdirAll(opts.WorkRoot, 0o700); err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, started: time.Now(), execs: map[string]*execution{}}
+	s := &Server{opts: opts, started: time.Now(), execs: map[string]*execution{}, staged: map[string]*staged{}}
 	if s.isolated() {
 		if err := becomeSubreaper(); err != nil {
 			return nil, fmt.Errorf("isolation %s needs to adopt orphaned processes: %w", opts.Isolation, err)
@@ -127,20 +131,27 @@ func (s *Server) startOrAttach(req *runtimev1.ExecuteRequest) (*execution, bool,
 		s.mu.Unlock()
 		return nil, false, status.Errorf(codes.NotFound, "execution %q is not known", req.GetId())
 	}
+	if st := s.staged[req.GetId()]; st != nil && st.active > 0 {
+		s.mu.Unlock()
+		return nil, false, status.Errorf(codes.FailedPrecondition, "execution %q: its artifacts are still being staged", req.GetId())
+	}
 	if err := s.admitLocked(req.GetId()); err != nil {
 		s.mu.Unlock()
 		return nil, false, err
 	}
+	// What Stage put there is the execution's own: keep it.
+	_, keep := s.staged[req.GetId()]
+	delete(s.staged, req.GetId())
 	e := &execution{id: req.GetId(), dir: filepath.Join(s.opts.WorkRoot, dirName(req.GetId())), started: time.Now(),
 		logs: newLogBuffer(s.opts.LogBufferBytes), ready: make(chan struct{}), done: make(chan struct{})}
 	if s.isolated() {
-		e.sweep = s.sweep
+		e.sweep = func() { s.sweep(e.dir) }
 	}
 	s.execs[e.id] = e
 	s.mu.Unlock()
 	// Outside the lock: one slow start must not hold up the others.
 	defer close(e.ready)
-	if err := s.launch(e, req); err != nil {
+	if err := s.launch(e, req, keep); err != nil {
 		// Report a failed start as an ended execution, so the caller sees
 		// it the same way whether it streams or asks for Status.
 		e.logs.write(runtimev1.Stream_STREAM_STDERR, []byte(err.Error()+"\n"))
@@ -149,10 +160,14 @@ func (s *Server) startOrAttach(req *runtimev1.ExecuteRequest) (*execution, bool,
 	return e, false, nil
 }
 
-// launch prepares a fresh working directory and starts the process.
-func (s *Server) launch(e *execution, req *runtimev1.ExecuteRequest) error {
-	// A directory left by an earlier server process is stale by definition.
-	_ = os.RemoveAll(e.dir)
+// launch prepares a fresh working directory, or keeps the one Stage made,
+// and starts the process.
+func (s *Server) launch(e *execution, req *runtimev1.ExecuteRequest, keep bool) error {
+	// A directory this process did not stage is left by an earlier server
+	// process, hence stale by definition.
+	if !keep {
+		_ = os.RemoveAll(e.dir)
+	}
 	if err := os.MkdirAll(filepath.Join(e.dir, "work"), 0o700); err != nil {
 		return fmt.Errorf("creating the working directory: %w", err)
 	}
@@ -202,6 +217,12 @@ func (s *Server) expireLocked(now time.Time) {
 		if old {
 			delete(s.execs, id)
 			_ = os.RemoveAll(e.dir)
+		}
+	}
+	for id, st := range s.staged {
+		if st.active == 0 && now.Sub(st.since) > s.opts.Retention {
+			delete(s.staged, id)
+			_ = os.RemoveAll(st.dir)
 		}
 	}
 }
@@ -259,7 +280,7 @@ func (s *Server) Forget(_ context.Context, req *runtimev1.ForgetRequest) (*runti
 	defer s.mu.Unlock()
 	e, ok := s.execs[req.GetId()]
 	if !ok {
-		return &runtimev1.ForgetResponse{}, nil
+		return &runtimev1.ForgetResponse{}, s.forgetStagedLocked(req.GetId())
 	}
 	select {
 	case <-e.done:

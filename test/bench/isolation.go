@@ -89,6 +89,11 @@ func (b *bench) serialRuns(ctx context.Context, ns string, n int) ([]float64, er
 // once warm (when given) returns, and returns their create→Succeeded
 // times, sorted.
 func serialRunsOn(ctx context.Context, c client.WithWatch, ns string, n int, warm func(context.Context) error) ([]float64, error) {
+	return serialRunsOf(ctx, c, ns, n, warm, noop)
+}
+
+// serialRunsOf is serialRunsOn with Runs that mk makes.
+func serialRunsOf(ctx context.Context, c client.WithWatch, ns string, n int, warm func(context.Context) error, mk func(string) *krtv1.Run) ([]float64, error) {
 	tr, err := track(ctx, c, ns)
 	if err != nil {
 		return nil, err
@@ -100,7 +105,7 @@ func serialRunsOn(ctx context.Context, c client.WithWatch, ns string, n int, war
 				return nil, err
 			}
 		}
-		run := noop(ns)
+		run := mk(ns)
 		sent := time.Now()
 		if err := c.Create(ctx, run); err != nil {
 			return nil, err

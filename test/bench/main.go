@@ -41,7 +41,7 @@ func main() {
 	flag.IntVar(&o.capacity, "capacity", 32, "Runs per runtime pod; the workflow figures raise it so that the 500-wide fan-out starts at once")
 	flag.DurationVar(&o.lease, "lease", 5*time.Second, "runtime pods' heartbeat lease duration, the bound on noticing a lost pod")
 	flag.StringVar(&o.profiles, "profile-dir", "", "write CPU profiles of the API server, krt-controller and (with -pods 1) runtimed, taken during the first throughput window, to this directory, and of the first run of each workflow figure, to its wf-* subdirectory")
-	flag.StringVar(&o.only, "only", "", "run one group of figures, while iterating: runs, isolation, autoscale, wf, ui, git or node; every figure when empty")
+	flag.StringVar(&o.only, "only", "", "run one group of figures, while iterating: runs, isolation, autoscale, wf, ui, artifacts, git or node; every figure when empty")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -51,9 +51,9 @@ func main() {
 
 func run(o options) error {
 	switch o.only {
-	case "", "runs", "isolation", "autoscale", "wf", "ui", "git", "node":
+	case "", "runs", "isolation", "autoscale", "wf", "ui", "artifacts", "git", "node":
 	default:
-		return fmt.Errorf("-only: want runs, isolation, autoscale, wf, ui, git or node, not %q", o.only)
+		return fmt.Errorf("-only: want runs, isolation, autoscale, wf, ui, artifacts, git or node, not %q", o.only)
 	}
 	ctx := context.Background()
 	fmt.Fprintln(os.Stderr, "bench: starting kube-apiserver and etcd")
@@ -83,6 +83,12 @@ func run(o options) error {
 	defer os.RemoveAll(b.bins.Dir)
 	if err := b.stackFigures(ctx); err != nil {
 		return err
+	}
+	// The store's throughput needs no control plane, and a quiet machine.
+	if o.wants("artifacts") {
+		if err := b.artifactThroughput(ctx); err != nil {
+			return err
+		}
 	}
 	// The git figures start their own source controller each, after the
 	// Run stack has stopped: no other source controller then reconciles
@@ -141,6 +147,9 @@ func (b *bench) stackFigures(ctx context.Context) error {
 	}
 	if b.opts.wants("ui") {
 		figs = append(figs, b.uiFigures)
+	}
+	if b.opts.wants("artifacts") {
+		figs = append(figs, b.artifactLatency)
 	}
 	if b.opts.wants("node") {
 		figs = append(figs, b.localSerial)

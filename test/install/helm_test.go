@@ -23,7 +23,7 @@ import (
 // The two planes, as the chart names them in --controllers.
 var (
 	controlPlane = []string{"source", "trigger", "workflow", "cluster"}
-	runtimePlane = []string{"scheduler", "reaper", "ttl", "runtime"}
+	runtimePlane = []string{"scheduler", "reaper", "ttl", "runtime", "maintainer"}
 )
 
 // helm runs bin/helm, which `make tools` builds (make test does so

@@ -97,9 +97,18 @@ var (
 			can("get,list,watch", "coordination.k8s.io", "leases"),
 			events),
 		"ttl": can("get,list,watch,delete", "krt.dev", "runs"),
+		"maintainer": join(
+			can("get,list,watch", "krt.dev", "artifactstores"),
+			can("get,update,patch", "krt.dev", "artifactstores/status"),
+			// Whether a WorkflowRun is gone, one name at a time.
+			can("get", "krt.dev", "workflowruns"),
+			secret),
 		"runtime": join(
 			can("get,list,watch", "krt.dev", "runtimes", "runs"),
 			can("get,update,patch", "krt.dev", "runtimes/status"),
+			// A filesystem store's claim is mounted, an S3 store's Secret
+			// granted by name in the Runtime's Role.
+			can("get,list,watch", "krt.dev", "artifactstores"),
 			// delete: spent ephemeral pods; patch: the draining mark and
 			// deletion cost of a shrinking pool; runtime pods only, by
 			// admission (TestControllerDeletesOnlyRuntimePods).

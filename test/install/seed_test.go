@@ -19,8 +19,9 @@ import (
 // (whose Deployment, ServiceAccount, Role and bindings the runtime
 // controller writes), a Workflow, a run of it (whose Run the workflow
 // controller creates, for the scheduler), a WorkflowRepository, a
-// Cluster, and a finished and an orphaned Run (for the ttl controller and
-// the reaper). Their first reconciles are where a
+// Cluster, an S3 ArtifactStore the Runtime names (whose Secret the
+// maintainer reads and the runtime controller grants), and a finished and
+// an orphaned Run (for the ttl controller and the reaper). Their first reconciles are where a
 // permission the ClusterRole lacks would be refused.
 func seed(t *testing.T, env *kubetest.Env) {
 	t.Helper()
@@ -32,7 +33,14 @@ func seed(t *testing.T, env *kubetest.Env) {
 	objs := []client.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
 		&krtv1.Runtime{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "bash"},
-			Spec: krtv1.RuntimeSpec{Replicas: ptr.To[int32](1), Languages: []krtv1.Language{krtv1.LanguageBash}}},
+			Spec: krtv1.RuntimeSpec{Replicas: ptr.To[int32](1), Languages: []krtv1.Language{krtv1.LanguageBash}, ArtifactStore: "store"}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "store-keys"},
+			StringData: map[string]string{"AWS_ACCESS_KEY_ID": "id", "AWS_SECRET_ACCESS_KEY": "key"}},
+		// Nothing listens there either: the sweep fails, which is not a
+		// refusal.
+		&krtv1.ArtifactStore{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "store"},
+			Spec: krtv1.ArtifactStoreSpec{S3: &krtv1.S3Store{Bucket: "krt", Endpoint: "http://127.0.0.1:9",
+				ForcePathStyle: true, CredentialsSecret: "store-keys"}}},
 		&krtv1.Workflow{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "hello"}, Spec: spec},
 		&krtv1.WorkflowRun{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "hello-1"},
 			Spec: krtv1.WorkflowRunSpec{Workflow: "hello", Event: krtv1.WorkflowEvent{Type: krtv1.EventManual, Manual: &krtv1.ManualEvent{User: kubetest.AdminUser}}, Definition: spec}},

@@ -7,6 +7,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // krt on the node: its images built from the tree and imported, never
@@ -64,6 +67,19 @@ func (n *Node) InstallChart(ctx context.Context, root string) error {
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("helm install: %v\n%s\n%s", err, out, n.Describe(ctx, "krt-system"))
+	}
+	// What `kubectl rollout status` checks; helm's --wait is looser with
+	// some strategies, and the tests need the controller serving.
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		d, err := n.Clientset.AppsV1().Deployments("krt-system").Get(ctx, "krt-controller", metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		return d.Status.ObservedGeneration == d.Generation && d.Spec.Replicas != nil &&
+			d.Status.ReadyReplicas == *d.Spec.Replicas && d.Status.UpdatedReplicas == *d.Spec.Replicas, nil
+	})
+	if err != nil {
+		return fmt.Errorf("krt-controller not rolled out after helm install: %v\n%s", err, n.Describe(ctx, "krt-system"))
 	}
 	n.logf("node: krt installed with helm in %s", time.Since(t).Round(100*time.Millisecond))
 	return nil

@@ -96,11 +96,21 @@ func podReady(p *corev1.Pod) bool {
 
 func TestChartInstallsAReadyController(t *testing.T) {
 	dep := &appsv1.Deployment{}
-	if err := c.Get(context.Background(), client.ObjectKey{Namespace: "krt-system", Name: "krt-controller"}, dep); err != nil {
-		t.Fatal(err)
-	}
-	if dep.Status.ReadyReplicas != 1 {
-		t.Errorf("krt-controller has %d ready replicas, want 1", dep.Status.ReadyReplicas)
+	// Polled rather than read once: CI once saw a Ready controller turn
+	// unready moments after helm's --wait, and the failure now says why.
+	eventually(t, "krt-system", time.Minute, "krt-controller to have a ready replica", func() bool {
+		return c.Get(context.Background(), client.ObjectKey{Namespace: "krt-system", Name: "krt-controller"}, dep) == nil &&
+			dep.Status.ReadyReplicas == 1
+	})
+	pods := &corev1.PodList{}
+	if err := c.List(context.Background(), pods, client.InNamespace("krt-system")); err == nil {
+		for _, p := range pods.Items {
+			for _, cs := range p.Status.ContainerStatuses {
+				if cs.RestartCount > 0 {
+					t.Logf("%s/%s restarted %d times; last: %+v", p.Name, cs.Name, cs.RestartCount, cs.LastTerminationState)
+				}
+			}
+		}
 	}
 	if img := dep.Spec.Template.Spec.Containers[0].Image; img != node.ImageRegistry+"/krt-controller:"+node.ImageTag {
 		t.Errorf("krt-controller runs %s, want the image built from this tree", img)

@@ -80,6 +80,9 @@ type Summary struct {
 	// Outputs are the step's outputs: its one node's, or for an expanded
 	// step the outputs every item agreed on.
 	Outputs map[string]string
+	// Artifacts are the step's artifacts by name, as digests, merged as
+	// outputs are.
+	Artifacts map[string]string
 }
 
 // Summarize folds the nodes of a step. A step is done when all its nodes
@@ -106,6 +109,7 @@ func Summarize(step string, nodes []krtv1.NodeStatus) Summary {
 			done++
 		}
 		s.Outputs = mergeOutputs(s.Outputs, n.Outputs, total == 1)
+		s.Artifacts = mergeOutputs(s.Artifacts, artifactDigests(n.Artifacts), total == 1)
 	}
 	switch {
 	case total == 0:
@@ -178,4 +182,15 @@ func LabelValue(name string) string {
 	}
 	sum := sha256.Sum256([]byte(name))
 	return fmt.Sprintf("%s-%s", strings.TrimRight(name[:52], "-."), hex.EncodeToString(sum[:])[:10])
+}
+
+func artifactDigests(refs []krtv1.ArtifactRef) map[string]string {
+	if len(refs) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(refs))
+	for _, r := range refs {
+		out[r.Name] = r.Digest
+	}
+	return out
 }

@@ -24,6 +24,14 @@ func Fields(s *krtv1.Step) []Field {
 	for _, k := range sortedKeys(s.With) {
 		out = append(out, Field{"with." + k, s.With[k]})
 	}
+	if s.Artifacts != nil {
+		for i, in := range s.Artifacts.Inputs {
+			out = append(out, Field{fmt.Sprintf("artifacts.inputs[%d].from", i), in.From})
+		}
+	}
+	if s.Cache != nil {
+		out = append(out, Field{"cache.key", s.Cache.Key})
+	}
 	if s.ForEach != nil {
 		for i, item := range s.ForEach.Items {
 			out = append(out, Field{fmt.Sprintf("forEach.items[%d]", i), item})

@@ -21,11 +21,8 @@ var errDeadline = errors.New("expression deadline")
 func (v Vars) activation() map[string]any {
 	steps := make(map[string]any, len(v.Steps))
 	for name, s := range v.Steps {
-		outputs := s.Outputs
-		if outputs == nil {
-			outputs = map[string]string{}
-		}
-		steps[name] = map[string]any{"outputs": outputs, "phase": s.Phase, "status": s.Status}
+		steps[name] = map[string]any{"outputs": orEmptyStrings(s.Outputs), "artifacts": orEmptyStrings(s.Artifacts),
+			"phase": s.Phase, "status": s.Status}
 	}
 	act := map[string]any{
 		"params": orEmpty(v.Params),
@@ -166,4 +163,11 @@ func native(v ref.Val) (any, error) {
 	default:
 		return nil, fmt.Errorf("unsupported result type %s", v.Type().TypeName())
 	}
+}
+
+func orEmptyStrings(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
 }

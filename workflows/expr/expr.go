@@ -19,7 +19,7 @@ import (
 // Vars are the values in scope when evaluating. Any field may be nil.
 type Vars struct {
 	Params map[string]any      // params.NAME (strings normally)
-	Steps  map[string]StepVars // steps.NAME.outputs.KEY, steps.NAME.phase, steps.NAME.status
+	Steps  map[string]StepVars // steps.NAME.outputs.KEY, steps.NAME.artifacts.NAME, steps.NAME.phase, steps.NAME.status
 	Event  map[string]any      // event.* (e.g. event.revision, event.pullRequest.number)
 	Item   any                 // item: a string (forEach) or map[string]any (matrix)
 	Run    map[string]any      // run.name, run.phase, run.workflow
@@ -30,6 +30,9 @@ type StepVars struct {
 	Outputs map[string]string
 	Phase   string // WorkflowRun node phase, e.g. "Succeeded", "Failed", "Skipped", "Running"
 	Status  string // seed-dialect view: "success", "failed", "skipped", "running", "pending"
+	// Artifacts are the step's artifacts by name, each as its digest,
+	// which is what an artifact input takes.
+	Artifacts map[string]string
 }
 
 // ErrCost is wrapped by evaluation errors that ran out of budget (cost or

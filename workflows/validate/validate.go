@@ -96,6 +96,7 @@ func (c *checker) workflow(spec *krtv1.WorkflowSpec) {
 	c.steps("spec.steps", spec.Steps, spec.Params, names)
 	c.steps("spec.finally", spec.Finally, spec.Params, names)
 	c.sizes(spec)
+	c.artifacts(spec)
 	c.graph("spec.steps", spec.Steps, names)
 	c.graph("spec.finally", spec.Finally, names)
 }

@@ -1240,6 +1240,503 @@ func (*ForgetResponse) Descriptor() ([]byte, []int) {
 	return file_runtime_proto_rawDescGZIP(), []int{14}
 }
 
+type StageRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Msg:
+	//
+	//	*StageRequest_Header
+	//	*StageRequest_Data
+	//	*StageRequest_End
+	Msg           isStageRequest_Msg `protobuf_oneof:"msg"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StageRequest) Reset() {
+	*x = StageRequest{}
+	mi := &file_runtime_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StageRequest) ProtoMessage() {}
+
+func (x *StageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_runtime_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StageRequest.ProtoReflect.Descriptor instead.
+func (*StageRequest) Descriptor() ([]byte, []int) {
+	return file_runtime_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *StageRequest) GetMsg() isStageRequest_Msg {
+	if x != nil {
+		return x.Msg
+	}
+	return nil
+}
+
+func (x *StageRequest) GetHeader() *StageHeader {
+	if x != nil {
+		if x, ok := x.Msg.(*StageRequest_Header); ok {
+			return x.Header
+		}
+	}
+	return nil
+}
+
+func (x *StageRequest) GetData() []byte {
+	if x != nil {
+		if x, ok := x.Msg.(*StageRequest_Data); ok {
+			return x.Data
+		}
+	}
+	return nil
+}
+
+func (x *StageRequest) GetEnd() *StageEnd {
+	if x != nil {
+		if x, ok := x.Msg.(*StageRequest_End); ok {
+			return x.End
+		}
+	}
+	return nil
+}
+
+type isStageRequest_Msg interface {
+	isStageRequest_Msg()
+}
+
+type StageRequest_Header struct {
+	// header comes first, and only first.
+	Header *StageHeader `protobuf:"bytes,1,opt,name=header,proto3,oneof"`
+}
+
+type StageRequest_Data struct {
+	// data is the next piece of the tar.zst, of any size up to gRPC's
+	// message limit; runtimed sends 1 MiB.
+	Data []byte `protobuf:"bytes,2,opt,name=data,proto3,oneof"`
+}
+
+type StageRequest_End struct {
+	// end comes last: nothing follows it.
+	End *StageEnd `protobuf:"bytes,3,opt,name=end,proto3,oneof"`
+}
+
+func (*StageRequest_Header) isStageRequest_Msg() {}
+
+func (*StageRequest_Data) isStageRequest_Msg() {}
+
+func (*StageRequest_End) isStageRequest_Msg() {}
+
+type StageHeader struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the execution's, as Execute will be given it.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// path is a folder relative to the working directory to extract into,
+	// made if missing; "" or "." is the working directory itself. It may not
+	// be absolute nor hold "..".
+	Path string `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	// max_bytes bounds the archive's expanded size; zero means the server's
+	// default (1 GiB for krt-runtime).
+	MaxBytes      int64 `protobuf:"varint,3,opt,name=max_bytes,json=maxBytes,proto3" json:"max_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StageHeader) Reset() {
+	*x = StageHeader{}
+	mi := &file_runtime_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StageHeader) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StageHeader) ProtoMessage() {}
+
+func (x *StageHeader) ProtoReflect() protoreflect.Message {
+	mi := &file_runtime_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StageHeader.ProtoReflect.Descriptor instead.
+func (*StageHeader) Descriptor() ([]byte, []int) {
+	return file_runtime_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *StageHeader) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *StageHeader) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *StageHeader) GetMaxBytes() int64 {
+	if x != nil {
+		return x.MaxBytes
+	}
+	return 0
+}
+
+type StageEnd struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// commit moves what was unpacked into work/<path>; false discards it.
+	Commit        bool `protobuf:"varint,1,opt,name=commit,proto3" json:"commit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StageEnd) Reset() {
+	*x = StageEnd{}
+	mi := &file_runtime_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StageEnd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StageEnd) ProtoMessage() {}
+
+func (x *StageEnd) ProtoReflect() protoreflect.Message {
+	mi := &file_runtime_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StageEnd.ProtoReflect.Descriptor instead.
+func (*StageEnd) Descriptor() ([]byte, []int) {
+	return file_runtime_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *StageEnd) GetCommit() bool {
+	if x != nil {
+		return x.Commit
+	}
+	return false
+}
+
+type StageResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// files and bytes are what was committed: zero on commit false.
+	Files         int64 `protobuf:"varint,1,opt,name=files,proto3" json:"files,omitempty"`
+	Bytes         int64 `protobuf:"varint,2,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StageResponse) Reset() {
+	*x = StageResponse{}
+	mi := &file_runtime_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StageResponse) ProtoMessage() {}
+
+func (x *StageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_runtime_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StageResponse.ProtoReflect.Descriptor instead.
+func (*StageResponse) Descriptor() ([]byte, []int) {
+	return file_runtime_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *StageResponse) GetFiles() int64 {
+	if x != nil {
+		return x.Files
+	}
+	return 0
+}
+
+func (x *StageResponse) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+type CollectRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// paths are files or folders relative to the working directory; "." is
+	// all of it.
+	Paths []string `protobuf:"bytes,2,rep,name=paths,proto3" json:"paths,omitempty"`
+	// max_bytes bounds the files' total uncompressed size; zero means the
+	// server's default (1 GiB for krt-runtime).
+	MaxBytes int64 `protobuf:"varint,3,opt,name=max_bytes,json=maxBytes,proto3" json:"max_bytes,omitempty"`
+	// contents, with a single path, packs what it names relative to itself:
+	// a folder's entries at the archive's root, or a file alone by its
+	// base name. Unpacked at a path, an artifact of folder "dist" is then
+	// that path's content, not path/dist.
+	Contents      bool `protobuf:"varint,4,opt,name=contents,proto3" json:"contents,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CollectRequest) Reset() {
+	*x = CollectRequest{}
+	mi := &file_runtime_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CollectRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CollectRequest) ProtoMessage() {}
+
+func (x *CollectRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_runtime_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CollectRequest.ProtoReflect.Descriptor instead.
+func (*CollectRequest) Descriptor() ([]byte, []int) {
+	return file_runtime_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *CollectRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *CollectRequest) GetPaths() []string {
+	if x != nil {
+		return x.Paths
+	}
+	return nil
+}
+
+func (x *CollectRequest) GetMaxBytes() int64 {
+	if x != nil {
+		return x.MaxBytes
+	}
+	return 0
+}
+
+func (x *CollectRequest) GetContents() bool {
+	if x != nil {
+		return x.Contents
+	}
+	return false
+}
+
+type CollectChunk struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Chunk:
+	//
+	//	*CollectChunk_Header
+	//	*CollectChunk_Data
+	Chunk         isCollectChunk_Chunk `protobuf_oneof:"chunk"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CollectChunk) Reset() {
+	*x = CollectChunk{}
+	mi := &file_runtime_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CollectChunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CollectChunk) ProtoMessage() {}
+
+func (x *CollectChunk) ProtoReflect() protoreflect.Message {
+	mi := &file_runtime_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CollectChunk.ProtoReflect.Descriptor instead.
+func (*CollectChunk) Descriptor() ([]byte, []int) {
+	return file_runtime_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *CollectChunk) GetChunk() isCollectChunk_Chunk {
+	if x != nil {
+		return x.Chunk
+	}
+	return nil
+}
+
+func (x *CollectChunk) GetHeader() *CollectHeader {
+	if x != nil {
+		if x, ok := x.Chunk.(*CollectChunk_Header); ok {
+			return x.Header
+		}
+	}
+	return nil
+}
+
+func (x *CollectChunk) GetData() []byte {
+	if x != nil {
+		if x, ok := x.Chunk.(*CollectChunk_Data); ok {
+			return x.Data
+		}
+	}
+	return nil
+}
+
+type isCollectChunk_Chunk interface {
+	isCollectChunk_Chunk()
+}
+
+type CollectChunk_Header struct {
+	// header comes first.
+	Header *CollectHeader `protobuf:"bytes,1,opt,name=header,proto3,oneof"`
+}
+
+type CollectChunk_Data struct {
+	// data is the next piece of the archive; krt-runtime sends 1 MiB.
+	Data []byte `protobuf:"bytes,2,opt,name=data,proto3,oneof"`
+}
+
+func (*CollectChunk_Header) isCollectChunk_Chunk() {}
+
+func (*CollectChunk_Data) isCollectChunk_Chunk() {}
+
+type CollectHeader struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// digest is "sha256:<hex>" of the archive's bytes.
+	Digest string `protobuf:"bytes,1,opt,name=digest,proto3" json:"digest,omitempty"`
+	// size is the archive's size in bytes.
+	Size int64 `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	// files and bytes are what it holds, uncompressed.
+	Files         int64 `protobuf:"varint,3,opt,name=files,proto3" json:"files,omitempty"`
+	Bytes         int64 `protobuf:"varint,4,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CollectHeader) Reset() {
+	*x = CollectHeader{}
+	mi := &file_runtime_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CollectHeader) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CollectHeader) ProtoMessage() {}
+
+func (x *CollectHeader) ProtoReflect() protoreflect.Message {
+	mi := &file_runtime_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CollectHeader.ProtoReflect.Descriptor instead.
+func (*CollectHeader) Descriptor() ([]byte, []int) {
+	return file_runtime_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *CollectHeader) GetDigest() string {
+	if x != nil {
+		return x.Digest
+	}
+	return ""
+}
+
+func (x *CollectHeader) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *CollectHeader) GetFiles() int64 {
+	if x != nil {
+		return x.Files
+	}
+	return 0
+}
+
+func (x *CollectHeader) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
 var File_runtime_proto protoreflect.FileDescriptor
 
 const file_runtime_proto_rawDesc = "" +
@@ -1322,7 +1819,35 @@ const file_runtime_proto_rawDesc = "" +
 	"\astarted\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\astarted\"\x1f\n" +
 	"\rForgetRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\x10\n" +
-	"\x0eForgetResponse*L\n" +
+	"\x0eForgetResponse\"\x90\x01\n" +
+	"\fStageRequest\x125\n" +
+	"\x06header\x18\x01 \x01(\v2\x1b.krt.runtime.v1.StageHeaderH\x00R\x06header\x12\x14\n" +
+	"\x04data\x18\x02 \x01(\fH\x00R\x04data\x12,\n" +
+	"\x03end\x18\x03 \x01(\v2\x18.krt.runtime.v1.StageEndH\x00R\x03endB\x05\n" +
+	"\x03msg\"N\n" +
+	"\vStageHeader\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04path\x18\x02 \x01(\tR\x04path\x12\x1b\n" +
+	"\tmax_bytes\x18\x03 \x01(\x03R\bmaxBytes\"\"\n" +
+	"\bStageEnd\x12\x16\n" +
+	"\x06commit\x18\x01 \x01(\bR\x06commit\";\n" +
+	"\rStageResponse\x12\x14\n" +
+	"\x05files\x18\x01 \x01(\x03R\x05files\x12\x14\n" +
+	"\x05bytes\x18\x02 \x01(\x03R\x05bytes\"o\n" +
+	"\x0eCollectRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
+	"\x05paths\x18\x02 \x03(\tR\x05paths\x12\x1b\n" +
+	"\tmax_bytes\x18\x03 \x01(\x03R\bmaxBytes\x12\x1a\n" +
+	"\bcontents\x18\x04 \x01(\bR\bcontents\"f\n" +
+	"\fCollectChunk\x127\n" +
+	"\x06header\x18\x01 \x01(\v2\x1d.krt.runtime.v1.CollectHeaderH\x00R\x06header\x12\x14\n" +
+	"\x04data\x18\x02 \x01(\fH\x00R\x04dataB\a\n" +
+	"\x05chunk\"g\n" +
+	"\rCollectHeader\x12\x16\n" +
+	"\x06digest\x18\x01 \x01(\tR\x06digest\x12\x12\n" +
+	"\x04size\x18\x02 \x01(\x03R\x04size\x12\x14\n" +
+	"\x05files\x18\x03 \x01(\x03R\x05files\x12\x14\n" +
+	"\x05bytes\x18\x04 \x01(\x03R\x05bytes*L\n" +
 	"\bLanguage\x12\x18\n" +
 	"\x14LANGUAGE_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rLANGUAGE_BASH\x10\x01\x12\x13\n" +
@@ -1345,13 +1870,15 @@ const file_runtime_proto_rawDesc = "" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rSTATE_RUNNING\x10\x01\x12\x10\n" +
-	"\fSTATE_EXITED\x10\x022\xf3\x02\n" +
+	"\fSTATE_EXITED\x10\x022\x86\x04\n" +
 	"\aRuntime\x12I\n" +
 	"\aExecute\x12\x1e.krt.runtime.v1.ExecuteRequest\x1a\x1c.krt.runtime.v1.ExecuteEvent0\x01\x12G\n" +
 	"\x06Cancel\x12\x1d.krt.runtime.v1.CancelRequest\x1a\x1e.krt.runtime.v1.CancelResponse\x12H\n" +
 	"\x06Status\x12\x1d.krt.runtime.v1.StatusRequest\x1a\x1f.krt.runtime.v1.ExecutionStatus\x12A\n" +
 	"\x04List\x12\x1b.krt.runtime.v1.ListRequest\x1a\x1c.krt.runtime.v1.ListResponse\x12G\n" +
-	"\x06Forget\x12\x1d.krt.runtime.v1.ForgetRequest\x1a\x1e.krt.runtime.v1.ForgetResponseB&Z$krt.dev/krt/api/runtime/v1;runtimev1b\x06proto3"
+	"\x06Forget\x12\x1d.krt.runtime.v1.ForgetRequest\x1a\x1e.krt.runtime.v1.ForgetResponse\x12F\n" +
+	"\x05Stage\x12\x1c.krt.runtime.v1.StageRequest\x1a\x1d.krt.runtime.v1.StageResponse(\x01\x12I\n" +
+	"\aCollect\x12\x1e.krt.runtime.v1.CollectRequest\x1a\x1c.krt.runtime.v1.CollectChunk0\x01B&Z$krt.dev/krt/api/runtime/v1;runtimev1b\x06proto3"
 
 var (
 	file_runtime_proto_rawDescOnce sync.Once
@@ -1366,7 +1893,7 @@ func file_runtime_proto_rawDescGZIP() []byte {
 }
 
 var file_runtime_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_runtime_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_runtime_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_runtime_proto_goTypes = []any{
 	(Language)(0),                 // 0: krt.runtime.v1.Language
 	(Stream)(0),                   // 1: krt.runtime.v1.Stream
@@ -1388,50 +1915,64 @@ var file_runtime_proto_goTypes = []any{
 	(*ListResponse)(nil),          // 17: krt.runtime.v1.ListResponse
 	(*ForgetRequest)(nil),         // 18: krt.runtime.v1.ForgetRequest
 	(*ForgetResponse)(nil),        // 19: krt.runtime.v1.ForgetResponse
-	nil,                           // 20: krt.runtime.v1.ExecuteRequest.EnvEntry
-	nil,                           // 21: krt.runtime.v1.SecretFile.FilesEntry
-	nil,                           // 22: krt.runtime.v1.Outputs.ValuesEntry
-	(*durationpb.Duration)(nil),   // 23: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 24: google.protobuf.Timestamp
+	(*StageRequest)(nil),          // 20: krt.runtime.v1.StageRequest
+	(*StageHeader)(nil),           // 21: krt.runtime.v1.StageHeader
+	(*StageEnd)(nil),              // 22: krt.runtime.v1.StageEnd
+	(*StageResponse)(nil),         // 23: krt.runtime.v1.StageResponse
+	(*CollectRequest)(nil),        // 24: krt.runtime.v1.CollectRequest
+	(*CollectChunk)(nil),          // 25: krt.runtime.v1.CollectChunk
+	(*CollectHeader)(nil),         // 26: krt.runtime.v1.CollectHeader
+	nil,                           // 27: krt.runtime.v1.ExecuteRequest.EnvEntry
+	nil,                           // 28: krt.runtime.v1.SecretFile.FilesEntry
+	nil,                           // 29: krt.runtime.v1.Outputs.ValuesEntry
+	(*durationpb.Duration)(nil),   // 30: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 31: google.protobuf.Timestamp
 }
 var file_runtime_proto_depIdxs = []int32{
 	0,  // 0: krt.runtime.v1.ExecuteRequest.language:type_name -> krt.runtime.v1.Language
-	20, // 1: krt.runtime.v1.ExecuteRequest.env:type_name -> krt.runtime.v1.ExecuteRequest.EnvEntry
-	23, // 2: krt.runtime.v1.ExecuteRequest.timeout:type_name -> google.protobuf.Duration
+	27, // 1: krt.runtime.v1.ExecuteRequest.env:type_name -> krt.runtime.v1.ExecuteRequest.EnvEntry
+	30, // 2: krt.runtime.v1.ExecuteRequest.timeout:type_name -> google.protobuf.Duration
 	6,  // 3: krt.runtime.v1.ExecuteRequest.secret_files:type_name -> krt.runtime.v1.SecretFile
-	21, // 4: krt.runtime.v1.SecretFile.files:type_name -> krt.runtime.v1.SecretFile.FilesEntry
+	28, // 4: krt.runtime.v1.SecretFile.files:type_name -> krt.runtime.v1.SecretFile.FilesEntry
 	8,  // 5: krt.runtime.v1.ExecuteEvent.started:type_name -> krt.runtime.v1.Started
 	9,  // 6: krt.runtime.v1.ExecuteEvent.log:type_name -> krt.runtime.v1.LogChunk
 	10, // 7: krt.runtime.v1.ExecuteEvent.outputs:type_name -> krt.runtime.v1.Outputs
 	11, // 8: krt.runtime.v1.ExecuteEvent.exit:type_name -> krt.runtime.v1.Exit
-	24, // 9: krt.runtime.v1.Started.time:type_name -> google.protobuf.Timestamp
+	31, // 9: krt.runtime.v1.Started.time:type_name -> google.protobuf.Timestamp
 	1,  // 10: krt.runtime.v1.LogChunk.stream:type_name -> krt.runtime.v1.Stream
-	22, // 11: krt.runtime.v1.Outputs.values:type_name -> krt.runtime.v1.Outputs.ValuesEntry
+	29, // 11: krt.runtime.v1.Outputs.values:type_name -> krt.runtime.v1.Outputs.ValuesEntry
 	2,  // 12: krt.runtime.v1.Outputs.error_kind:type_name -> krt.runtime.v1.OutputsError
 	3,  // 13: krt.runtime.v1.Exit.reason:type_name -> krt.runtime.v1.ExitReason
-	24, // 14: krt.runtime.v1.Exit.time:type_name -> google.protobuf.Timestamp
-	23, // 15: krt.runtime.v1.CancelRequest.grace_period:type_name -> google.protobuf.Duration
+	31, // 14: krt.runtime.v1.Exit.time:type_name -> google.protobuf.Timestamp
+	30, // 15: krt.runtime.v1.CancelRequest.grace_period:type_name -> google.protobuf.Duration
 	4,  // 16: krt.runtime.v1.ExecutionStatus.state:type_name -> krt.runtime.v1.State
 	11, // 17: krt.runtime.v1.ExecutionStatus.exit:type_name -> krt.runtime.v1.Exit
 	10, // 18: krt.runtime.v1.ExecutionStatus.outputs:type_name -> krt.runtime.v1.Outputs
-	24, // 19: krt.runtime.v1.ExecutionStatus.started:type_name -> google.protobuf.Timestamp
+	31, // 19: krt.runtime.v1.ExecutionStatus.started:type_name -> google.protobuf.Timestamp
 	15, // 20: krt.runtime.v1.ListResponse.executions:type_name -> krt.runtime.v1.ExecutionStatus
-	24, // 21: krt.runtime.v1.ListResponse.started:type_name -> google.protobuf.Timestamp
-	5,  // 22: krt.runtime.v1.Runtime.Execute:input_type -> krt.runtime.v1.ExecuteRequest
-	12, // 23: krt.runtime.v1.Runtime.Cancel:input_type -> krt.runtime.v1.CancelRequest
-	14, // 24: krt.runtime.v1.Runtime.Status:input_type -> krt.runtime.v1.StatusRequest
-	16, // 25: krt.runtime.v1.Runtime.List:input_type -> krt.runtime.v1.ListRequest
-	18, // 26: krt.runtime.v1.Runtime.Forget:input_type -> krt.runtime.v1.ForgetRequest
-	7,  // 27: krt.runtime.v1.Runtime.Execute:output_type -> krt.runtime.v1.ExecuteEvent
-	13, // 28: krt.runtime.v1.Runtime.Cancel:output_type -> krt.runtime.v1.CancelResponse
-	15, // 29: krt.runtime.v1.Runtime.Status:output_type -> krt.runtime.v1.ExecutionStatus
-	17, // 30: krt.runtime.v1.Runtime.List:output_type -> krt.runtime.v1.ListResponse
-	19, // 31: krt.runtime.v1.Runtime.Forget:output_type -> krt.runtime.v1.ForgetResponse
-	27, // [27:32] is the sub-list for method output_type
-	22, // [22:27] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	31, // 21: krt.runtime.v1.ListResponse.started:type_name -> google.protobuf.Timestamp
+	21, // 22: krt.runtime.v1.StageRequest.header:type_name -> krt.runtime.v1.StageHeader
+	22, // 23: krt.runtime.v1.StageRequest.end:type_name -> krt.runtime.v1.StageEnd
+	26, // 24: krt.runtime.v1.CollectChunk.header:type_name -> krt.runtime.v1.CollectHeader
+	5,  // 25: krt.runtime.v1.Runtime.Execute:input_type -> krt.runtime.v1.ExecuteRequest
+	12, // 26: krt.runtime.v1.Runtime.Cancel:input_type -> krt.runtime.v1.CancelRequest
+	14, // 27: krt.runtime.v1.Runtime.Status:input_type -> krt.runtime.v1.StatusRequest
+	16, // 28: krt.runtime.v1.Runtime.List:input_type -> krt.runtime.v1.ListRequest
+	18, // 29: krt.runtime.v1.Runtime.Forget:input_type -> krt.runtime.v1.ForgetRequest
+	20, // 30: krt.runtime.v1.Runtime.Stage:input_type -> krt.runtime.v1.StageRequest
+	24, // 31: krt.runtime.v1.Runtime.Collect:input_type -> krt.runtime.v1.CollectRequest
+	7,  // 32: krt.runtime.v1.Runtime.Execute:output_type -> krt.runtime.v1.ExecuteEvent
+	13, // 33: krt.runtime.v1.Runtime.Cancel:output_type -> krt.runtime.v1.CancelResponse
+	15, // 34: krt.runtime.v1.Runtime.Status:output_type -> krt.runtime.v1.ExecutionStatus
+	17, // 35: krt.runtime.v1.Runtime.List:output_type -> krt.runtime.v1.ListResponse
+	19, // 36: krt.runtime.v1.Runtime.Forget:output_type -> krt.runtime.v1.ForgetResponse
+	23, // 37: krt.runtime.v1.Runtime.Stage:output_type -> krt.runtime.v1.StageResponse
+	25, // 38: krt.runtime.v1.Runtime.Collect:output_type -> krt.runtime.v1.CollectChunk
+	32, // [32:39] is the sub-list for method output_type
+	25, // [25:32] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_runtime_proto_init() }
@@ -1445,13 +1986,22 @@ func file_runtime_proto_init() {
 		(*ExecuteEvent_Outputs)(nil),
 		(*ExecuteEvent_Exit)(nil),
 	}
+	file_runtime_proto_msgTypes[15].OneofWrappers = []any{
+		(*StageRequest_Header)(nil),
+		(*StageRequest_Data)(nil),
+		(*StageRequest_End)(nil),
+	}
+	file_runtime_proto_msgTypes[20].OneofWrappers = []any{
+		(*CollectChunk_Header)(nil),
+		(*CollectChunk_Data)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_runtime_proto_rawDesc), len(file_runtime_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   18,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -27,6 +27,8 @@ const (
 	Runtime_Status_FullMethodName  = "/krt.runtime.v1.Runtime/Status"
 	Runtime_List_FullMethodName    = "/krt.runtime.v1.Runtime/List"
 	Runtime_Forget_FullMethodName  = "/krt.runtime.v1.Runtime/Forget"
+	Runtime_Stage_FullMethodName   = "/krt.runtime.v1.Runtime/Stage"
+	Runtime_Collect_FullMethodName = "/krt.runtime.v1.Runtime/Collect"
 )
 
 // RuntimeClient is the client API for Runtime service.
@@ -45,7 +47,56 @@ type RuntimeClient interface {
 	// List reports every execution the server remembers, running or ended.
 	List(ctx context.Context, in *ListRequest, opts ...grpc.CallOption) (*ListResponse, error)
 	// Forget drops an ended execution and removes its working directory.
+	// It also drops what Stage prepared for an execution that never started.
 	Forget(ctx context.Context, in *ForgetRequest, opts ...grpc.CallOption) (*ForgetResponse, error)
+	// Stage puts files into an execution's working directory before it
+	// starts: the first message is a StageHeader, then data chunks of one
+	// tar.zst, then a StageEnd. The server unpacks as chunks arrive into a
+	// staging folder beside the working directory, never inside it, and only
+	// on StageEnd.commit moves the content into work/<path>. On commit false,
+	// an error or a broken stream, it deletes the staging folder and nothing
+	// reaches work/.
+	//
+	// Commit merges: folders that exist are merged into, and a file (or a
+	// file where a folder is, or the reverse) that already exists is never
+	// overwritten: the whole commit is refused with ALREADY_EXISTS before
+	// anything moves, so two inputs staged at overlapping paths fail loudly.
+	//
+	// The id need not have been Executed: Stage creates its directory as
+	// Execute would, and a later Execute of that id keeps it. Execute of an
+	// id with a Stage under way fails with FAILED_PRECONDITION: stage, wait
+	// for the answer, then execute. Several Stage calls for one id may run
+	// at once; their commits are serialized. What was
+	// staged lives as long as the server process: one that restarted
+	// (ListResponse.started is later than the Stage) starts the execution
+	// afresh, so stage again.
+	//
+	// Errors: INVALID_ARGUMENT for a missing header, a path that leaves the
+	// working directory or an unsafe or corrupt archive (a link, a device, an
+	// absolute name, a "..", a duplicate), with the entry named;
+	// RESOURCE_EXHAUSTED past max_bytes or the server's entry limit;
+	// FAILED_PRECONDITION once the execution has started (or, on an
+	// exclusive or ephemeral server, while another runs); ALREADY_EXISTS as
+	// above.
+	Stage(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[StageRequest, StageResponse], error)
+	// Collect packs paths of an ended execution's working directory into a
+	// tar.zst and streams it: a CollectHeader, with the archive's digest and
+	// size, then data chunks, then the end of the stream. The server packs
+	// into a temporary file first, so the header can come first, and removes
+	// it after streaming.
+	//
+	// The archive is deterministic: entries sorted by path, mtimes, owners
+	// and modes fixed (only the exec bit is kept), so identical content
+	// gives an identical digest. The caller must not trust the header: it
+	// recomputes the digest and size of what it received (the server runs
+	// the step's code, and may be the step's own).
+	//
+	// Errors: NOT_FOUND for an unknown id; FAILED_PRECONDITION while it
+	// runs, or once an exclusive or ephemeral server has wiped it;
+	// INVALID_ARGUMENT, naming the path, for one that is absolute, leaves
+	// the working directory, is missing, or is or holds a symlink or a
+	// special file; RESOURCE_EXHAUSTED past max_bytes.
+	Collect(ctx context.Context, in *CollectRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[CollectChunk], error)
 }
 
 type runtimeClient struct {
@@ -115,6 +166,38 @@ func (c *runtimeClient) Forget(ctx context.Context, in *ForgetRequest, opts ...g
 	return out, nil
 }
 
+func (c *runtimeClient) Stage(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[StageRequest, StageResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Runtime_ServiceDesc.Streams[1], Runtime_Stage_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[StageRequest, StageResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Runtime_StageClient = grpc.ClientStreamingClient[StageRequest, StageResponse]
+
+func (c *runtimeClient) Collect(ctx context.Context, in *CollectRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[CollectChunk], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Runtime_ServiceDesc.Streams[2], Runtime_Collect_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[CollectRequest, CollectChunk]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Runtime_CollectClient = grpc.ServerStreamingClient[CollectChunk]
+
 // RuntimeServer is the server API for Runtime service.
 // All implementations must embed UnimplementedRuntimeServer
 // for forward compatibility.
@@ -131,7 +214,56 @@ type RuntimeServer interface {
 	// List reports every execution the server remembers, running or ended.
 	List(context.Context, *ListRequest) (*ListResponse, error)
 	// Forget drops an ended execution and removes its working directory.
+	// It also drops what Stage prepared for an execution that never started.
 	Forget(context.Context, *ForgetRequest) (*ForgetResponse, error)
+	// Stage puts files into an execution's working directory before it
+	// starts: the first message is a StageHeader, then data chunks of one
+	// tar.zst, then a StageEnd. The server unpacks as chunks arrive into a
+	// staging folder beside the working directory, never inside it, and only
+	// on StageEnd.commit moves the content into work/<path>. On commit false,
+	// an error or a broken stream, it deletes the staging folder and nothing
+	// reaches work/.
+	//
+	// Commit merges: folders that exist are merged into, and a file (or a
+	// file where a folder is, or the reverse) that already exists is never
+	// overwritten: the whole commit is refused with ALREADY_EXISTS before
+	// anything moves, so two inputs staged at overlapping paths fail loudly.
+	//
+	// The id need not have been Executed: Stage creates its directory as
+	// Execute would, and a later Execute of that id keeps it. Execute of an
+	// id with a Stage under way fails with FAILED_PRECONDITION: stage, wait
+	// for the answer, then execute. Several Stage calls for one id may run
+	// at once; their commits are serialized. What was
+	// staged lives as long as the server process: one that restarted
+	// (ListResponse.started is later than the Stage) starts the execution
+	// afresh, so stage again.
+	//
+	// Errors: INVALID_ARGUMENT for a missing header, a path that leaves the
+	// working directory or an unsafe or corrupt archive (a link, a device, an
+	// absolute name, a "..", a duplicate), with the entry named;
+	// RESOURCE_EXHAUSTED past max_bytes or the server's entry limit;
+	// FAILED_PRECONDITION once the execution has started (or, on an
+	// exclusive or ephemeral server, while another runs); ALREADY_EXISTS as
+	// above.
+	Stage(grpc.ClientStreamingServer[StageRequest, StageResponse]) error
+	// Collect packs paths of an ended execution's working directory into a
+	// tar.zst and streams it: a CollectHeader, with the archive's digest and
+	// size, then data chunks, then the end of the stream. The server packs
+	// into a temporary file first, so the header can come first, and removes
+	// it after streaming.
+	//
+	// The archive is deterministic: entries sorted by path, mtimes, owners
+	// and modes fixed (only the exec bit is kept), so identical content
+	// gives an identical digest. The caller must not trust the header: it
+	// recomputes the digest and size of what it received (the server runs
+	// the step's code, and may be the step's own).
+	//
+	// Errors: NOT_FOUND for an unknown id; FAILED_PRECONDITION while it
+	// runs, or once an exclusive or ephemeral server has wiped it;
+	// INVALID_ARGUMENT, naming the path, for one that is absolute, leaves
+	// the working directory, is missing, or is or holds a symlink or a
+	// special file; RESOURCE_EXHAUSTED past max_bytes.
+	Collect(*CollectRequest, grpc.ServerStreamingServer[CollectChunk]) error
 	mustEmbedUnimplementedRuntimeServer()
 }
 
@@ -156,6 +288,12 @@ func (UnimplementedRuntimeServer) List(context.Context, *ListRequest) (*ListResp
 }
 func (UnimplementedRuntimeServer) Forget(context.Context, *ForgetRequest) (*ForgetResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Forget not implemented")
+}
+func (UnimplementedRuntimeServer) Stage(grpc.ClientStreamingServer[StageRequest, StageResponse]) error {
+	return status.Error(codes.Unimplemented, "method Stage not implemented")
+}
+func (UnimplementedRuntimeServer) Collect(*CollectRequest, grpc.ServerStreamingServer[CollectChunk]) error {
+	return status.Error(codes.Unimplemented, "method Collect not implemented")
 }
 func (UnimplementedRuntimeServer) mustEmbedUnimplementedRuntimeServer() {}
 func (UnimplementedRuntimeServer) testEmbeddedByValue()                 {}
@@ -261,6 +399,24 @@ func _Runtime_Forget_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Runtime_Stage_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(RuntimeServer).Stage(&grpc.GenericServerStream[StageRequest, StageResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Runtime_StageServer = grpc.ClientStreamingServer[StageRequest, StageResponse]
+
+func _Runtime_Collect_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(CollectRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(RuntimeServer).Collect(m, &grpc.GenericServerStream[CollectRequest, CollectChunk]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Runtime_CollectServer = grpc.ServerStreamingServer[CollectChunk]
+
 // Runtime_ServiceDesc is the grpc.ServiceDesc for Runtime service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -289,6 +445,16 @@ var Runtime_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "Execute",
 			Handler:       _Runtime_Execute_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "Stage",
+			Handler:       _Runtime_Stage_Handler,
+			ClientStreams: true,
+		},
+		{
+			StreamName:    "Collect",
+			Handler:       _Runtime_Collect_Handler,
 			ServerStreams: true,
 		},
 	},

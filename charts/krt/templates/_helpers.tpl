@@ -34,7 +34,7 @@ source,trigger,workflow,cluster
 {{- end -}}
 
 {{- define "krt.runtimePlane" -}}
-scheduler,reaper,ttl,runtime
+scheduler,reaper,ttl,runtime,maintainer
 {{- end -}}
 
 {{/* The controllers this release runs, comma-separated. */}}

@@ -30,7 +30,7 @@ func (r *root) wfCommand() *cobra.Command {
 		Short:   "List, trigger, approve and inspect Workflows and their runs",
 	}
 	cmd.AddCommand(r.wfListCommand(), r.wfRunsCommand(), r.wfTriggerCommand(),
-		r.wfDecideCommand(wfApprove), r.wfDecideCommand(wfReject), r.wfCancelCommand(), r.wfRerunCommand(), r.wfHistoryCommand(), r.wfGraphCommand(), r.wfLogsCommand())
+		r.wfDecideCommand(wfApprove), r.wfDecideCommand(wfReject), r.wfCancelCommand(), r.wfRerunCommand(), r.wfHistoryCommand(), r.wfGraphCommand(), r.wfLogsCommand(), r.wfArtifactsCommand())
 	return cmd
 }
 

@@ -170,7 +170,7 @@ func wfStepPhase(step string, nodes []krtv1.NodeStatus) krtv1.NodePhase {
 }
 
 // wfNodeDetail is what a node's line says besides its phase: where it
-// runs, a retry, and its message. s is set for a step's only node, so a
+// runs, a retry, whether it was memoized or hit its cache, and its message. s is set for a step's only node, so a
 // wide graph can show the step's needs on the same line.
 func wfNodeDetail(n *krtv1.NodeStatus, s *krtv1.Step, steps []krtv1.Step, wide bool) string {
 	var parts []string
@@ -179,6 +179,13 @@ func wfNodeDetail(n *krtv1.NodeStatus, s *krtv1.Step, steps []krtv1.Step, wide b
 	}
 	if n.Attempt > 1 {
 		parts = append(parts, fmt.Sprintf("attempt=%d", n.Attempt))
+	}
+	// Whether the step ran, or took its result or cache from the store.
+	if n.Memoized {
+		parts = append(parts, "memoized")
+	}
+	if n.CacheHit {
+		parts = append(parts, "cache hit")
 	}
 	if wide && n.Run != "" {
 		parts = append(parts, "run="+n.Run)

@@ -6,9 +6,10 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"krt.dev/krt/api/scheme"
 	krtv1 "krt.dev/krt/api/v1alpha1"
-	"krt.dev/krt/cmd/krt/runops"
 	"krt.dev/krt/controllers/cluster"
 	"krt.dev/krt/workflows/dag"
 )
@@ -23,7 +24,8 @@ order, under a line naming the node, its cluster and its Run; with STEP, only
 that step's nodes. A node that ran in a remote cluster is read through that
 Cluster's kubeconfig Secret in the hub, so this needs "get" on it; without,
 the node says so and the rest still print. The exit code is 1 when any
-node's logs could not be read.
+node's logs could not be read. A node whose pod is gone prints the log
+runtimed archived in its Runtime's ArtifactStore (see krt logs --help).
 
 A Cluster's kubeconfig is checked as krt-controller checks it: exec and
 auth-provider plugins, files, proxy-url and insecure-skip-tls-verify are
@@ -90,7 +92,7 @@ func where(cluster string) string {
 // first time one of its nodes needs it.
 func (r *root) nodeLogs(ctx context.Context, s *wfSession, sources map[string]logSource, n krtv1.NodeStatus,
 	opts cluster.KubeconfigOptions) error {
-	src, run, err := runops.NodeRun(ctx, s.c, s.ns, sources, n, opts, "krt-cli")
+	src, run, err := nodeRun(ctx, s, sources, n, opts)
 	if err != nil {
 		return err
 	}
@@ -98,4 +100,46 @@ func (r *root) nodeLogs(ctx context.Context, s *wfSession, sources map[string]lo
 		return errors.New("its Run has not started")
 	}
 	return r.streamLogs(ctx, src, run, false)
+}
+
+// nodeRun reads a node's Run from the cluster it ran in: the hub, or a
+// Cluster's API server through its kubeconfig Secret, connected to once.
+func nodeRun(ctx context.Context, s *wfSession, sources map[string]logSource, n krtv1.NodeStatus,
+	opts cluster.KubeconfigOptions) (logSource, *krtv1.Run, error) {
+	src, ok := sources[n.Cluster]
+	ns := s.ns
+	if n.Cluster != "" {
+		cl := &krtv1.Cluster{}
+		if err := s.c.Get(ctx, client.ObjectKey{Namespace: s.ns, Name: n.Cluster}, cl); err != nil {
+			return src, nil, err
+		}
+		ns = cl.Spec.Namespace
+		if ns == "" {
+			ns = "default"
+		}
+		if !ok {
+			var err error
+			if src, err = clusterLogSource(ctx, s.c, cl, opts); err != nil {
+				return src, nil, err
+			}
+			sources[n.Cluster] = src
+		}
+	}
+	run := &krtv1.Run{}
+	if err := src.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: n.Run}, run); err != nil {
+		return src, nil, err
+	}
+	return src, run, nil
+}
+
+// clusterLogSource connects to a Cluster as the controller does, from
+// its kubeconfig Secret in the hub, refusing the same fields.
+func clusterLogSource(ctx context.Context, hub client.Client, cl *krtv1.Cluster, opts cluster.KubeconfigOptions) (logSource, error) {
+	cfg, _, err := cluster.RESTConfig(ctx, hub, cl, opts)
+	if err != nil {
+		return logSource{}, fmt.Errorf("the kubeconfig of cluster %s: %w", cl.Name, err)
+	}
+	cfg.UserAgent = "krt-cli"
+	c, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme.New()})
+	return logSource{c: c, cfg: cfg}, err
 }

@@ -25,7 +25,7 @@ import (
 // remoteControllers are what a workload cluster runs: Runs there come
 // from the hub's workflow controller, so it needs no source, cluster or
 // workflow controller of its own.
-const remoteControllers = "scheduler,reaper,ttl,runtime"
+const remoteControllers = "scheduler,reaper,ttl,runtime,maintainer"
 
 // cluster is one API server with krt running against it: krt-controller
 // as a process and the local runtime pool in this process.

@@ -21,17 +21,30 @@ import (
 // so a cluster dropped from --clusters is unregistered again.
 const labelManaged = "krt.dev/dev-stack"
 
-// runtimeSpec is a small warm pool: one pod with room for 8 Runs.
+// runtimeSpec is a small warm pool: one pod with room for 8 Runs, whose
+// artifacts, caches and logs go to the namespace's ArtifactStore.
 func runtimeSpec(langs ...krtv1.Language) krtv1.RuntimeSpec {
-	return krtv1.RuntimeSpec{Replicas: ptr.To[int32](1), Capacity: 8, Languages: langs}
+	return krtv1.RuntimeSpec{Replicas: ptr.To[int32](1), Capacity: 8, Languages: langs, ArtifactStore: storeName}
+}
+
+// storeName is the ArtifactStore every namespace of the stack gets.
+const storeName = "default"
+
+// artifactStore is a filesystem store in the stack's directory. Every
+// cluster's store is the same directory, as an RWX volume would be in a
+// real cluster, so a build in the hub hands files to a deploy in prod.
+func artifactStore(namespace, dir string) *krtv1.ArtifactStore {
+	return &krtv1.ArtifactStore{ObjectMeta: meta(namespace, storeName),
+		Spec: krtv1.ArtifactStoreSpec{Filesystem: &krtv1.FilesystemStore{Path: dir}}}
 }
 
 var bashPython = []krtv1.Language{krtv1.LanguageBash, krtv1.LanguagePython}
 
 // hubObjects are the hub's default Runtimes, bash and python, which the
 // examples' hub steps and `krt run` use.
-func hubObjects() []client.Object {
+func hubObjects(storeDir string) []client.Object {
 	return []client.Object{
+		artifactStore("default", storeDir),
 		&krtv1.Runtime{ObjectMeta: meta("default", "bash"), Spec: runtimeSpec(bashPython...)},
 		&krtv1.Runtime{ObjectMeta: meta("default", "python"), Spec: runtimeSpec(krtv1.LanguagePython)},
 	}
@@ -53,11 +66,14 @@ func regionsOf(cluster string) []Registration {
 // remoteObjects are a workload cluster's namespaces and Runtimes: a
 // `deployer` wherever a region points, and on staging also `bash` with
 // the report-token Secret, for seed-dialect.yaml's `runner: staging/bash`.
-func remoteObjects(cluster string) []client.Object {
-	var objs []client.Object
+func remoteObjects(cluster, storeDir string) []client.Object {
+	objs := []client.Object{artifactStore("default", storeDir)}
 	for _, r := range regionsOf(cluster) {
 		if r.Namespace != "default" {
 			objs = append(objs, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: r.Namespace}})
+		}
+		if r.Namespace != "default" {
+			objs = append(objs, artifactStore(r.Namespace, storeDir))
 		}
 		objs = append(objs, &krtv1.Runtime{ObjectMeta: meta(r.Namespace, "deployer"), Spec: runtimeSpec(bashPython...)})
 	}

@@ -86,12 +86,16 @@ func (s *stack) startClusters() error {
 // createObjects makes the Runtimes and namespaces the examples use, and
 // registers each workload cluster with the hub.
 func (s *stack) createObjects(ctx context.Context, hub client.Client) error {
-	if err := createMissing(ctx, hub, hubObjects()); err != nil {
+	storeDir := filepath.Join(s.opts.Dir, "artifacts")
+	if err := os.MkdirAll(storeDir, 0o700); err != nil {
+		return err
+	}
+	if err := createMissing(ctx, hub, hubObjects(storeDir)); err != nil {
 		return fmt.Errorf("hub: %w", err)
 	}
 	var regs []Registration
 	for _, c := range s.clusters[1:] {
-		if err := createMissing(ctx, c.cp.client, remoteObjects(c.name)); err != nil {
+		if err := createMissing(ctx, c.cp.client, remoteObjects(c.name, storeDir)); err != nil {
 			return fmt.Errorf("%s: %w", c.name, err)
 		}
 		for _, r := range regionsOf(c.name) {

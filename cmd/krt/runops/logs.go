@@ -54,6 +54,12 @@ func StreamLogs(ctx context.Context, src LogSource, run *krtv1.Run, follow bool,
 	if err := src.C.Get(ctx, client.ObjectKey{Namespace: run.Namespace, Name: run.Status.AssignedPod}, pod); err != nil {
 		return fmt.Errorf("run %s ran on pod %s, which is gone, and its logs with it (%v)", run.Name, run.Status.AssignedPod, err)
 	}
+	return LiveLogs(ctx, src, run, pod, follow, w)
+}
+
+// LiveLogs copies a Run's log as its pod's runtimed keeps it: from its
+// log server on a local pool, else from the runtimed container's log.
+func LiveLogs(ctx context.Context, src LogSource, run *krtv1.Run, pod *corev1.Pod, follow bool, w io.Writer) error {
 	if ip := net.ParseIP(pod.Status.PodIP); ip != nil && ip.IsLoopback() {
 		return localLogs(ctx, run, pod, follow, w)
 	}
