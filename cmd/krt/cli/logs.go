@@ -3,11 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/spf13/cobra"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -87,52 +84,11 @@ func (r *root) hubLogSource() (logSource, error) {
 }
 
 // streamLogs copies a Run's log from its pod to stdout, or from the
-// archive when the pod, or its live log, is gone.
+// archive when the pod, or its live log, is gone (runops.StreamLogs,
+// shared with the web UI), saying so on stderr.
 func (r *root) streamLogs(ctx context.Context, src logSource, run *krtv1.Run, follow bool) error {
-	c := src.c
-	pod := &corev1.Pod{}
-	if err := c.Get(ctx, client.ObjectKey{Namespace: run.Namespace, Name: run.Status.AssignedPod}, pod); err != nil {
-		if !apierrors.IsNotFound(err) {
-			return err
-		}
-		// The pod took its live log with it; runtimed archived each
-		// attempt's in the Runtime's ArtifactStore, if it has one.
-		if aerr := r.archivedLogs(ctx, c, run); aerr != nil {
-			return fmt.Errorf("run %s ran on pod %s, which is gone with its live log, and no archive could be read: %w", run.Name, run.Status.AssignedPod, aerr)
-		}
-		return nil
-	}
-	// A terminating pod, or a runtimed that restarted, may have no live
-	// log of a finished Run: the archive has it whole. Only when nothing
-	// was printed yet, so that no line shows twice.
-	live := *r
-	counted := &countingWriter{w: r.Out}
-	live.Out = counted
-	err := live.liveLogs(ctx, src, run, pod, follow)
-	if counted.n == 0 && run.Status.Phase.Terminal() {
-		if aerr := r.archivedLogs(ctx, c, run); aerr == nil {
-			return nil
-		}
-	}
-	return err
-}
-
-// liveLogs reads the log the pod's runtimed keeps, as the web UI does
-// (runops.LiveLogs).
-func (r *root) liveLogs(ctx context.Context, src logSource, run *krtv1.Run, pod *corev1.Pod, follow bool) error {
-	return runops.LiveLogs(ctx, runops.LogSource{C: src.c, Cfg: src.cfg}, run, pod, follow, r.Out)
-}
-
-// countingWriter counts what was written through it.
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
+	return runops.StreamLogs(ctx, runops.LogSource{C: src.c, Cfg: src.cfg}, run, follow, r.Out,
+		func(msg string) { fmt.Fprintln(r.Err, msg) })
 }
 
 func phaseOf(run *krtv1.Run) krtv1.RunPhase {

@@ -1,9 +1,7 @@
 package runops
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +11,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -46,15 +45,45 @@ func ClusterLogSource(ctx context.Context, hub client.Client, cl *krtv1.Cluster,
 	return NewLogSource(cfg)
 }
 
-// StreamLogs copies a Run's log from its pod to w. The lines are those
-// runtimed keeps, which it has already masked: values from secretEnv
+// StreamLogs copies a Run's log to w: the live log its pod's runtimed
+// keeps, or, once the pod or its live log is gone, the log runtimed
+// archived in the Runtime's ArtifactStore (note hears which). The lines
+// are runtimed's, masked before they were kept: values from secretEnv
 // never reach here, whoever reads.
-func StreamLogs(ctx context.Context, src LogSource, run *krtv1.Run, follow bool, w io.Writer) error {
+func StreamLogs(ctx context.Context, src LogSource, run *krtv1.Run, follow bool, w io.Writer, note func(string)) error {
 	pod := &corev1.Pod{}
 	if err := src.C.Get(ctx, client.ObjectKey{Namespace: run.Namespace, Name: run.Status.AssignedPod}, pod); err != nil {
-		return fmt.Errorf("run %s ran on pod %s, which is gone, and its logs with it (%v)", run.Name, run.Status.AssignedPod, err)
+		if !apierrors.IsNotFound(err) {
+			return err
+		}
+		if aerr := ArchivedLogs(ctx, src.C, run, w, note); aerr != nil {
+			return fmt.Errorf("run %s ran on pod %s, which is gone with its live log, and no archive could be read: %w", run.Name, run.Status.AssignedPod, aerr)
+		}
+		return nil
 	}
-	return LiveLogs(ctx, src, run, pod, follow, w)
+	// A terminating pod, or a runtimed that restarted, may have no live
+	// log of a finished Run: the archive has it whole. Only when nothing
+	// was written yet, so that no line shows twice.
+	counted := &countingWriter{w: w}
+	err := LiveLogs(ctx, src, run, pod, follow, counted)
+	if counted.n == 0 && run.Status.Phase.Terminal() {
+		if aerr := ArchivedLogs(ctx, src.C, run, w, note); aerr == nil {
+			return nil
+		}
+	}
+	return err
+}
+
+// countingWriter counts what was written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // LiveLogs copies a Run's log as its pod's runtimed keeps it: from its
@@ -116,23 +145,11 @@ func podLogs(ctx context.Context, src LogSource, run *krtv1.Run, pod *corev1.Pod
 		return err
 	}
 	defer stream.Close()
-	sc := bufio.NewScanner(stream)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		var line struct {
-			Run  string `json:"run"`
-			Text string `json:"line"`
-		}
-		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Run == string(run.UID) {
-			if _, err := fmt.Fprintln(w, line.Text); err != nil {
-				return err
-			}
-		}
-	}
+	err = PrintJSONLines(w, stream, string(run.UID))
 	if ctx.Err() != nil {
 		return nil
 	}
-	return sc.Err()
+	return err
 }
 
 // NodeRun finds the Run of a workflow run's node, in the hub or in the

@@ -284,7 +284,12 @@ func (s *Server) followNode(ctx context.Context, se *session, key client.ObjectK
 	if run.Status.AssignedPod == "" {
 		return fmt.Errorf("its Run %s ended without starting (%s)", run.Name, run.Status.Phase)
 	}
+	// A pod that is gone took its live log; runops then reads the one
+	// runtimed archived, as krt logs does.
 	lw := &lineWriter{ev: ev}
 	defer lw.flush()
-	return runops.StreamLogs(ctx, src, run, true, lw)
+	return runops.StreamLogs(ctx, src, run, true, lw, func(msg string) {
+		lw.flush()
+		_ = ev.send("note", msg)
+	})
 }
