@@ -9,7 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
-	"krt.dev/krt/controllers/trigger"
+	"krt.dev/krt/workflows/prtrust"
 )
 
 type repoView struct {
@@ -49,14 +49,14 @@ func repoViewOf(repo *krtv1.WorkflowRepository) repoView {
 		v.Revision = a.Revision
 	}
 	for _, pr := range repo.Status.PullRequests {
-		t := trigger.Trusted(repo.Spec.PullRequests, &pr)
+		t := prtrust.Trusted(repo.Spec.PullRequests, &pr)
 		v.PRs = append(v.PRs, prView{PR: pr, Trusted: t, Trust: trustWords(t, &pr)})
 	}
 	return v
 }
 
 // trustWords says why a head runs at once or waits, in the trigger's
-// terms (controllers/trigger.Trusted).
+// terms (workflows/prtrust).
 func trustWords(trusted bool, pr *krtv1.PullRequest) string {
 	switch {
 	case trusted:
