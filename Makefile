@@ -95,7 +95,7 @@ test: $(TOOLS) test-deps node-images
 node-images: test-deps
 	@bash hack/node-images.sh
 
-## test-deps: tmux, kubectl, runc, CNI plugins, iptables, conntrack and debootstrap, which the tests drive, from Debian's packages where missing (as root or with sudo).
+## test-deps: tmux, chromium, kubectl, runc, CNI plugins, iptables, conntrack and debootstrap, which the tests drive, from Debian's packages where missing (as root or with sudo).
 test-deps:
 	@bash hack/test-deps.sh
 

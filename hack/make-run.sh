@@ -46,7 +46,8 @@ trap 'exit 130' INT TERM
 
 say "starting krt dev up --clusters staging,prod in $dir"
 # Ports 0: any free ones, so a `krt dev up` already running is no bother.
-"$krt" dev up --dir "$dir" --clusters staging,prod --git-port 0 --webhook-port 0 >"$dir/up.log" 2>&1 &
+: >"$dir/up.log" # before the stack writes it, so the progress loop can read it at once
+"$krt" dev up --dir "$dir" --clusters staging,prod --git-port 0 --webhook-port 0 --ui-port 0 >"$dir/up.log" 2>&1 &
 up_pid=$!
 
 # Progress is the stack's own: its new lines, as they come.
@@ -133,10 +134,22 @@ say "krt wf logs $run"
 "$krt" wf logs "$run" || echo "(see $dir/logs)"
 
 final=${last%% *}
-say "stopping the dev stack"
-"$krt" dev down --dir "$dir"
-wait "$up_pid" 2>/dev/null || true
+# The dev stack serves the web UI; the address signs in and opens the run.
+ui_url="$(field uiURL)&next=/ns/default/runs/$run"
+if [ -n "${KRT_RUN_KEEP:-}" ]; then
+	say "the run in the web UI, until Ctrl-C stops the dev stack"
+	echo "$ui_url"
+	trap 'true' INT
+	wait "$up_pid" 2>/dev/null || true
+	trap 'exit 130' INT
+else
+	say "stopping the dev stack"
+	"$krt" dev down --dir "$dir"
+	wait "$up_pid" 2>/dev/null || true
+fi
 up_pid=""
 [ "$final" = Succeeded ] || die "run $run ended $final"
 ok=1
 say "make run: $run succeeded; $(elapsed) in all"
+echo "its page in the web UI was $ui_url"
+echo "(KRT_RUN_KEEP=1 make run keeps the stack, and that page, up until Ctrl-C)"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make test-deps: the programs that the tests drive and Go does not build:
-# tmux (test/devup runs `krt dev up` in a terminal), kubectl (the
+# tmux (test/devup runs `krt dev up` in a terminal), chromium (test/ui
+# drives the web UI in headless Chromium), kubectl (the
 # README's `kubectl get runs` and `kubectl get krt`), and what test/node's
 # real node needs beside the binaries `make tools` builds: runc, the CNI
 # plugins, iptables and conntrack (kube-proxy), and debootstrap (its
@@ -12,14 +13,14 @@ set -euo pipefail
 
 # Debian ships kubectl in kubernetes-client; a path names a file that a
 # package installs off PATH.
-declare -A package=([tmux]=tmux [kubectl]=kubernetes-client [runc]=runc
+declare -A package=([tmux]=tmux [chromium]=chromium [kubectl]=kubernetes-client [runc]=runc
 	[/usr/lib/cni/bridge]=containernetworking-plugins [iptables]=iptables [conntrack]=conntrack
 	[debootstrap]=debootstrap)
 
 present() { if [[ $1 == /* ]]; then [ -x "$1" ]; else command -v "$1" >/dev/null 2>&1; fi; }
 
 missing=() packages=()
-for tool in tmux kubectl runc /usr/lib/cni/bridge iptables conntrack debootstrap; do
+for tool in tmux chromium kubectl runc /usr/lib/cni/bridge iptables conntrack debootstrap; do
 	if ! present "$tool"; then
 		missing+=("$tool")
 		packages+=("${package[$tool]}")

@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/workflows/prtrust"
 	"krt.dev/krt/workflows/runs"
 	"krt.dev/krt/workflows/validate"
 )
@@ -91,7 +92,7 @@ func prSuffix(pr *krtv1.PullRequest) string {
 // headDefinitions reports whether a repository's PR runs take their
 // definitions from the PR head rather than from the followed branch.
 func headDefinitions(pol *krtv1.PullRequestPolicy) bool {
-	return pol != nil && pol.Enabled && pol.DefinitionsFrom == "head"
+	return prtrust.HeadDefinitions(pol)
 }
 
 // scheduleCandidates are the latest tick of each cron since the workflow

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/workflows/prtrust"
 )
 
 // matchGlob matches a slash-separated name against a pattern in which
@@ -78,30 +79,10 @@ func prMatches(t *krtv1.PullRequestTrigger, pol *krtv1.PullRequestPolicy, pr *kr
 	return slices.Contains(types, action) && matchAny(t.Branches, pr.Base) && matchAny(pol.Branches, pr.Base)
 }
 
-// trusted reports whether a PR's head may run without an approval. Trust
-// follows whoever controls the head commit, as far as a webhook can say:
-//
-//   - A fork is never trusted: its head is anyone's code.
-//   - The head must have been made the head by a known user (pushedBy:
-//     who opened, pushed or reopened it); a head found by discovery, or
-//     brought by a close, has none and is not trusted.
-//   - That user must be in allowedAuthors. An empty list trusts every
-//     such head when definitions come from the base branch, since the
-//     head is then only event data and pushing a branch there already
-//     needs write access; it trusts none with definitionsFrom: head,
-//     where the head decides what runs, with which Runtime, Cluster and
-//     Secrets: deny by default.
-//
-// Who opened the PR (author) plays no part: an allowed author's PR whose
-// head someone else pushed is that someone's code.
+// trusted reports whether a PR's head may run without an approval: see
+// prtrust.Trusted, which the web UI shows too.
 func trusted(pol *krtv1.PullRequestPolicy, pr *krtv1.PullRequest) bool {
-	if pr.Fork || pr.PushedBy == "" {
-		return false
-	}
-	if len(pol.AllowedAuthors) == 0 {
-		return !headDefinitions(pol)
-	}
-	return slices.Contains(pol.AllowedAuthors, pr.PushedBy)
+	return prtrust.Trusted(pol, pr)
 }
 
 // shortSHA is the first 7 characters of a commit id that are safe in an

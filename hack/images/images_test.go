@@ -182,7 +182,7 @@ func TestKrtImages(t *testing.T) {
 		entrypoint string
 		binaries   []string
 	}{
-		{"krt-controller", "/krt-controller", []string{"/krt-controller"}},
+		{"krt-controller", "/krt-controller", []string{"/krt-controller", "/krt"}},
 		{"krt-runtimed", "/runtimed", []string{"/runtimed", "/krt-runtime"}},
 	} {
 		t.Run(tc.image, func(t *testing.T) {

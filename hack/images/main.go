@@ -53,7 +53,9 @@ type krtImage struct {
 
 // The runtimed image's paths are fixed by controllers/runtime/podtemplate.go.
 var krtImages = []krtImage{
-	{name: "krt-controller", binaries: []string{"krt-controller"}},
+	// krt is there for the chart's optional web UI (`krt ui --token-auth`),
+	// which runs from this image with its own command.
+	{name: "krt-controller", binaries: []string{"krt-controller", "krt"}},
 	{name: "krt-runtimed", binaries: []string{"runtimed", "krt-runtime"}},
 }
 
@@ -147,7 +149,7 @@ func (b *builder) krt(modRoot, version, caFile string, plats []v1.Platform) (map
 func goBuild(modRoot string, p v1.Platform, version, outDir string) error {
 	ldflags := "-s -w -X krt.dev/krt/cmd/krt/cli.Version=" + version
 	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-ldflags", ldflags, "-o", outDir+"/",
-		"./cmd/krt-controller", "./cmd/runtimed", "./cmd/krt-runtime")
+		"./cmd/krt-controller", "./cmd/runtimed", "./cmd/krt-runtime", "./cmd/krt")
 	cmd.Dir = modRoot
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+p.OS, "GOARCH="+p.Architecture)
 	if p.Architecture == "arm" && p.Variant != "" {

@@ -42,7 +42,7 @@ func main() {
 	flag.IntVar(&o.capacity, "capacity", 32, "Runs per runtime pod; the workflow figures raise it so that the 500-wide fan-out starts at once")
 	flag.DurationVar(&o.lease, "lease", 5*time.Second, "runtime pods' heartbeat lease duration, the bound on noticing a lost pod")
 	flag.StringVar(&o.profiles, "profile-dir", "", "write CPU profiles of the API server, krt-controller and (with -pods 1) runtimed, taken during the first throughput window, to this directory, and of the first run of each workflow figure, to its wf-* subdirectory")
-	flag.StringVar(&o.only, "only", "", "run one group of figures, while iterating: runs, isolation, autoscale, wf, artifacts, git or node; every figure when empty")
+	flag.StringVar(&o.only, "only", "", "run one group of figures, while iterating: runs, isolation, autoscale, wf, ui, artifacts, git or node; every figure when empty")
 	flag.StringVar(&o.gates, "apiserver-feature-gates", "", "kube-apiserver --feature-gates for this run, e.g. CBORServingAndStorage=true; empty leaves its defaults, as a cluster has them")
 	flag.Parse()
 	if err := run(o); err != nil {
@@ -53,9 +53,9 @@ func main() {
 
 func run(o options) error {
 	switch o.only {
-	case "", "runs", "isolation", "autoscale", "wf", "artifacts", "git", "node":
+	case "", "runs", "isolation", "autoscale", "wf", "ui", "artifacts", "git", "node":
 	default:
-		return fmt.Errorf("-only: want runs, isolation, autoscale, wf, artifacts, git or node, not %q", o.only)
+		return fmt.Errorf("-only: want runs, isolation, autoscale, wf, ui, artifacts, git or node, not %q", o.only)
 	}
 	ctx := context.Background()
 	fmt.Fprintln(os.Stderr, "bench: starting kube-apiserver and etcd")
@@ -149,6 +149,9 @@ func (b *bench) stackFigures(ctx context.Context) error {
 	}
 	if b.opts.wants("wf") {
 		figs = append(figs, b.workflowFigures)
+	}
+	if b.opts.wants("ui") {
+		figs = append(figs, b.uiFigures)
 	}
 	if b.opts.wants("artifacts") {
 		figs = append(figs, b.artifactLatency)

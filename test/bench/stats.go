@@ -72,6 +72,7 @@ func (b *bench) print() {
 	b.printAutoscale(w)
 	b.printNode(w)
 	b.printWorkflows(w)
+	b.printUI(w)
 	b.printArtifacts(w)
 	if hook, ok := r["webhook_to_workflow_ms"].(map[string]float64); ok {
 		fmt.Fprintf(w, "webhook push→Workflow seen p50 ms (%v pushes)\t%v\tcreate→seen %v ms\t%v\t≤ 500 ms to first Run\n", r["webhook_pushes"], hook["p50"], r["create_to_watch_ms_p50"], r["webhook_to_workflow_p50_vs_create_to_watch"])

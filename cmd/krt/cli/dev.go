@@ -55,6 +55,7 @@ a free one, with a note.`,
 	f.StringSliceVar(&o.Clusters, "clusters", []string{"staging", "prod"}, "workload clusters to run besides the hub")
 	f.BoolVar(&o.NoSeed, "no-seed", false, "leave a new git repository empty instead of seeding it from examples/workflows")
 	f.IntVar(&o.GitPort, "git-port", devstack.DefaultGitPort, "port of the git server; 0 for any")
+	f.IntVar(&o.UIPort, "ui-port", devstack.DefaultUIPort, "port of the web UI; 0 for any")
 	f.IntVar(&o.WebhookPort, "webhook-port", devstack.DefaultWebhookPort, "port of the webhook receiver; 0 for any")
 	return cmd
 }

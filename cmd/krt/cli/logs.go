@@ -3,21 +3,14 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/spf13/cobra"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"krt.dev/krt/api/scheme"
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/cmd/krt/runops"
 )
 
 func (r *root) logsCommand() *cobra.Command {
@@ -91,111 +84,11 @@ func (r *root) hubLogSource() (logSource, error) {
 }
 
 // streamLogs copies a Run's log from its pod to stdout, or from the
-// archive when the pod, or its live log, is gone.
+// archive when the pod, or its live log, is gone (runops.StreamLogs,
+// shared with the web UI), saying so on stderr.
 func (r *root) streamLogs(ctx context.Context, src logSource, run *krtv1.Run, follow bool) error {
-	c := src.c
-	pod := &corev1.Pod{}
-	if err := c.Get(ctx, client.ObjectKey{Namespace: run.Namespace, Name: run.Status.AssignedPod}, pod); err != nil {
-		if !apierrors.IsNotFound(err) {
-			return err
-		}
-		// The pod took its live log with it; runtimed archived each
-		// attempt's in the Runtime's ArtifactStore, if it has one.
-		if aerr := r.archivedLogs(ctx, c, run); aerr != nil {
-			return fmt.Errorf("run %s ran on pod %s, which is gone with its live log, and no archive could be read: %w", run.Name, run.Status.AssignedPod, aerr)
-		}
-		return nil
-	}
-	// A terminating pod, or a runtimed that restarted, may have no live
-	// log of a finished Run: the archive has it whole. Only when nothing
-	// was printed yet, so that no line shows twice.
-	live := *r
-	counted := &countingWriter{w: r.Out}
-	live.Out = counted
-	err := live.liveLogs(ctx, src, run, pod, follow)
-	if counted.n == 0 && run.Status.Phase.Terminal() {
-		if aerr := r.archivedLogs(ctx, c, run); aerr == nil {
-			return nil
-		}
-	}
-	return err
-}
-
-func (r *root) liveLogs(ctx context.Context, src logSource, run *krtv1.Run, pod *corev1.Pod, follow bool) error {
-	if ip := net.ParseIP(pod.Status.PodIP); ip != nil && ip.IsLoopback() {
-		return r.localLogs(ctx, run, pod, follow)
-	}
-	return r.podLogs(ctx, src, run, pod, follow)
-}
-
-// countingWriter counts what was written through it.
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
-
-// localLogs reads runtimed's own log server, which a local pool's pods
-// serve on the loopback address, with the token the pool put on the pod.
-func (r *root) localLogs(ctx context.Context, run *krtv1.Run, pod *corev1.Pod, follow bool) error {
-	u := fmt.Sprintf("http://%s/runs/%s/logs?follow=%t",
-		net.JoinHostPort(pod.Status.PodIP, strconv.Itoa(int(krtv1.LogsPort(pod)))), run.UID, follow)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	if token := pod.Annotations[krtv1.AnnotationLocalLogsToken]; token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		return fmt.Errorf("pod %s: %s", pod.Name, msg)
-	}
-	_, err = io.Copy(r.Out, resp.Body)
-	return err
-}
-
-// podLogs reads the runtimed container's log, one JSON object per line,
-// and prints the Run's lines. Following stops shortly after the Run ends,
-// since runtimed's log goes on with other Runs.
-func (r *root) podLogs(ctx context.Context, src logSource, run *krtv1.Run, pod *corev1.Pod, follow bool) error {
-	c := src.c
-	cs, err := kubernetes.NewForConfig(src.cfg)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if follow {
-		go func() {
-			_ = watchRun(ctx, c, client.ObjectKeyFromObject(run), func(cur *krtv1.Run) bool { return cur.Status.Phase.Terminal() })
-			select {
-			case <-time.After(2 * time.Second): // the last lines are on their way
-			case <-ctx.Done():
-			}
-			cancel()
-		}()
-	}
-	stream, err := cs.CoreV1().Pods(pod.Namespace).GetLogs(pod.Name, &corev1.PodLogOptions{Container: "runtimed", Follow: follow}).Stream(ctx)
-	if err != nil {
-		return err
-	}
-	defer stream.Close()
-	err = printJSONLines(r.Out, stream, string(run.UID))
-	if ctx.Err() != nil {
-		return nil
-	}
-	return err
+	return runops.StreamLogs(ctx, runops.LogSource{C: src.c, Cfg: src.cfg}, run, follow, r.Out,
+		func(msg string) { fmt.Fprintln(r.Err, msg) })
 }
 
 func phaseOf(run *krtv1.Run) krtv1.RunPhase {

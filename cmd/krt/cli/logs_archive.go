@@ -1,108 +1,20 @@
 package cli
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"slices"
-	"strconv"
-	"strings"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
-	"krt.dev/krt/runtimed/store"
-	storekube "krt.dev/krt/runtimed/store/kube"
+	"krt.dev/krt/cmd/krt/runops"
 )
 
-// runStore opens the ArtifactStore of the Run's Runtime with c, the
-// caller's own identity: reading the store's credentials Secret is then
-// up to the caller's RBAC, never krt's.
-func runStore(ctx context.Context, c client.Reader, run *krtv1.Run) (*krtv1.ArtifactStore, *store.Store, error) {
-	rt := &krtv1.Runtime{}
-	if err := c.Get(ctx, client.ObjectKey{Namespace: run.Namespace, Name: run.Spec.Runtime}, rt); err != nil {
-		return nil, nil, fmt.Errorf("runtime %s of run %s: %w", run.Spec.Runtime, run.Name, err)
-	}
-	if rt.Spec.ArtifactStore == "" {
-		return nil, nil, fmt.Errorf("runtime %s names no ArtifactStore (spec.artifactStore), so nothing of its Runs is kept", rt.Name)
-	}
-	return storekube.Get(ctx, c, run.Namespace, rt.Spec.ArtifactStore)
-}
+// runStore: see runops.RunStore, shared with the web UI.
+var runStore = runops.RunStore
 
-// archivedAttempt is one attempt's archived log.
-type archivedAttempt struct {
-	key     string
-	attempt int
-}
-
-// archivedLogs prints the Run's archived attempts in order, as runtimed
-// archived them: its JSON lines, masked already, printed as live logs are.
+// archivedLogs prints the Run's archived attempts in order (see
+// runops.ArchivedLogs), saying on stderr where they come from.
 func (r *root) archivedLogs(ctx context.Context, c client.Reader, run *krtv1.Run) error {
-	as, st, err := runStore(ctx, c, run)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = st.Close() }()
-	attempts, err := listAttempts(ctx, st, run)
-	if err != nil {
-		return err
-	}
-	if len(attempts) == 0 {
-		return fmt.Errorf("ArtifactStore %s/%s holds no archived log of run %s", as.Namespace, as.Name, run.Name)
-	}
-	fmt.Fprintf(r.Err, "(from the archive in ArtifactStore %s/%s)\n", as.Namespace, as.Name)
-	for _, a := range attempts {
-		if err := r.printArchived(ctx, st, a.key); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// listAttempts finds the objects "<uid>-<attempt>" of this Run, by UID: an
-// earlier Run of the same name has its own.
-func listAttempts(ctx context.Context, st *store.Store, run *krtv1.Run) ([]archivedAttempt, error) {
-	prefix := store.LogKey(run.Namespace, run.Name, "")
-	var out []archivedAttempt
-	err := st.List(ctx, prefix, func(o store.Object) error {
-		name := strings.TrimPrefix(o.Key, prefix)
-		i := strings.LastIndexByte(name, '-')
-		if i < 0 || name[:i] != string(run.UID) {
-			return nil // another Run's, or the LogRecord beside it
-		}
-		if n, err := strconv.Atoi(name[i+1:]); err == nil {
-			out = append(out, archivedAttempt{key: o.Key, attempt: n})
-		}
-		return nil
-	})
-	slices.SortFunc(out, func(a, b archivedAttempt) int { return a.attempt - b.attempt })
-	return out, err
-}
-
-func (r *root) printArchived(ctx context.Context, st *store.Store, key string) error {
-	rc, err := st.GetStream(ctx, key)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	return printJSONLines(r.Out, rc, "")
-}
-
-// printJSONLines prints the text of runtimed's JSON log lines, those of
-// run only when run is set.
-func printJSONLines(w io.Writer, rd io.Reader, run string) error {
-	sc := bufio.NewScanner(rd)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		var line struct {
-			Run  string `json:"run"`
-			Text string `json:"line"`
-		}
-		if json.Unmarshal(sc.Bytes(), &line) == nil && (run == "" || line.Run == run) {
-			fmt.Fprintln(w, line.Text)
-		}
-	}
-	return sc.Err()
+	return runops.ArchivedLogs(ctx, c, run, r.Out, func(msg string) { fmt.Fprintln(r.Err, msg) })
 }

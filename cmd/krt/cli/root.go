@@ -93,7 +93,7 @@ WorkflowRuns on the API server: see krt completion --help.`,
 	r.flags.AddFlags(cmd.PersistentFlags())
 	_ = cmd.RegisterFlagCompletionFunc("namespace", r.complete(0, listNamespaces))
 	cmd.AddCommand(r.runCommand(), r.getCommand(), r.listCommand(), r.logsCommand(), r.cancelCommand(),
-		r.validateCommand(), r.wfCommand(), r.devCommand(), r.versionCommand())
+		r.validateCommand(), r.wfCommand(), r.devCommand(), r.uiCommand(), r.versionCommand())
 	return cmd
 }
 

@@ -5,11 +5,10 @@ import (
 	"fmt"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/cmd/krt/runops"
 )
 
 // Exit codes of `krt run --wait`, after the Run's result, as timeout(1)
@@ -30,50 +29,7 @@ func watchRun(ctx context.Context, c client.WithWatch, key client.ObjectKey, fn 
 // change between the read and the watch is missed.
 func watchObject[T client.Object](ctx context.Context, c client.WithWatch, key client.ObjectKey,
 	newObj func() T, list client.ObjectList, what string, fn func(T) bool) error {
-	for {
-		obj := newObj()
-		if err := c.Get(ctx, key, obj); err != nil {
-			return err
-		}
-		if fn(obj) {
-			return nil
-		}
-		w, err := c.Watch(ctx, list, client.InNamespace(key.Namespace),
-			client.MatchingFields{"metadata.name": key.Name},
-			&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: obj.GetResourceVersion()}})
-		if err != nil {
-			return err
-		}
-		done, err := drain(ctx, w, what, fn)
-		w.Stop()
-		if done || err != nil {
-			return err
-		}
-		// The watch ended (a server timeout, a version too old): read
-		// again and watch on.
-	}
-}
-
-func drain[T client.Object](ctx context.Context, w watch.Interface, what string, fn func(T) bool) (bool, error) {
-	for {
-		select {
-		case <-ctx.Done():
-			return false, ctx.Err()
-		case ev, ok := <-w.ResultChan():
-			if !ok {
-				return false, nil
-			}
-			switch ev.Type {
-			case watch.Deleted:
-				return false, fmt.Errorf("%s was deleted", what)
-			case watch.Error:
-				return false, nil
-			}
-			if obj, ok := ev.Object.(T); ok && fn(obj) {
-				return true, nil
-			}
-		}
-	}
+	return runops.WatchObject(ctx, c, key, newObj, list, what, fn)
 }
 
 // waitAndFollow shows progress on stderr, streams the Run's output to

@@ -12,10 +12,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/cmd/krt/runops"
 	"krt.dev/krt/workflows/runs"
 )
 
@@ -72,18 +72,7 @@ func (r *root) whoami(ctx context.Context) (authenticationv1.UserInfo, error) {
 	if err != nil {
 		return authenticationv1.UserInfo{}, err
 	}
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return authenticationv1.UserInfo{}, err
-	}
-	rev, err := cs.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
-	if err != nil {
-		return authenticationv1.UserInfo{}, fmt.Errorf("asking the API server who you are: %w", err)
-	}
-	if rev.Status.UserInfo.Username == "" {
-		return authenticationv1.UserInfo{}, fmt.Errorf("the API server did not say who you are")
-	}
-	return rev.Status.UserInfo, nil
+	return runops.Whoami(ctx, cfg)
 }
 
 func (r *root) wfListCommand() *cobra.Command {

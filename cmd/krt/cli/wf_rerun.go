@@ -3,18 +3,12 @@ package cli
 import (
 	"context"
 	"fmt"
-	"maps"
-	"slices"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/cmd/krt/runops"
 )
 
 func (r *root) wfRerunCommand() *cobra.Command {
@@ -53,11 +47,8 @@ func (r *root) wfRerun(ctx context.Context, name string, wait bool) error {
 	if err != nil {
 		return err
 	}
-	wr := wfRerunOf(old, me.Username)
-	if wr.OwnerReferences, err = s.rerunOwners(ctx, old); err != nil {
-		return err
-	}
-	if err := s.c.Create(ctx, wr); err != nil {
+	wr, err := runops.Rerun(ctx, s.c, old, me.Username)
+	if err != nil {
 		return err
 	}
 	fmt.Fprintln(r.Out, wr.Name)
@@ -67,50 +58,10 @@ func (r *root) wfRerun(ctx context.Context, name string, wait bool) error {
 	return r.wfWait(ctx, s.c, wr)
 }
 
-// wfRerunOf is a new run of what old started with. Its labels, which say
-// which workflow, event, repository and concurrency group it belongs to,
-// are old's; the cancel and the names are the caller's own.
-func wfRerunOf(old *krtv1.WorkflowRun, me string) *krtv1.WorkflowRun {
-	spec := old.Spec.DeepCopy()
-	spec.CancelRequested, spec.CancelledBy = false, ""
-	spec.TriggeredBy, spec.RerunOf = me, old.Name
-	if spec.Event.Manual != nil {
-		// The manual trigger policy wants the starter's own name here.
-		spec.Event.Manual = &krtv1.ManualEvent{User: me}
-	}
-	annotations := map[string]string{krtv1.AnnotationQueuedAt: time.Now().UTC().Format(time.RFC3339Nano)}
-	if msg := old.Annotations[krtv1.AnnotationDefinitionError]; msg != "" {
-		annotations[krtv1.AnnotationDefinitionError] = msg
-	}
-	prefix := old.Spec.Workflow
-	if len(prefix) > 200 {
-		prefix = prefix[:200]
-	}
-	return &krtv1.WorkflowRun{
-		ObjectMeta: metav1.ObjectMeta{Namespace: old.Namespace, GenerateName: strings.TrimRight(prefix, "-.") + "-rerun-",
-			Labels: maps.Clone(old.Labels), Annotations: annotations},
-		Spec: *spec,
-	}
-}
+// wfRerunOf is runops.RerunOf, shared with the web UI.
+var wfRerunOf = runops.RerunOf
 
-// rerunOwners gives the rerun its workflow as owner, as the trigger does,
-// so it goes with the workflow. The old run's owner may be gone: the
-// garbage collector deletes a run whose owners are all gone, which a
-// workflow deleted and applied again since would make of the rerun. A run
-// with no Workflow object (a pull request head's own workflow) keeps the
-// owners it had, its repository.
+// rerunOwners: see runops.RerunOwners.
 func (s *wfSession) rerunOwners(ctx context.Context, old *krtv1.WorkflowRun) ([]metav1.OwnerReference, error) {
-	wf := &krtv1.Workflow{}
-	err := s.c.Get(ctx, client.ObjectKey{Namespace: old.Namespace, Name: old.Spec.Workflow}, wf)
-	switch {
-	case apierrors.IsNotFound(err):
-		return slices.DeleteFunc(slices.Clone(old.OwnerReferences), func(o metav1.OwnerReference) bool {
-			return o.Kind == "Workflow"
-		}), nil
-	case err != nil:
-		return nil, err
-	}
-	ref := metav1.NewControllerRef(wf, krtv1.GroupVersion.WithKind("Workflow"))
-	ref.BlockOwnerDeletion = ptr.To(false)
-	return []metav1.OwnerReference{*ref}, nil
+	return runops.RerunOwners(ctx, s.c, old)
 }

@@ -8,6 +8,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/cmd/krt/runops"
 	"krt.dev/krt/workflows/dag"
 )
 
@@ -83,22 +84,8 @@ func wfCountNodes(wr *krtv1.WorkflowRun) (done, total int) {
 }
 
 // wfStep finds a step of the run's definition, finally steps included.
-func wfStep(wr *krtv1.WorkflowRun, name string) *krtv1.Step {
-	def := &wr.Spec.Definition
-	for _, list := range [][]krtv1.Step{def.Steps, def.Finally} {
-		for i := range list {
-			if list[i].Name == name {
-				return &list[i]
-			}
-		}
-	}
-	return nil
-}
-
-func wfIsGate(wr *krtv1.WorkflowRun, node string) bool {
-	s := wfStep(wr, dag.StepOf(node))
-	return s != nil && s.Approval != nil
-}
+// wfIsGate: the test lives in runops, shared with the web UI.
+var wfIsGate = runops.IsGate
 
 // wfWatchRun calls fn with the run now and after each change, until fn
 // returns true or ctx ends.

@@ -49,6 +49,9 @@ func (s *stack) start(ctx context.Context) error {
 	if err := s.writeState(); err != nil {
 		return err
 	}
+	if err := s.startUI(ctx); err != nil {
+		return err
+	}
 	if err := s.waitReady(ctx, s.git.hasMain()); err != nil {
 		return err
 	}

@@ -27,6 +27,9 @@ type State struct {
 	Kubeconfig string `json:"kubeconfig"`
 	GitURL     string `json:"gitURL,omitempty"`
 	GitPort    int    `json:"gitPort,omitempty"`
+	// UIURL is the web UI's sign-in address (it holds the sign-in token,
+	// so state.json stays private to the user).
+	UIURL string `json:"uiURL,omitempty"`
 	// WebhookAddress is where the hub's krt-controller receives webhooks.
 	WebhookAddress string         `json:"webhookAddress,omitempty"`
 	Clusters       []ClusterState `json:"clusters"`

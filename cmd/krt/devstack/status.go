@@ -63,6 +63,9 @@ func (s Status) Print(out io.Writer, dir string) {
 	if st.WebhookAddress != "" {
 		fmt.Fprintf(out, "  webhook: %s (%s)\n", st.WebhookAddress, answers(st.WebhookAddress))
 	}
+	if st.UIURL != "" {
+		fmt.Fprintf(out, "  web UI:  %s\n", st.UIURL)
+	}
 	fmt.Fprintln(out)
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CLUSTER\tPROCESS\tPID\tSTATE\tSERVER")

@@ -33,8 +33,9 @@ type Options struct {
 	Clusters []string
 	// NoSeed leaves a new git repository empty.
 	NoSeed bool
-	// GitPort and WebhookPort are tried first; 0 picks any free port.
-	GitPort, WebhookPort int
+	// GitPort, WebhookPort and UIPort are tried first; 0 picks any free
+	// port.
+	GitPort, WebhookPort, UIPort int
 	// Out gets the block that says how to use the stack; Err gets
 	// progress and notes.
 	Out, Err io.Writer
@@ -51,6 +52,7 @@ type stack struct {
 	webhookAddr string
 	clusters    []*cluster // the hub first
 	git         *gitService
+	stopUI      context.CancelFunc
 }
 
 // Up runs the dev stack until SIGINT or SIGTERM, then stops all of it.
@@ -158,6 +160,7 @@ krt dev is up: %s. Ctrl-C here or `+"`krt dev down`"+` stops it.
 
   export KUBECONFIG=%s
   git: %s
+  web UI: %s
 
 Try:
   kubectl get runs
@@ -165,7 +168,7 @@ Try:
   %s
   krt wf runs
 
-`, names, st.Kubeconfig, st.GitURL, s.pushCommand(st.GitURL))
+`, names, st.Kubeconfig, st.GitURL, st.UIURL, s.pushCommand(st.GitURL))
 }
 
 // pushCommand is a one-line change and push to the repository: an edit
@@ -191,6 +194,9 @@ func (s *stack) notef(msg string, args ...any) {
 // stop ends everything that started, the git server first so that no
 // push arrives while the controllers go away.
 func (s *stack) stop() {
+	if s.stopUI != nil {
+		s.stopUI()
+	}
 	s.git.stop()
 	done := make(chan struct{}, len(s.clusters))
 	for _, c := range s.clusters {
