@@ -72,7 +72,8 @@ func gateRun() *krtv1.WorkflowRun {
 					{Name: "deploy", Needs: []string{"gate"}, Runtime: "bash", Run: "deploy it", ForEach: &krtv1.ForEach{Items: []string{"a", "b"}}}},
 				Finally: []krtv1.Step{{Name: "notify", Runtime: "bash", Run: "echo done"}}}},
 		Status: krtv1.WorkflowRunStatus{Phase: krtv1.WorkflowRunning, StartTime: &now, Nodes: []krtv1.NodeStatus{
-			{Name: "build", Phase: krtv1.NodeSucceeded, Run: "r1-build", Outputs: map[string]string{"image": "web:1"}, Started: &now, Finished: &now},
+			{Name: "build", Phase: krtv1.NodeSucceeded, Run: "r1-build", Outputs: map[string]string{"image": "web:1"}, Started: &now, Finished: &now,
+				CacheHit: true, Artifacts: []krtv1.ArtifactRef{{Name: "dist", Digest: "sha256:" + strings.Repeat("d", 64), Size: 2048}}},
 			{Name: "gate", Phase: krtv1.NodeWaiting}}},
 	}
 }
@@ -87,6 +88,8 @@ func TestPages(t *testing.T) {
 		{"/ns/ns/runs/r1", `data-node="gate"`},
 		{"/ns/ns/runs/r1/dag", `data-step="deploy"`},
 		{"/ns/ns/runs/r1/nodes/build?partial=1", "web:1"},
+		{"/ns/ns/runs/r1/nodes/build?partial=1", "sha256:dddd"},
+		{"/ns/ns/runs/r1/nodes/build?partial=1", "Cache hit"},
 		{"/ns/ns/runs/r1/nodes/gate?partial=1", "deploy it"},
 		{"/ns/ns/runs/r1/nodes/gate", `id="approve"`},
 		{"/ns/ns/repositories", "workflows/bad.yaml:7"},
