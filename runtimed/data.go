@@ -66,7 +66,8 @@ func (a *Agent) prepare(ctx context.Context, run *krtv1.Run, id string, secrets 
 	if art := run.Spec.Artifacts; art != nil {
 		for _, in := range art.Inputs {
 			if err := transfer.Stage(ctx, st.Store, a.runtime, id, in.Digest, in.Path, st.maxRun); err != nil {
-				return d, failedData(fmt.Sprintf("artifact input %s (%s, from %s)", in.Name, shortDigest(in.Digest), orDash(in.From)), err)
+				return d, failedData(fmt.Sprintf("artifact input %s (%s, from %s)", in.Name, shortDigest(in.Digest), orDash(in.From)),
+					a.dropCorrupt(ctx, st, in.Digest, err))
 			}
 		}
 	}
@@ -253,4 +254,20 @@ func shortDigest(d string) string {
 		return d[:len("sha256:")+12]
 	}
 	return d
+}
+
+// dropCorrupt removes a blob that provably does not hash to its name.
+// Uploads skip a digest the store has, so left there it would fail every
+// later reader, the producing step's next run included; removed, that run
+// uploads it again. Only a whole read that hashed wrong proves it: a
+// broken connection is another error and removes nothing.
+func (a *Agent) dropCorrupt(ctx context.Context, st *openStore, digest string, err error) error {
+	var te *transfer.Error
+	if !errors.As(err, &te) || te.Reason != krtv1.ReasonArtifactDigest {
+		return err
+	}
+	if derr := st.Delete(ctx, store.BlobKey(digest)); derr != nil {
+		return fmt.Errorf("%w (and removing it failed: %v)", err, derr)
+	}
+	return fmt.Errorf("%w; it was removed from the store, so running the step that made it again uploads it anew", err)
 }

@@ -87,7 +87,8 @@ echo "sums=$(cd in && find . -type f | sort | xargs sha256sum | sha256sum | cut 
 
 // A build step in the hub hands a folder to a deploy step in prod, byte
 // for byte, through each kind of store. An object changed in the store
-// fails the next deploy with a digest error, and nothing of it runs.
+// fails the next deploy with a digest error, and nothing of it runs; the
+// run after that builds and delivers it again.
 func TestArtifactsCrossClusters(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
@@ -130,6 +131,14 @@ func TestArtifactsCrossClusters(t *testing.T) {
 			}
 			if run.Status.Reason != krtv1.ReasonArtifactDigest || len(run.Status.Outputs) > 0 {
 				t.Errorf("the deploy Run ended %s (%s), outputs %v", run.Status.Reason, run.Status.Message, run.Status.Outputs)
+			}
+
+			// The changed object was removed, so the next build uploads
+			// it anew and the deploy gets the build's bytes again.
+			manualRun(t, ns, "ship", "ship-3", nil)
+			wr = waitRun(t, ns, "ship-3", "finish", func(wr *krtv1.WorkflowRun) bool { return wr.Status.Phase.Terminal() })
+			if wr.Status.Phase != krtv1.WorkflowSucceeded || node(wr, "deploy").Outputs["sums"] != build.Outputs["sums"] {
+				t.Errorf("after the changed object was removed: %s", describe(wr))
 			}
 		})
 	}
