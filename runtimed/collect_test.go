@@ -42,7 +42,7 @@ func collect(t *testing.T, secret string, opts logs.Options, chunks []chunk) (lo
 	store.Finish("u")
 	var lines []string
 	_ = store.Get("u").Follow(context.Background(), false, func(l logs.Line) error { lines = append(lines, l.Text); return nil })
-	return strings.Join(lines, "\n"), out.String(), c.result(run, false)
+	return strings.Join(lines, "\n"), out.String(), c.result(run, false, true)
 }
 
 // pieces splits s into chunks of n bytes.

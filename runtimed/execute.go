@@ -109,7 +109,7 @@ func (a *Agent) runOnce(ctx context.Context, ex *execution, run *krtv1.Run, atta
 	}
 	c.flush()
 	cancelled, timedOut := ex.state()
-	out := c.result(run, cancelled && timedOut)
+	out := c.result(run, cancelled && timedOut, cancelled)
 	if data != nil {
 		a.finish(ctx, run, req.Id, data, &out)
 	}

@@ -39,8 +39,9 @@ func (r result) apply(run *krtv1.Run) (retried bool) {
 }
 
 // result maps the exit and outputs onto a terminal phase. timedOut says
-// that runtimed's own backstop cancelled the execution.
-func (c *collector) result(run *krtv1.Run, timedOut bool) result {
+// that runtimed's own backstop cancelled the execution; asked, that
+// runtimed asked for it to stop at all.
+func (c *collector) result(run *krtv1.Run, timedOut, asked bool) result {
 	if c.exit == nil {
 		return result{phase: krtv1.RunFailed, reason: krtv1.ReasonRuntimeError,
 			message: "the runtime server ended the stream without an exit"}
@@ -60,6 +61,14 @@ func (c *collector) result(run *krtv1.Run, timedOut bool) result {
 		res.message += c.logNote()
 	case runtimev1.ExitReason_EXIT_REASON_CANCELLED:
 		res.phase, res.reason, res.message = krtv1.RunCancelled, krtv1.ReasonCancelled, "cancelled while running"+c.logNote()
+		if !asked {
+			// Nobody cancelled the Run: the Runtime Server stopped it as
+			// its container or pod shut down. That is a lost attempt,
+			// which the retry policy may run again elsewhere, not a
+			// cancel.
+			res.phase, res.reason = krtv1.RunFailed, krtv1.ReasonExecutionLost
+			res.message = "the Runtime Server stopped it as its pod or container shut down" + c.logNote()
+		}
 	case runtimev1.ExitReason_EXIT_REASON_START_FAILED:
 		res.phase, res.reason = krtv1.RunFailed, krtv1.ReasonRuntimeError
 		res.message = "could not start: " + c.masker.String(c.exit.GetMessage())

@@ -33,6 +33,7 @@ func TestCollectorResult(t *testing.T) {
 		wantReason  string
 		wantMessage string
 		wantOutputs map[string]string
+		notAsked    bool // runtimed did not ask it to stop
 	}{
 		{name: "success with masked outputs", events: []*runtimev1.ExecuteEvent{outputs(&runtimev1.Outputs{Values: map[string]string{"token": "s3cret", "n": "1"}}), exited(0)},
 			wantPhase: krtv1.RunSucceeded, wantReason: krtv1.ReasonSucceeded, wantOutputs: map[string]string{"token": "***", "n": "1"}},
@@ -46,6 +47,8 @@ func TestCollectorResult(t *testing.T) {
 			wantPhase: krtv1.RunTimeout, wantReason: krtv1.ReasonTimeout, wantMessage: "timed out after 1s"},
 		{name: "cancelled", events: []*runtimev1.ExecuteEvent{ended(runtimev1.ExitReason_EXIT_REASON_CANCELLED)},
 			wantPhase: krtv1.RunCancelled, wantReason: krtv1.ReasonCancelled},
+		{name: "stopped by a shutting-down pod", events: []*runtimev1.ExecuteEvent{ended(runtimev1.ExitReason_EXIT_REASON_CANCELLED)}, notAsked: true,
+			wantPhase: krtv1.RunFailed, wantReason: krtv1.ReasonExecutionLost},
 		{name: "could not start", events: []*runtimev1.ExecuteEvent{ended(runtimev1.ExitReason_EXIT_REASON_START_FAILED)},
 			wantPhase: krtv1.RunFailed, wantReason: krtv1.ReasonRuntimeError, wantMessage: "could not start: start error with ***"},
 		{name: "secret in an output key", events: []*runtimev1.ExecuteEvent{outputs(&runtimev1.Outputs{Values: map[string]string{"s3cret": "1"}}), exited(0)},
@@ -66,7 +69,7 @@ func TestCollectorResult(t *testing.T) {
 				c.event(ev)
 			}
 			c.flush()
-			res := c.result(run, false)
+			res := c.result(run, false, !tc.notAsked)
 			if res.phase != tc.wantPhase || res.reason != tc.wantReason {
 				t.Errorf("phase/reason = %s/%s, want %s/%s (%s)", res.phase, res.reason, tc.wantPhase, tc.wantReason, res.message)
 			}
