@@ -26,8 +26,9 @@ func ArchiveKey(run *krtv1.Run, attempt int32) (log, meta string) {
 
 // archiveLog uploads the attempt's log, as the same JSON lines runtimed
 // writes to its stdout (masked already), so that it outlives the pod.
-// Without an ArtifactStore there is nowhere to put it.
-func (a *Agent) archiveLog(ctx context.Context, run *krtv1.Run, log *logs.Log) {
+// Without an ArtifactStore there is nowhere to put it. st is the store
+// the attempt opened already, if any.
+func (a *Agent) archiveLog(ctx context.Context, run *krtv1.Run, log *logs.Log, st *openStore) {
 	if a.opts.ArtifactStore == "" {
 		return
 	}
@@ -38,22 +39,24 @@ func (a *Agent) archiveLog(ctx context.Context, run *krtv1.Run, log *logs.Log) {
 	_ = log.Follow(ctx, false, func(l logs.Line) error {
 		return enc.Encode(jsonLine{Line: l, Run: string(run.UID), Namespace: run.Namespace, Name: run.Name})
 	})
-	err := a.putArchive(ctx, run, &buf)
+	err := a.putArchive(ctx, run, &buf, st)
 	if err != nil {
 		a.opts.Log.Error(err, "archiving the log", "run", run.Name)
 	}
 }
 
-func (a *Agent) putArchive(ctx context.Context, run *krtv1.Run, buf *bytes.Buffer) error {
-	st, err := a.artifactStore(ctx, run.Namespace)
-	if err != nil {
-		return err
+func (a *Agent) putArchive(ctx context.Context, run *krtv1.Run, buf *bytes.Buffer, st *openStore) error {
+	if st == nil {
+		var err error
+		if st, err = a.artifactStore(ctx, run.Namespace); err != nil {
+			return err
+		}
 	}
 	key, meta := ArchiveKey(run, run.Status.Attempt)
 	if err := st.PutStream(ctx, key, buf); err != nil {
 		return err
 	}
-	_, err = st.PutRecord(ctx, meta, store.LogRecord{Namespace: originNamespace(run), WorkflowRun: originName(run),
+	_, err := st.PutRecord(ctx, meta, store.LogRecord{Namespace: originNamespace(run), WorkflowRun: originName(run),
 		Run: run.Name, UID: string(run.UID), Created: time.Now().UTC()}, false)
 	return err
 }

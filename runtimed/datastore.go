@@ -18,7 +18,6 @@ import (
 // openStore is an ArtifactStore opened for use, with the limits it sets.
 type openStore struct {
 	*store.Store
-	name        string // namespace/name, for messages
 	version     string // of the ArtifactStore and its Secret, to reopen on change
 	maxArtifact int64
 	maxRun      int64
@@ -47,7 +46,8 @@ func (a *Agent) artifactStore(ctx context.Context, namespace string) (*openStore
 		}
 		return nil, &transfer.Error{Reason: krtv1.ReasonStoreUnreachable, Err: fmt.Errorf("reading ArtifactStore %s/%s: %w", namespace, name, err)}
 	}
-	opts, version, err := a.storeOptions(ctx, as)
+	// Read with runtimed's own identity: its Role names that Secret alone.
+	opts, version, err := storekube.Options(ctx, a.client, as)
 	if err != nil {
 		return nil, &transfer.Error{Reason: krtv1.ReasonStoreUnreachable, Err: err}
 	}
@@ -64,7 +64,7 @@ func (a *Agent) artifactStore(ctx context.Context, namespace string) (*openStore
 	if err != nil {
 		return nil, &transfer.Error{Reason: krtv1.ReasonStoreUnreachable, Err: err}
 	}
-	o := &openStore{Store: st, name: key, version: version,
+	o := &openStore{Store: st, version: version,
 		maxArtifact: quantityOr(as.Spec.Limits.MaxArtifactSize, krtv1.DefaultMaxArtifactSize),
 		maxRun:      quantityOr(as.Spec.Limits.MaxRunSize, krtv1.DefaultMaxRunSize)}
 	if a.stores.open == nil {
@@ -72,12 +72,6 @@ func (a *Agent) artifactStore(ctx context.Context, namespace string) (*openStore
 	}
 	a.stores.open[key] = o
 	return o, nil
-}
-
-// storeOptions reads the store's Secret with runtimed's own identity: its
-// Role names that Secret alone.
-func (a *Agent) storeOptions(ctx context.Context, as *krtv1.ArtifactStore) (store.Options, string, error) {
-	return storekube.Options(ctx, a.client, as)
 }
 
 func quantityOr(q *resource.Quantity, def int64) int64 {

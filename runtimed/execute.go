@@ -32,7 +32,7 @@ func (a *Agent) execute(ctx context.Context, ex *execution, run *krtv1.Run, atta
 		return
 	}
 	a.metrics.observe(string(res.phase), began)
-	a.archiveLog(ctx, run, log)
+	a.archiveLog(ctx, run, log, res.store)
 	ex.finishing()
 	retry := run.DeepCopy()
 	if res.apply(retry) {
@@ -112,6 +112,7 @@ func (a *Agent) runOnce(ctx context.Context, ex *execution, run *krtv1.Run, atta
 	out := c.result(run, cancelled && timedOut, cancelled)
 	if data != nil {
 		a.finish(ctx, run, req.Id, data, &out)
+		out.store = data.st
 	}
 	return out
 }

@@ -27,6 +27,9 @@ type result struct {
 	artifacts    []krtv1.ArtifactRef
 	cacheHit     bool
 	memoized     bool
+	// store is the ArtifactStore the attempt opened, if it moved files,
+	// so that archiving its log need not read it from the API again.
+	store *openStore
 }
 
 // apply ends the attempt: the Run finishes, or goes back for another
