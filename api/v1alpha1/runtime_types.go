@@ -61,6 +61,13 @@ type RuntimeSpec struct {
 	// +optional
 	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
 
+	// RuntimedResources are the runtimed container's requests and limits,
+	// 20m CPU and 48Mi memory requested and 256Mi memory at most when
+	// empty. runtimed watches, claims and reports every Run of its pod, so
+	// a busy pool on a crowded node wants more CPU than 20m guarantees.
+	// +optional
+	RuntimedResources *corev1.ResourceRequirements `json:"runtimedResources,omitempty"`
+
 	// ServiceAccountName is the runtime pods' identity, krt-runtime-<name>
 	// when empty. A Runtime may not borrow an account made for something
 	// else: the name must start with krt-runtime-, so the admission

@@ -1323,6 +1323,11 @@ func (in *RuntimeSpec) DeepCopyInto(out *RuntimeSpec) {
 		*out = new(corev1.ResourceRequirements)
 		(*in).DeepCopyInto(*out)
 	}
+	if in.RuntimedResources != nil {
+		in, out := &in.RuntimedResources, &out.RuntimedResources
+		*out = new(corev1.ResourceRequirements)
+		(*in).DeepCopyInto(*out)
+	}
 	if in.Secrets != nil {
 		in, out := &in.Secrets, &out.Secrets
 		*out = make([]string, len(*in))

@@ -194,10 +194,19 @@ func runtimedContainer(rt *krtv1.Runtime, opts PodOptions, shared []corev1.Volum
 			corev1.VolumeMount{Name: tokenVolume, MountPath: TokenDir, ReadOnly: true}), storeMounts(opts.ArtifactStore)...),
 		ReadinessProbe: health,
 		LivenessProbe:  health,
-		Resources: corev1.ResourceRequirements{
-			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("20m"), corev1.ResourceMemory: resource.MustParse("48Mi")},
-			Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")},
-		},
+		Resources: runtimedResources(rt),
+	}
+}
+
+// runtimedResources are the Runtime's for runtimed, or a small request:
+// runtimed idles between Runs, and a pool's pods should fit anywhere.
+func runtimedResources(rt *krtv1.Runtime) corev1.ResourceRequirements {
+	if rt.Spec.RuntimedResources != nil {
+		return *rt.Spec.RuntimedResources.DeepCopy()
+	}
+	return corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("20m"), corev1.ResourceMemory: resource.MustParse("48Mi")},
+		Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")},
 	}
 }
 
