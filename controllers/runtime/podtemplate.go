@@ -194,7 +194,7 @@ func runtimedContainer(rt *krtv1.Runtime, opts PodOptions, shared []corev1.Volum
 			corev1.VolumeMount{Name: tokenVolume, MountPath: TokenDir, ReadOnly: true}), storeMounts(opts.ArtifactStore)...),
 		ReadinessProbe: health,
 		LivenessProbe:  health,
-		Resources: runtimedResources(rt),
+		Resources:      runtimedResources(rt),
 	}
 }
 
