@@ -124,6 +124,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 // an end already reached.
 func (r *Reconciler) step(ctx context.Context, p *pass) error {
 	wr := p.wr
+	if wr.Status.Phase == "" {
+		msg, err := p.rerunRefusal(ctx)
+		if err != nil {
+			return err
+		}
+		if msg != "" {
+			p.end(krtv1.WorkflowFailed, ReasonRerunRefused, msg)
+			return nil
+		}
+	}
 	switch {
 	case wr.Status.Phase.Terminal():
 		if wr.Status.Phase == krtv1.WorkflowCancelled {

@@ -122,7 +122,7 @@ func TestAuditTrailRefusesForgedNames(t *testing.T) {
 	run := func(name, triggeredBy string) *krtv1.WorkflowRun {
 		return &krtv1.WorkflowRun{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 			Spec: krtv1.WorkflowRunSpec{Workflow: "deploy", TriggeredBy: triggeredBy,
-				Event: krtv1.WorkflowEvent{Type: krtv1.EventPush, Push: &krtv1.PushEvent{Revision: "main@sha1:abc", Branch: "main", Time: metav1.Now()}},
+				Event: krtv1.WorkflowEvent{Type: krtv1.EventManual, Manual: &krtv1.ManualEvent{User: "mallory"}},
 				Definition: krtv1.WorkflowSpec{Steps: []krtv1.Step{
 					{Name: "wait", Approval: &krtv1.ApprovalGate{Approvers: []string{"alice"}}}}}}}
 	}
