@@ -44,9 +44,9 @@ type growthPoint struct {
 	RunsPerSecond float64            `json:"runs_per_second"`
 	CPU           map[string]float64 `json:"cpu_ms_per_run"`
 	Total         float64            `json:"cpu_ms_per_run_total"`
-	// IdleMsPerSecond is every process's CPU with the pool idle, per
-	// second and pod: heartbeats and watches, which Runs do not cause.
-	IdleMsPerSecond float64 `json:"idle_cpu_ms_per_second_per_pod"`
+	// IdleMsPerSecond is every process's CPU per second with the pool
+	// idle: heartbeats and watches, which Runs do not cause.
+	IdleMsPerSecond float64 `json:"idle_cpu_ms_per_second"`
 }
 
 // growthFigures measures the pods curve and then the backlog curve, with
@@ -114,7 +114,7 @@ func (b *bench) growthPoint(ctx context.Context, n, backlog int) (growthPoint, e
 	time.Sleep(time.Second) // the scheduler's cache sees the pods and Leases
 	if backlog == 0 {
 		// With a backlog, the last point's Runs are still being deleted.
-		pt.IdleMsPerSecond = idleCPU(growthIdle) / float64(n)
+		pt.IdleMsPerSecond = idleCPU(growthIdle)
 	}
 	tr, err := track(ctx, b.watcher, ns)
 	if err != nil {
@@ -143,6 +143,9 @@ func (b *bench) growthPoint(ctx context.Context, n, backlog int) (growthPoint, e
 		}
 		time.Sleep(time.Until(start.Add(b.opts.window)))
 		done := tr.count() - before
+		if done == 0 {
+			return pt, fmt.Errorf("no Run ended in %s (%d created, %d ended)", b.opts.window, load.created.Load(), tr.count())
+		}
 		cpu := cpuPerRun(cpu0, cpuByProcess(krtProcesses...), max(done, 1))
 		rate := float64(done) / time.Since(start).Seconds()
 		fmt.Fprintf(os.Stderr, "bench: growth, %d pods, backlog %d, repeat %d: %.1f Runs/s, %.2f ms CPU per Run %v; %d created, %d done\n",

@@ -96,7 +96,7 @@ func (b *bench) printGrowth() {
 		return
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "\nGROWTH (simulated pods)\tRUNS/S\tAPISERVER\tETCD\tKRT-CONTROLLER\tBENCH+SIM PODS\tTOTAL ms/Run\tIDLE ms/s/pod")
+	fmt.Fprintln(w, "\nGROWTH (simulated pods)\tRUNS/S\tAPISERVER\tETCD\tKRT-CONTROLLER\tBENCH+SIM PODS\tTOTAL ms/Run\tIDLE ms/s")
 	row := func(label string, p growthPoint) {
 		fmt.Fprintf(w, "%s\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\n", label, p.RunsPerSecond, p.CPU["kube-apiserver"],
 			p.CPU["etcd"], p.CPU["krt-controller"], p.CPU["bench"], p.Total, p.IdleMsPerSecond)
