@@ -98,8 +98,12 @@ func (b *bench) printGrowth() {
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "\nGROWTH (simulated pods)\tRUNS/S\tAPISERVER\tETCD\tKRT-CONTROLLER\tBENCH+SIM PODS\tTOTAL ms/Run\tIDLE ms/s")
 	row := func(label string, p growthPoint) {
-		fmt.Fprintf(w, "%s\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\n", label, p.RunsPerSecond, p.CPU["kube-apiserver"],
-			p.CPU["etcd"], p.CPU["krt-controller"], p.CPU["bench"], p.Total, p.IdleMsPerSecond)
+		idle := "-" // not taken with a backlog: the last point's Runs are still being deleted
+		if p.IdleMsPerSecond > 0 {
+			idle = fmt.Sprintf("%.1f", p.IdleMsPerSecond)
+		}
+		fmt.Fprintf(w, "%s\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%s\n", label, p.RunsPerSecond, p.CPU["kube-apiserver"],
+			p.CPU["etcd"], p.CPU["krt-controller"], p.CPU["bench"], p.Total, idle)
 	}
 	for _, p := range pods {
 		row(fmt.Sprintf("%d pods × %d slots", p.Pods, p.Capacity), p)
