@@ -11,9 +11,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
 	"krt.dev/krt/test/kubetest"
@@ -110,7 +113,7 @@ func (b *bench) growthPoint(ctx context.Context, n, backlog int) (growthPoint, e
 	if err != nil {
 		return pt, err
 	}
-	defer func() { sim.stop(); _ = b.env.Client.Delete(ctx, rt); _ = b.clean(ctx, ns) }()
+	defer b.endPoint(ctx, sim, rt)
 	time.Sleep(time.Second) // the scheduler's cache sees the pods and Leases
 	if backlog == 0 {
 		// With a backlog, the last point's Runs are still being deleted.
@@ -164,6 +167,17 @@ func (b *bench) growthPoint(ctx context.Context, n, backlog int) (growthPoint, e
 	pt.Total = round2(sumProcesses(pt.CPU))
 	pt.IdleMsPerSecond = round2(pt.IdleMsPerSecond)
 	return pt, nil
+}
+
+// endPoint stops a point's pool and deletes what it made, pods and Leases
+// too (no garbage collector runs here), so the next point starts clean.
+func (b *bench) endPoint(ctx context.Context, sim *simPool, rt *krtv1.Runtime) {
+	sim.stop()
+	_ = b.env.Client.Delete(ctx, rt)
+	for _, o := range []client.Object{&krtv1.Run{}, &corev1.Pod{}, &coordinationv1.Lease{}} {
+		// No kubelet confirms a pod's end here: delete it at once.
+		_ = b.env.Client.DeleteAllOf(ctx, o, client.InNamespace(rt.Namespace), client.GracePeriodSeconds(0))
+	}
 }
 
 // idleCPU is every krt process's CPU per second over d.
