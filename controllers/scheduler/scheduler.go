@@ -7,7 +7,6 @@ package scheduler
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -56,6 +55,8 @@ type Scheduler struct {
 	queue  enqueuer
 
 	assumed *assumeCache
+	// pending are the Pending Runs by runtime, oldest first, for waking.
+	pending *pendingSet
 	// used are ephemeral pods given their one Run, until their Lease
 	// says so: the Lease cache may lag behind the Run's.
 	used *usedPods
@@ -304,25 +305,4 @@ func backoffLeft(run *krtv1.Run, now time.Time) time.Duration {
 		return 0
 	}
 	return run.Status.NotBefore.Sub(now)
-}
-
-// pendingOf returns a runtime's Pending Runs, oldest first, leaving out
-// those already reserved.
-func (s *Scheduler) pendingOf(ctx context.Context, namespace, runtime string) ([]krtv1.Run, error) {
-	runs := &krtv1.RunList{}
-	if err := s.cache.List(ctx, runs, client.InNamespace(namespace), client.MatchingFields{index.PendingRuntime: runtime}, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, err
-	}
-	out := runs.Items[:0]
-	now := time.Now()
-	for _, r := range runs.Items {
-		// Reserved Runs are in flight; Runs in backoff wake on their own.
-		if !s.assumed.has(r.UID) && backoffLeft(&r, now) <= 0 {
-			out = append(out, r)
-		}
-	}
-	slices.SortFunc(out, func(a, b krtv1.Run) int {
-		return a.CreationTimestamp.Compare(b.CreationTimestamp.Time)
-	})
-	return out, nil
 }

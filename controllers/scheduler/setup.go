@@ -58,7 +58,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 	ref := &queueRef{}
 	s := &Scheduler{
 		opts: opts, cache: mgr.GetCache(), api: mgr.GetAPIReader(), writer: mgr.GetClient(),
-		queue: ref, assumed: newAssumeCache(opts.AssumeTTL), used: newUsedPods(),
+		queue: ref, assumed: newAssumeCache(opts.AssumeTTL), used: newUsedPods(), pending: newPendingSet(),
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("scheduler").
@@ -81,27 +81,24 @@ func (s *Scheduler) wake(ctx context.Context, cause, namespace, runtime string) 
 
 func (s *Scheduler) wakeN(ctx context.Context, cause, namespace, runtime string, all bool) {
 	wakeups.WithLabelValues(cause).Inc()
-	pending, err := s.pendingOf(ctx, namespace, runtime)
-	if err != nil || len(pending) == 0 {
+	if s.pending.waiting(namespace, runtime) == 0 {
 		return
 	}
-	if all {
-		for _, r := range pending {
-			s.queue.Add(requestFor(&r))
-		}
-		return
-	}
-	free := 0
+	n := -1
 	now := time.Now()
-	if cands, err := s.candidates(ctx, namespace, runtime, now); err == nil {
-		for _, c := range cands {
-			if s.passes(nil, c, now, true) && c.Free() > 0 {
-				free += c.Free()
+	if !all {
+		free := 0
+		if cands, err := s.candidates(ctx, namespace, runtime, now); err == nil {
+			for _, c := range cands {
+				if s.passes(nil, c, now, true) && c.Free() > 0 {
+					free += c.Free()
+				}
 			}
 		}
+		n = free + wakeMargin
 	}
-	for i := range min(len(pending), free+wakeMargin) {
-		s.queue.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: namespace, Name: pending[i].Name}})
+	for _, name := range s.pending.oldest(namespace, runtime, n, now, s.assumed.has) {
+		s.queue.Add(reconcile.Request{NamespacedName: name})
 	}
 }
 
@@ -115,13 +112,17 @@ var (
 type runHandler struct{ s *Scheduler }
 
 func (h runHandler) Create(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	if r := e.Object.(*krtv1.Run); r.Pending() {
+	r := e.Object.(*krtv1.Run)
+	h.s.pending.observe(r)
+	if r.Pending() {
 		q.Add(requestFor(r))
 	}
 }
 
 func (h runHandler) Update(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 	old, r := e.ObjectOld.(*krtv1.Run), e.ObjectNew.(*krtv1.Run)
+	// Before the wake below, which must not find this Run if it ended.
+	h.s.pending.observe(r)
 	if r.Status.AssignedPod != "" || r.Status.Phase.Terminal() {
 		h.s.assumed.forget(r.UID)
 	}
@@ -138,6 +139,7 @@ func (h runHandler) Delete(ctx context.Context, e event.DeleteEvent, _ workqueue
 	if !ok {
 		return
 	}
+	h.s.pending.remove(r.UID)
 	_, reserved := h.s.assumed.forget(r.UID)
 	if reserved || r.Status.Phase.HoldsCapacity() {
 		h.s.wake(ctx, "run_finished", r.Namespace, r.Spec.Runtime)

@@ -58,7 +58,7 @@ func (b *bench) goals() []goal {
 	}
 	out = append(out, b.latencyGoals()...)
 	out = append(out, b.chainGoals()...)
-	return out
+	return append(out, b.growthGoals()...)
 }
 
 // latencyGoals is goal 3, judged only on a run whose four serial writes

@@ -30,6 +30,7 @@ type options struct {
 	profiles string
 	only     string
 	gates    string
+	curves   string
 }
 
 func main() {
@@ -42,8 +43,9 @@ func main() {
 	flag.IntVar(&o.capacity, "capacity", 32, "Runs per runtime pod; the workflow figures raise it so that the 500-wide fan-out starts at once")
 	flag.DurationVar(&o.lease, "lease", 5*time.Second, "runtime pods' heartbeat lease duration, the bound on noticing a lost pod")
 	flag.StringVar(&o.profiles, "profile-dir", "", "write CPU profiles of the API server, krt-controller and (with -pods 1) runtimed, taken during the first throughput window, to this directory, and of the first run of each workflow figure, to its wf-* subdirectory")
-	flag.StringVar(&o.only, "only", "", "run one group of figures, while iterating: runs, isolation, autoscale, wf, ui, artifacts, git or node; every figure when empty")
+	flag.StringVar(&o.only, "only", "", "run one group of figures, while iterating: runs, isolation, autoscale, wf, ui, artifacts, growth, git or node; every figure when empty")
 	flag.StringVar(&o.gates, "apiserver-feature-gates", "", "kube-apiserver --feature-gates for this run, e.g. CBORServingAndStorage=true; empty leaves its defaults, as a cluster has them")
+	flag.StringVar(&o.curves, "growth-curves", "pods,backlog", "the growth figures' curves: pods (2, 20 and 200 simulated pods), backlog (0 and 10,000 Pending Runs), or both")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -53,9 +55,9 @@ func main() {
 
 func run(o options) error {
 	switch o.only {
-	case "", "runs", "isolation", "autoscale", "wf", "ui", "artifacts", "git", "node":
+	case "", "runs", "isolation", "autoscale", "wf", "ui", "artifacts", "growth", "git", "node":
 	default:
-		return fmt.Errorf("-only: want runs, isolation, autoscale, wf, ui, artifacts, git or node, not %q", o.only)
+		return fmt.Errorf("-only: want runs, isolation, autoscale, wf, ui, artifacts, growth, git or node, not %q", o.only)
 	}
 	ctx := context.Background()
 	fmt.Fprintln(os.Stderr, "bench: starting kube-apiserver and etcd")
@@ -88,6 +90,13 @@ func run(o options) error {
 	defer os.RemoveAll(b.bins.Dir)
 	if err := b.stackFigures(ctx); err != nil {
 		return err
+	}
+	// The growth curves start a controller of their own, with simulated
+	// pods, so the Run stack must have stopped.
+	if o.wants("growth") {
+		if err := b.growthFigures(ctx); err != nil {
+			return err
+		}
 	}
 	// The store's throughput needs no control plane, and a quiet machine.
 	if o.wants("artifacts") {

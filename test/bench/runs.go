@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,7 +12,6 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -215,143 +213,6 @@ func (b *bench) waitPoolOf(ctx context.Context, ns, runtime string) error {
 // one figure's leftovers do not weigh on the next.
 func (b *bench) clean(ctx context.Context, ns string) error {
 	return b.env.Client.DeleteAllOf(ctx, &krtv1.Run{}, client.InNamespace(ns))
-}
-
-// tracker watches a namespace's Runs and records when each ended.
-type tracker struct {
-	mu     sync.Mutex
-	sentAt map[string]time.Time
-	doneAt map[string]time.Time
-	// seen records when each phase was first observed, for the breakdown.
-	seen     map[string]map[krtv1.RunPhase]time.Time
-	failed   int
-	onDone   func()
-	cancel   context.CancelFunc
-	finished chan struct{}
-}
-
-func track(ctx context.Context, c client.WithWatch, ns string) (*tracker, error) {
-	list := &krtv1.RunList{}
-	if err := c.List(ctx, list, client.InNamespace(ns)); err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	w, err := c.Watch(ctx, &krtv1.RunList{}, client.InNamespace(ns),
-		&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: list.ResourceVersion}})
-	if err != nil {
-		cancel()
-		return nil, err
-	}
-	tr := &tracker{sentAt: map[string]time.Time{}, doneAt: map[string]time.Time{},
-		seen: map[string]map[krtv1.RunPhase]time.Time{}, cancel: cancel, finished: make(chan struct{})}
-	go func() {
-		defer close(tr.finished)
-		defer w.Stop()
-		for ev := range w.ResultChan() {
-			run, ok := ev.Object.(*krtv1.Run)
-			if !ok || ev.Type == watch.Deleted {
-				continue
-			}
-			if run.Status.Phase.Terminal() {
-				tr.done(run)
-			} else {
-				tr.phase(run)
-			}
-		}
-	}()
-	return tr, nil
-}
-
-func (t *tracker) done(run *krtv1.Run) {
-	t.mu.Lock()
-	if _, seen := t.doneAt[run.Name]; seen {
-		t.mu.Unlock()
-		return
-	}
-	t.doneAt[run.Name] = time.Now()
-	if run.Status.Phase != krtv1.RunSucceeded {
-		t.failed++
-	}
-	onDone := t.onDone
-	t.mu.Unlock()
-	if onDone != nil {
-		onDone()
-	}
-}
-
-func (t *tracker) phase(run *krtv1.Run) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	m := t.seen[run.Name]
-	if m == nil {
-		m = map[krtv1.RunPhase]time.Time{}
-		t.seen[run.Name] = m
-	}
-	if _, ok := m[run.Status.Phase]; !ok {
-		m[run.Status.Phase] = time.Now()
-	}
-}
-
-// breakdown is the median time from one observed step to the next:
-// sent → Scheduled → Running → done, in milliseconds.
-func (t *tracker) breakdown() map[string]float64 {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var toSched, toRun, toDone []float64
-	ms := func(a, b time.Time) float64 { return float64(b.Sub(a).Microseconds()) / 1000 }
-	for name, sent := range t.sentAt {
-		s, ok1 := t.seen[name][krtv1.RunScheduled]
-		r, ok2 := t.seen[name][krtv1.RunRunning]
-		d, ok3 := t.doneAt[name]
-		if ok1 && ok2 && ok3 {
-			toSched, toRun, toDone = append(toSched, ms(sent, s)), append(toRun, ms(s, r)), append(toDone, ms(r, d))
-		}
-	}
-	return map[string]float64{"to_scheduled": round(median(toSched)), "to_running": round(median(toRun)), "to_done": round(median(toDone))}
-}
-
-func (t *tracker) sent(name string, at time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.sentAt[name] = at
-}
-
-func (t *tracker) count() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.doneAt)
-}
-
-func (t *tracker) setOnDone(fn func()) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.onDone = fn
-}
-
-// drainN waits until n Runs have finished, within timeout.
-func (t *tracker) drainN(n int, timeout time.Duration) {
-	_ = wait.PollUntilContextTimeout(context.Background(), 20*time.Millisecond, timeout, true, func(context.Context) (bool, error) {
-		return t.count() >= n, nil
-	})
-}
-
-func (t *tracker) stop() {
-	t.cancel()
-	<-t.finished
-}
-
-// latencies are in milliseconds, for Runs both sent and finished.
-func (t *tracker) latencies() []float64 {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var out []float64
-	for name, sent := range t.sentAt {
-		if done, ok := t.doneAt[name]; ok {
-			out = append(out, float64(done.Sub(sent).Microseconds())/1000)
-		}
-	}
-	sort.Float64s(out)
-	return out
 }
 
 // requestsPerRun is each kind of API request per Run between two samples,

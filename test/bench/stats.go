@@ -90,6 +90,7 @@ func (b *bench) print() {
 	}
 	b.printWorkflowCosts()
 	b.printCBOR()
+	b.printGrowth()
 	b.printGoals()
 }
 

@@ -49,6 +49,9 @@ type StackOptions struct {
 	// under the ClusterRole controller-gen writes and the bindings in
 	// config/ (see Env.ControllerKubeconfig), instead of as the admin.
 	AsServiceAccount bool
+	// NoPool starts krt-controller alone: the caller plays the runtime
+	// pods (the bench simulates hundreds, too many for real processes).
+	NoPool bool
 }
 
 // StartStack starts krt-controller and the local pool.
@@ -62,6 +65,9 @@ func StartStack(env *Env, bins Binaries, opts StackOptions) (*Stack, error) {
 	}
 	if err := s.StartController(); err != nil {
 		return nil, err
+	}
+	if opts.NoPool {
+		return s, nil
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
