@@ -50,11 +50,12 @@ type NamedTool struct {
 // WorkflowRunSpec is one execution of a workflow: its definition and tools
 // as they were when the event came, so later changes do not touch it.
 // It is immutable once created but for cancelRequested, which may be set
-// and never unset, and cancelledBy, which may be set once: the engine re-reads approvers and scripts from it on
-// every pass, and patch on WorkflowRuns (which cancelling needs) must not
-// let anyone rewrite them. One transition rule, not one per field, as on
-// RunSpec: "self == oldSelf" settles a status update at once.
-// +kubebuilder:validation:XValidation:rule="self == oldSelf || (self.workflow == oldSelf.workflow && self.event == oldSelf.event && self.definition == oldSelf.definition && has(self.revision) == has(oldSelf.revision) && (!has(self.revision) || self.revision == oldSelf.revision) && has(self.params) == has(oldSelf.params) && (!has(self.params) || self.params == oldSelf.params) && has(self.tools) == has(oldSelf.tools) && (!has(self.tools) || self.tools == oldSelf.tools) && has(self.concurrencyGroup) == has(oldSelf.concurrencyGroup) && (!has(self.concurrencyGroup) || self.concurrencyGroup == oldSelf.concurrencyGroup) && (has(self.requireApproval) && self.requireApproval) == (has(oldSelf.requireApproval) && oldSelf.requireApproval) && (has(self.cancelInProgress) && self.cancelInProgress) == (has(oldSelf.cancelInProgress) && oldSelf.cancelInProgress) && has(self.triggeredBy) == has(oldSelf.triggeredBy) && (!has(self.triggeredBy) || self.triggeredBy == oldSelf.triggeredBy) && has(self.rerunOf) == has(oldSelf.rerunOf) && (!has(self.rerunOf) || self.rerunOf == oldSelf.rerunOf) && (!has(oldSelf.cancelledBy) || (has(self.cancelledBy) && self.cancelledBy == oldSelf.cancelledBy)) && !(has(oldSelf.cancelRequested) && oldSelf.cancelRequested && !(has(self.cancelRequested) && self.cancelRequested)))",messageExpression="(has(oldSelf.cancelRequested) && oldSelf.cancelRequested && !(has(self.cancelRequested) && self.cancelRequested)) ? 'spec.cancelRequested cannot be unset' : (has(oldSelf.cancelledBy) && !(has(self.cancelledBy) && self.cancelledBy == oldSelf.cancelledBy)) ? 'spec.cancelledBy cannot be changed once set' : 'spec is immutable but for cancelRequested and cancelledBy: a run keeps the definition, params and event it was triggered with (cancel it and trigger another)'"
+// and never unset, and cancelledBy, which may be set once: the engine
+// re-reads approvers and scripts from it on every pass, and patch on
+// WorkflowRuns (which cancelling needs) must not let anyone rewrite them.
+// The admission policy krt-workflowrun-spec (config/policy) holds it so,
+// not a CRD rule: a CRD's transition rule is evaluated on status writes
+// too, comparing the whole definition on every patch the engine makes.
 type WorkflowRunSpec struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253

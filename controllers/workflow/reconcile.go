@@ -10,7 +10,6 @@ import (
 
 	"github.com/fluxcd/pkg/runtime/conditions"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
@@ -20,7 +19,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
-	"krt.dev/krt/controllers/audit"
 	"krt.dev/krt/controllers/cluster"
 	"krt.dev/krt/controllers/tracing"
 	"krt.dev/krt/workflows/expr"
@@ -69,46 +67,32 @@ type Reconciler struct {
 	// self is the controller's own name as the API server knows it: a
 	// cancel it makes must carry it (the audit admission policy).
 	self string
+	// written is each run's last status patch, and one held back.
+	written written
 }
 
 // Reconcile moves one run forward as far as it can go now, and patches
 // its status once at the end.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
-	wr := &krtv1.WorkflowRun{}
-	if err := r.client.Get(ctx, req.NamespacedName, wr); err != nil {
+	cached := &krtv1.WorkflowRun{}
+	if err := r.client.Get(ctx, req.NamespacedName, cached); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.written.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	// The patch names nodes by index in the version read, and a pass
+	// The patch names nodes by index in the version stored, and a pass
 	// working from a stale read could undo a newer pass's nodes. The patch
-	// is therefore conditional on the version read: a stale pass
-	// conflicts and is retried from a fresh read.
-	before := wr.DeepCopy()
+	// is therefore conditional on that version: a stale pass conflicts
+	// and is retried from a fresh read.
+	stored, wr, ended, wrote := r.written.start(req.NamespacedName, cached)
 	logger := log.FromContext(ctx).WithValues(wr.LogValues()...)
 	ctx = log.IntoContext(ctx, logger)
 	p := r.newPass(wr)
-	p.log = logger
+	p.log, p.ended = logger, ended
 	defer func() {
 		wr.Status.ObservedGeneration = wr.Generation
-		if equality.Semantic.DeepEqual(before.Status, wr.Status) {
-			// Every patch makes the API server rework the whole object,
-			// definition included: a pass that changed nothing is free.
-			return
-		}
-		// Only what changed: a merge patch would carry every node.
-		patch, err := statusPatch(before, wr)
-		if err == nil {
-			err = r.client.Status().Patch(ctx, wr, patch)
-		}
-		switch {
-		case err == nil:
-			// Reported once stored: a pass that lost its patch is
-			// done again, and must not report twice.
-			audit.Report(ctx, r.recorder, wr, p.audited)
-			r.trace(ctx, before, wr, p.ended)
-		case apierrors.IsConflict(err):
-			result, err = ctrl.Result{Requeue: true}, nil
-		}
-		retErr = kerrors.NewAggregate([]error{retErr, client.IgnoreNotFound(err)})
+		retErr = kerrors.NewAggregate([]error{retErr, r.store(ctx, req.NamespacedName, p, stored, wrote, &result)})
 	}()
 	if err := p.audit(ctx); err != nil {
 		return ctrl.Result{}, err
