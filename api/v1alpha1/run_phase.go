@@ -80,6 +80,10 @@ const (
 	// ReasonNotAdmitted ends a Run that its Runtime's allowedWorkflows
 	// does not let in; it never executes.
 	ReasonNotAdmitted = "NotAdmitted"
+	// ReasonRerunRefused ends a WorkflowRun that names a run to replay
+	// (spec.rerunOf) but is not a copy of one krt started; it never
+	// begins, and reports no commit status.
+	ReasonRerunRefused = "RerunRefused"
 )
 
 // Condition types. Ready follows kstatus: True once a Run succeeded, False

@@ -121,6 +121,11 @@ func (h runHandler) Create(ctx context.Context, e event.CreateEvent, q workqueue
 
 func (h runHandler) Update(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 	old, r := e.ObjectOld.(*krtv1.Run), e.ObjectNew.(*krtv1.Run)
+	if old.UID != r.UID {
+		// Deleted and made again under its name while the watch was
+		// down: a relist shows that as one update.
+		h.s.pending.remove(old.UID)
+	}
 	// Before the wake below, which must not find this Run if it ended.
 	h.s.pending.observe(r)
 	if r.Status.AssignedPod != "" || r.Status.Phase.Terminal() {

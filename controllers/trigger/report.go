@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/fluxcd/pkg/runtime/conditions"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -128,6 +129,11 @@ func headOf(wr *krtv1.WorkflowRun) string {
 // The description is the phase's own words, never the run's message,
 // which quotes a failed step's output.
 func stateOf(wr *krtv1.WorkflowRun) (string, string) {
+	if conditions.GetReason(wr, krtv1.ConditionReady) == krtv1.ReasonRerunRefused {
+		// Its event is whatever its creator wrote: it must not mark
+		// their chosen commit as failing.
+		return "", ""
+	}
 	switch wr.Status.Phase {
 	case krtv1.WorkflowPending:
 		return provider.Pending, "queued"

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fluxcd/pkg/runtime/conditions"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
@@ -47,5 +48,16 @@ func TestStatusDescriptionIsThePhase(t *testing.T) {
 		Message: "step build failed: aws_secret_access_key=hunter2"}}
 	if state, desc := stateOf(wr); state == "" || desc != "failed" {
 		t.Errorf("stateOf = %q %q, want the phase only", state, desc)
+	}
+}
+
+// A rerun the engine refused never began, and its event (the commit it
+// names) is whatever its creator wrote: it marks no commit as failing.
+func TestRefusedRerunReportsNothing(t *testing.T) {
+	wr := &krtv1.WorkflowRun{Spec: krtv1.WorkflowRunSpec{RerunOf: "deploy-1"},
+		Status: krtv1.WorkflowRunStatus{Phase: krtv1.WorkflowFailed}}
+	conditions.MarkFalse(wr, krtv1.ConditionReady, krtv1.ReasonRerunRefused, "spec.rerunOf: its spec differs")
+	if state, _ := stateOf(wr); state != "" {
+		t.Errorf("stateOf = %q, want nothing reported", state)
 	}
 }

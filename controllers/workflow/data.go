@@ -101,11 +101,13 @@ func sortedNames(m map[string]string) []string {
 func dataScope(wr *krtv1.WorkflowRun) *krtv1.RunScope {
 	base := wr.Namespace + "/" + wr.Labels[krtv1.LabelRepository] + "/" + wr.Spec.Workflow
 	ev := wr.Spec.Event
+	// By the event's type, not by which payload is there: a manual run
+	// carrying a push's payload must not write the branch's scope.
 	switch {
-	case ev.PullRequest != nil:
+	case ev.Type == krtv1.EventPullRequest && ev.PullRequest != nil:
 		write := clipScope(base + "/pr/" + strconv.FormatInt(ev.PullRequest.Number, 10))
 		return &krtv1.RunScope{Write: write, Read: []string{write, clipScope(base + "/branch/" + ev.PullRequest.Base)}}
-	case ev.Push != nil && ev.Push.Branch != "":
+	case ev.Type == krtv1.EventPush && ev.Push != nil && ev.Push.Branch != "":
 		return &krtv1.RunScope{Write: clipScope(base + "/branch/" + ev.Push.Branch)}
 	}
 	return &krtv1.RunScope{Write: clipScope(base + "/event/" + ev.Type)}

@@ -67,9 +67,13 @@ func TestDataScope(t *testing.T) {
 	}{
 		{"push", krtv1.WorkflowEvent{Type: "push", Push: &krtv1.PushEvent{Branch: "main"}},
 			krtv1.RunScope{Write: "team/app/ci/branch/main"}},
-		{"pull request", krtv1.WorkflowEvent{Type: "pull_request", PullRequest: &krtv1.PullRequest{Number: 7, Base: "main"}},
+		{"pull request", krtv1.WorkflowEvent{Type: krtv1.EventPullRequest, PullRequest: &krtv1.PullRequest{Number: 7, Base: "main"}},
 			krtv1.RunScope{Write: "team/app/ci/pr/7", Read: []string{"team/app/ci/pr/7", "team/app/ci/branch/main"}}},
 		{"manual", krtv1.WorkflowEvent{Type: "manual"}, krtv1.RunScope{Write: "team/app/ci/event/manual"}},
+		// A manual run that carries a push's payload writes no branch's
+		// scope: the type decides, not which payload is there.
+		{"manual with a push's payload", krtv1.WorkflowEvent{Type: "manual", Push: &krtv1.PushEvent{Branch: "main"}},
+			krtv1.RunScope{Write: "team/app/ci/event/manual"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

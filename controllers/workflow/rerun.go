@@ -14,7 +14,7 @@ import (
 )
 
 // ReasonRerunRefused ends a rerun that does not replay a run krt started.
-const ReasonRerunRefused = "RerunRefused"
+const ReasonRerunRefused = krtv1.ReasonRerunRefused
 
 // maxRerunChain bounds the walk back to the run a rerun replays, so two
 // forged reruns naming each other end refused rather than loop.
@@ -56,10 +56,13 @@ func (p *pass) rerunRefusal(ctx context.Context) (string, error) {
 }
 
 // plainlyManual is a run that claims nothing admission did not check: a
-// manual event, in its creator's name, labelled as manual or not at all.
+// manual event, in its creator's name, labelled as manual or not at all,
+// with no other event's payload (a push's branch picks a cache scope).
 func plainlyManual(wr *krtv1.WorkflowRun) bool {
 	label, ok := wr.Labels[krtv1.LabelEvent]
-	return wr.Spec.Event.Type == krtv1.EventManual && (!ok || label == krtv1.EventManual)
+	ev := wr.Spec.Event
+	return ev.Type == krtv1.EventManual && (!ok || label == krtv1.EventManual) &&
+		ev.Push == nil && ev.PullRequest == nil && ev.Schedule == nil
 }
 
 // originDiff names what a rerun changed from the run it replays: the

@@ -56,9 +56,13 @@ func TestPlainlyManual(t *testing.T) {
 		{"manual, labelled manual", krtv1.EventManual, map[string]string{krtv1.LabelEvent: krtv1.EventManual}, true},
 		{"manual, labelled push", krtv1.EventManual, map[string]string{krtv1.LabelEvent: krtv1.EventPush}, false},
 		{"push", krtv1.EventPush, map[string]string{krtv1.LabelEvent: krtv1.EventPush}, false},
+		{"manual, with a push's payload", krtv1.EventManual, map[string]string{"payload": "push"}, false},
 	} {
 		wr := &krtv1.WorkflowRun{ObjectMeta: metav1.ObjectMeta{Labels: tc.labels},
 			Spec: krtv1.WorkflowRunSpec{Event: krtv1.WorkflowEvent{Type: tc.event}}}
+		if tc.labels["payload"] == "push" {
+			wr.Labels, wr.Spec.Event.Push = nil, &krtv1.PushEvent{Branch: "main"}
+		}
 		if got := plainlyManual(wr); got != tc.want {
 			t.Errorf("%s: plainlyManual = %v, want %v", tc.name, got, tc.want)
 		}

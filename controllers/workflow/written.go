@@ -80,7 +80,10 @@ func (w *written) stored(key types.NamespacedName, from string, wr *krtv1.Workfl
 	if w.runs == nil {
 		w.runs = map[types.NamespacedName]*held{}
 	}
-	if wr.Status.Phase.Terminal() {
+	if wr.Status.Phase != krtv1.WorkflowRunning {
+		// Only a running run's patches come quickly one after another
+		// or wait; keeping a copy of every queued run would double what
+		// the cache holds of them.
 		delete(w.runs, key)
 		return
 	}

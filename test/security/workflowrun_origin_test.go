@@ -21,11 +21,13 @@ import (
 
 // A deploy pool takes only web's pushes. mallory may start and rerun
 // WorkflowRuns in its namespace, as krt wf trigger and rerun need, and
-// wants a script of hers on that pool. A run that says it is a push, or a
-// manual run labelled as one, is refused by admission. A rerun of web's
-// real push runs as that push did; a "rerun" with her script in it, one
-// of a run that never existed, and two that name each other end
-// RerunRefused without a Run: the proof files they would write are absent.
+// wants a script of hers on that pool. A run that says it is a push, a
+// manual run labelled as one, and one carrying main's push (whose branch
+// would pick the cache scope web's pushes restore) are refused by
+// admission. A rerun of web's real push runs as that push did; a "rerun"
+// with her script in it, one of a run that never existed, and two that
+// name each other end RerunRefused without a Run: the proof files they
+// would write are absent.
 func TestWorkflowRunOriginCannotBeForged(t *testing.T) {
 	ctx := context.Background()
 	ns := env.Namespace(t)
@@ -51,7 +53,12 @@ func TestWorkflowRunOriginCannotBeForged(t *testing.T) {
 	t.Run("admission", func(t *testing.T) {
 		manual := pushOf("manual-as-push", touch("manual-as-push"))
 		manual.Spec.Event = krtv1.WorkflowEvent{Type: krtv1.EventManual, Manual: &krtv1.ManualEvent{User: "mallory"}}
-		for _, wr := range []*krtv1.WorkflowRun{pushOf("says-push", touch("says-push")), manual} {
+		// Unlabelled, but carrying main's push: its cache scope would be
+		// the branch's, which web's pushes restore.
+		payload := pushOf("manual-with-push-payload", touch("manual-with-push-payload"))
+		payload.Labels = map[string]string{krtv1.LabelRepository: "web"}
+		payload.Spec.Event.Type, payload.Spec.Event.Manual = krtv1.EventManual, &krtv1.ManualEvent{User: "mallory"}
+		for _, wr := range []*krtv1.WorkflowRun{pushOf("says-push", touch("says-push")), manual, payload} {
 			err := mallory.Create(ctx, wr)
 			if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "only krt-controller starts") {
 				t.Errorf("%s: %v; want it refused, naming krt-controller", wr.Name, err)
