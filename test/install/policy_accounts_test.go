@@ -13,7 +13,8 @@ import (
 // installs the policies lists the other's controller account, or that
 // one's push, pull-request and schedule runs are refused. Each policy
 // that names this release's account names both, and the API server
-// compiles each (a dry run: the names are cluster-wide).
+// compiles each (a dry run, under names of its own: policies are
+// cluster-wide).
 func TestChartPolicyControllerAccounts(t *testing.T) {
 	const other = "system:serviceaccount:ci:krt-ci-controller"
 	const own = "system:serviceaccount:krt-system:krt-controller"
@@ -34,6 +35,9 @@ func TestChartPolicyControllerAccounts(t *testing.T) {
 				t.Errorf("policy %s names %s but not %s in one list", o.GetName(), own, other)
 			}
 		}
+		// Under a name of its own: another test may have installed the
+		// chart's policies in this cluster.
+		o.SetName(o.GetName() + "-accounts")
 		if err := env.Client.Create(context.Background(), o, client.DryRunAll); err != nil {
 			t.Errorf("policy %s: %v", o.GetName(), err)
 		}
