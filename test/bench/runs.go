@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -45,28 +43,7 @@ func (b *bench) throughput(ctx context.Context) error {
 		}
 		writes0 := all0["runs"]
 		cpu0 := cpuByProcess(krtProcesses...)
-		slots := make(chan struct{}, inflight)
-		tr.setOnDone(func() { <-slots })
-		stop := make(chan struct{})
-		var created atomic.Int64
-		var wg sync.WaitGroup
-		for range 8 {
-			wg.Go(func() {
-				for {
-					select {
-					case <-stop:
-						return
-					case slots <- struct{}{}:
-					}
-					if err := b.env.Client.Create(ctx, noop(ns)); err != nil {
-						fmt.Fprintln(os.Stderr, "bench: create:", err)
-						<-slots
-						continue
-					}
-					created.Add(1)
-				}
-			})
-		}
+		load := b.keepOutstanding(ctx, ns, tr, inflight)
 		time.Sleep(2 * time.Second) // warm up: the pipeline fills
 		before, start := tr.count(), time.Now()
 		if i == 0 && b.opts.profiles != "" {
@@ -76,9 +53,9 @@ func (b *bench) throughput(ctx context.Context) error {
 		}
 		time.Sleep(time.Until(start.Add(b.opts.window)))
 		rate := float64(tr.count()-before) / time.Since(start).Seconds()
-		close(stop)
-		wg.Wait()
-		tr.drainN(int(created.Load()), 60*time.Second)
+		load.stop()
+		created := int(load.created.Load())
+		tr.drainN(created, 60*time.Second)
 		tr.stop()
 		all1, err := b.writesByResource(ctx)
 		if err != nil {
@@ -86,13 +63,13 @@ func (b *bench) throughput(ctx context.Context) error {
 		}
 		writes1 := all1["runs"]
 		if i == 0 {
-			b.results["api_requests_per_run"] = requestsPerRun(all0, all1, int(created.Load()))
+			b.results["api_requests_per_run"] = requestsPerRun(all0, all1, created)
 		}
 		if err := b.clean(ctx, ns); err != nil {
 			return err
 		}
-		wpr := (writes1 - writes0) / float64(created.Load())
-		cpu = append(cpu, cpuPerRun(cpu0, cpuByProcess(krtProcesses...), int(created.Load())))
+		wpr := (writes1 - writes0) / float64(created)
+		cpu = append(cpu, cpuPerRun(cpu0, cpuByProcess(krtProcesses...), created))
 		fmt.Fprintf(os.Stderr, "bench: throughput, repeat %d: %.1f Runs/s, %.2f API writes per Run (%d failed)\n", i+1, rate, wpr, tr.failed)
 		samples, perRun = append(samples, rate), append(perRun, wpr)
 	}
