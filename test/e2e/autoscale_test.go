@@ -1,10 +1,8 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -158,14 +156,7 @@ func drainingPodHoldsRun(t *testing.T, ns string) bool {
 // the count and the API server refuses it, naming the rule.
 func TestKubectlScaleRuntime(t *testing.T) {
 	ns := setupRuntime(t, "fixed", 1, 2)
-	kubectl := func(args ...string) (string, error) {
-		cmd := exec.Command(kubectlPath(t), append(args, "-n", ns)...)
-		cmd.Env = append(os.Environ(), "KUBECONFIG="+env.Kubeconfig)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		err := cmd.Run()
-		return out.String(), err
-	}
+	kubectl := func(args ...string) (string, error) { return runKubectl(t, append(args, "-n", ns)...) }
 	if out, err := kubectl("scale", "runtime", "fixed", "--replicas", "3"); err != nil {
 		t.Fatalf("kubectl scale runtime fixed --replicas 3: %v\n%s", err, out)
 	}

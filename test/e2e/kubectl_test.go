@@ -24,7 +24,6 @@ import (
 // must list them all. The kinds come from the API server, so a new kind
 // fails here until it has an object below and the `krt` category.
 func TestKubectlGetKrtListsEveryKind(t *testing.T) {
-	kubectl := kubectlPath(t)
 	ns := env.Namespace(t)
 	objs := oneOfEachKind(t, ns)
 	have := map[string]bool{}
@@ -42,18 +41,30 @@ func TestKubectlGetKrtListsEveryKind(t *testing.T) {
 		}
 	}
 
-	cmd := exec.Command(kubectl, "get", "krt", "-n", ns)
+	out, err := runKubectl(t, "get", "krt", "-n", ns)
+	if err != nil {
+		t.Fatalf("kubectl get krt -n %s: %v:\n%s", ns, err, out)
+	}
+	for _, o := range objs {
+		if want := strings.ToLower(kindOf(t, o)) + ".krt.dev/" + o.GetName(); !strings.Contains(out, want) {
+			t.Errorf("kubectl get krt does not list %s:\n%s", want, out)
+		}
+	}
+}
+
+// runKubectl runs the real kubectl against this package's API server.
+// Its discovery cache is the test's own: kubectl keeps one per host:port
+// for six hours under ~/.kube/cache, and an earlier API server on the
+// same loopback port, with other CRDs, left one that hid a kind from
+// `kubectl get krt`.
+func runKubectl(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(kubectlPath(t), append([]string{"--cache-dir", t.TempDir()}, args...)...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+env.Kubeconfig)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("kubectl get krt -n %s: %v:\n%s", ns, err, out.String())
-	}
-	for _, o := range objs {
-		if want := strings.ToLower(kindOf(t, o)) + ".krt.dev/" + o.GetName(); !strings.Contains(out.String(), want) {
-			t.Errorf("kubectl get krt does not list %s:\n%s", want, out.String())
-		}
-	}
+	err := cmd.Run()
+	return out.String(), err
 }
 
 // kubectlPath is the real kubectl; there is no fallback, so a machine

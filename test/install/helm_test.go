@@ -37,6 +37,9 @@ func helm(t *testing.T, args ...string) (string, error) {
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = root
+	// A discovery cache of the test's own; ~/.kube/cache keeps one per
+	// host:port, maybe from an earlier API server with other CRDs.
+	cmd.Env = append(os.Environ(), "KUBECACHEDIR="+t.TempDir())
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

@@ -29,10 +29,13 @@ func newLedger(t *testing.T) *node.Ledger {
 	return l
 }
 
-// kubectl runs the kubectl `make tools` built, as the node's admin.
+// kubectl runs the kubectl `make tools` built, as the node's admin, with
+// a discovery cache of its own: ~/.kube/cache may hold one for the same
+// host:port from an earlier node with other CRDs.
 func kubectl(t *testing.T, args ...string) string {
 	t.Helper()
-	out, err := exec.Command(filepath.Join(root, "bin", "kubectl"), append([]string{"--kubeconfig", theNode.Kubeconfig}, args...)...).CombinedOutput()
+	flags := []string{"--kubeconfig", theNode.Kubeconfig, "--cache-dir", t.TempDir()}
+	out, err := exec.Command(filepath.Join(root, "bin", "kubectl"), append(flags, args...)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
 	}

@@ -65,6 +65,9 @@ func (n *Node) InstallChart(ctx context.Context, root string) error {
 		"--set", "runtimedImage.repository="+ImageRegistry+"/krt-runtimed", "--set", "runtimedImage.tag="+ImageTag,
 		"--wait", "--timeout", "3m")
 	cmd.Dir = root
+	// Not ~/.kube/cache: an earlier node on the same host:port left its
+	// discovery there, with the CRDs of its day.
+	cmd.Env = append(os.Environ(), "KUBECACHEDIR="+filepath.Join(filepath.Dir(n.Kubeconfig), "kube-cache"))
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("helm install: %v\n%s\n%s", err, out, n.Describe(ctx, "krt-system"))
 	}
