@@ -74,6 +74,11 @@ type Options struct {
 	KillGrace time.Duration
 	// Workers claim Runs in parallel.
 	Workers int
+	// ClaimAfter is how long a shared pool's Run runs before runtimed
+	// claims it (writes it Running); a Run that ends sooner goes from
+	// Scheduled to its result in one write. Zero claims before starting.
+	// It must stay well below the reaper's claim timeout.
+	ClaimAfter time.Duration
 	// Stdout receives each output line as JSON, tagged with the Run UID.
 	Stdout io.Writer
 	Log    logr.Logger
@@ -96,6 +101,8 @@ type Agent struct {
 	active map[string]*execution // by Run name
 	// finished are executions that ended here lately.
 	finished *recent
+	// onServer are executions found at recovery, for sync to attach to.
+	onServer idSet
 	// renewer keeps the Lease; an ephemeral pod marks it spent.
 	renewer *heartbeat.Renewer
 	// taken is the one execution an ephemeral pod claimed.

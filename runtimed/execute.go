@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	runtimev1 "krt.dev/krt/api/runtime/v1"
 	krtv1 "krt.dev/krt/api/v1alpha1"
@@ -26,6 +28,7 @@ func (a *Agent) execute(ctx context.Context, ex *execution, run *krtv1.Run, atta
 	defer a.logs.Finish(run.UID)
 	began := time.Now()
 	res := a.runOnce(ctx, ex, run, attach, log)
+	cur := ex.settle()
 	if ex.wasFenced() {
 		a.metrics.observe("fenced", began)
 		a.forget(ex)
@@ -34,24 +37,52 @@ func (a *Agent) execute(ctx context.Context, ex *execution, run *krtv1.Run, atta
 	a.metrics.observe(string(res.phase), began)
 	a.archiveLog(ctx, run, log, res.store)
 	ex.finishing()
-	retry := run.DeepCopy()
-	if res.apply(retry) {
+	if res.apply(cur.DeepCopy()) {
 		// The next attempt must find a clean working directory, wherever
 		// it runs: drop this one before the Run can be scheduled again.
 		a.forget(ex)
 	}
-	_, err := a.writeStatus(ctx, run, a.stillRunning(run), func(r *krtv1.Run) { res.apply(r) })
-	switch {
+	switch err := a.writeResult(ctx, ex, cur, res); {
 	case errors.Is(err, errFenced):
 		ex.log.Info("fenced: the result of this attempt is dropped")
 	case err != nil:
-		// The Runtime Server keeps the result until Forget, so the retry's
-		// adopt can still report it.
-		ex.log.Error(err, "writing the result")
-		a.queue.AddRateLimited(run.Name)
+		// runtimed is stopping. The Runtime Server keeps the result until
+		// Forget, so the adopt after its restart can still report it.
 		return
 	}
 	a.forget(ex)
+}
+
+// writeResult writes how the attempt ended, over the Run as this pod last
+// wrote it: Running, or Scheduled if it ended before its claim. An API
+// error is retried here, with backoff, for as long as runtimed lives: the
+// execution holds the result, and the Run its slot, until it lands or the
+// Run moves on (errFenced).
+func (a *Agent) writeResult(ctx context.Context, ex *execution, cur *krtv1.Run, res result) error {
+	backoff := wait.Backoff{Duration: 200 * time.Millisecond, Factor: 2, Jitter: 0.1, Steps: math.MaxInt32, Cap: 30 * time.Second}
+	var fenced error
+	err := wait.ExponentialBackoffWithContext(ctx, backoff, func(ctx context.Context) (bool, error) {
+		_, err := a.writeStatus(ctx, cur, a.stillHeld(cur), func(r *krtv1.Run) {
+			if r.Status.StartTime == nil {
+				began := ex.claim.began
+				r.Status.StartTime = &began
+			}
+			res.apply(r)
+		})
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, errFenced):
+			fenced = err
+			return true, nil
+		}
+		ex.log.Error(err, "writing the result; trying again")
+		return false, nil
+	})
+	if err != nil {
+		return err
+	}
+	return fenced
 }
 
 // forget drops the execution and its working directory on the Runtime

@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"google.golang.org/protobuf/types/known/durationpb"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	runtimev1 "krt.dev/krt/api/runtime/v1"
@@ -34,6 +35,8 @@ type execution struct {
 	// done is set once the execution has ended and its result is being
 	// written: our own write then moves the Run on, which is no fencing.
 	done bool
+
+	claim claimState
 }
 
 // runLog is the agent's logger with the keys of every line about run.
@@ -120,12 +123,20 @@ func (ex *execution) wasFenced() bool {
 }
 
 // start registers the execution and runs it in its own goroutine. A cancel
-// already requested is passed on as soon as the process exists.
-func (a *Agent) start(ctx context.Context, run *krtv1.Run, attach bool) {
+// already requested is passed on as soon as the process exists. An
+// unclaimed Run, still Scheduled, is claimed if it outlasts ClaimAfter.
+func (a *Agent) start(ctx context.Context, run *krtv1.Run, attach, unclaimed bool) {
 	ctx, stop := context.WithCancel(ctx)
 	ex := &execution{uid: run.UID, name: run.Name, attempt: run.Status.Attempt, log: a.runLog(run), id: executionID(run), stop: stop}
 	if run.Spec.CancelRequested {
 		ex.cancelWanted = true
+	}
+	ex.claim.run, ex.claim.began = run, metav1.Now()
+	if unclaimed && run.Status.Phase == krtv1.RunScheduled {
+		ex.claim.Lock()
+		ex.claim.pending = true
+		ex.claim.timer = time.AfterFunc(a.opts.ClaimAfter, func() { a.lateClaim(ctx, ex) })
+		ex.claim.Unlock()
 	}
 	a.mu.Lock()
 	a.active[run.Name] = ex

@@ -26,7 +26,7 @@ func newMetrics(a *Agent) *metrics {
 	constLabels := prometheus.Labels{"runtime": a.opts.Runtime}
 	m := &metrics{registry: reg, durations: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:        "krt_runtimed_execution_duration_seconds",
-		Help:        "Time from claiming a Run's attempt to its end on this pod, by result: the Run's phase, or fenced when the attempt was taken away.",
+		Help:        "Time from taking a Run's attempt (its start, or its claim) to its end on this pod, by result: the Run's phase, or fenced when the attempt was taken away.",
 		ConstLabels: constLabels,
 		Buckets:     prometheus.ExponentialBuckets(0.01, 2.5, 15),
 	}, []string{"result"})}

@@ -27,8 +27,8 @@ func (a *Agent) waitForRuntime(ctx context.Context) error {
 }
 
 // recover runs once at start, before any Run is synced. Executions the
-// Runtime Server still has for Runs that are ours at the same attempt are
-// left for sync to adopt; every other execution belongs to an attempt that
+// Runtime Server still has for Runs that are ours at the same attempt,
+// Running or (not yet claimed) Scheduled, are left for sync to adopt; every other execution belongs to an attempt that
 // moved on while runtimed was down, so it is cancelled and forgotten. A
 // Running Run whose execution is gone is retried by sync, when its adopt
 // finds nothing to attach to.
@@ -45,13 +45,16 @@ func (a *Agent) recover(ctx context.Context) error {
 	current := map[string]bool{}
 	for i := range runs.Items {
 		r := &runs.Items[i]
-		if a.ours(r) && r.Status.Phase == krtv1.RunRunning {
+		if a.ours(r) && r.Status.Phase.HoldsCapacity() {
 			current[executionID(r)] = true
 		}
 	}
 	for _, e := range resp.GetExecutions() {
 		if current[e.GetId()] {
 			a.opts.Log.Info("found a running execution to adopt", "execution", e.GetId())
+			// A Run that was still unclaimed shows Scheduled: its sync
+			// must attach to this execution, not start it again.
+			a.onServer.add(e.GetId())
 			continue
 		}
 		a.opts.Log.Info("dropping the execution of an attempt that moved on", "execution", e.GetId())

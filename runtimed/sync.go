@@ -3,10 +3,8 @@ package runtimed
 import (
 	"context"
 	"errors"
-	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
@@ -45,12 +43,15 @@ func (a *Agent) sync(ctx context.Context, name string) error {
 		if run.Spec.CancelRequested {
 			ex.requestCancel(a, "cancel requested")
 		}
-	case run.Status.Phase == krtv1.RunScheduled:
+	case run.Status.Phase == krtv1.RunScheduled && !a.finished.has(executionID(run)):
+		// A late event may show a Run that ended here before its claim
+		// as still Scheduled: it must not run again.
 		return a.claim(ctx, run)
 	case run.Status.Phase == krtv1.RunRunning && !a.finished.has(executionID(run)):
 		// Ours and running, but not here: runtimed restarted.
 		a.runLog(run).Info("adopting a running execution")
-		a.start(ctx, run, true)
+		a.onServer.take(executionID(run))
+		a.start(ctx, run, true, false)
 	}
 	return nil
 }
@@ -77,47 +78,12 @@ func (a *Agent) fence(name string, run *krtv1.Run, why string) *execution {
 	return nil
 }
 
-// claim moves a Scheduled Run to Running, then executes it. The write is
-// conditional on the resourceVersion, so two pods can never both claim one
-// attempt. A Run cancelled before it was claimed ends without starting.
-func (a *Agent) claim(ctx context.Context, run *krtv1.Run) error {
-	if ok, err := a.takeOnce(ctx, run); !ok || err != nil {
-		return err
-	}
-	// Open the log first: once the Run shows Running, `krt logs -f` finds it.
-	a.logs.Open(run.UID)
-	claimed, err := a.writeStatus(ctx, run, a.stillScheduled(run), func(r *krtv1.Run) {
-		if r.Spec.CancelRequested {
-			r.Finish(krtv1.RunCancelled, krtv1.ReasonCancelled, "cancelled before it started", time.Now())
-			return
-		}
-		now := metav1.Now()
-		r.Status.Phase = krtv1.RunRunning
-		r.Status.StartTime = &now
-		r.Status.ObservedGeneration = r.Generation
-	})
-	if err != nil || claimed.Status.Phase != krtv1.RunRunning {
-		a.logs.Finish(run.UID)
-		return ignoreFenced(err)
-	}
-	a.start(ctx, claimed, false)
-	return nil
-}
-
-// stillScheduled is the fencing check for a claim: the same attempt, still
-// waiting for this pod.
-func (a *Agent) stillScheduled(orig *krtv1.Run) func(*krtv1.Run) bool {
+// stillHeld is the fencing check for the final write: the same attempt,
+// on this pod, Scheduled (a Run that ended before its claim) or Running.
+func (a *Agent) stillHeld(orig *krtv1.Run) func(*krtv1.Run) bool {
 	return func(r *krtv1.Run) bool {
 		return r.UID == orig.UID && a.ours(r) && r.Status.Attempt == orig.Status.Attempt &&
-			r.Status.Phase == krtv1.RunScheduled
-	}
-}
-
-// stillRunning is the fencing check for the final write.
-func (a *Agent) stillRunning(orig *krtv1.Run) func(*krtv1.Run) bool {
-	return func(r *krtv1.Run) bool {
-		return r.UID == orig.UID && a.ours(r) && r.Status.Attempt == orig.Status.Attempt &&
-			r.Status.Phase == krtv1.RunRunning
+			r.Status.Phase.HoldsCapacity()
 	}
 }
 

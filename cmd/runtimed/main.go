@@ -43,6 +43,7 @@ func main() {
 	flag.DurationVar(&opts.LeaseDuration, "lease-duration", 15*time.Second, "how long one heartbeat stays fresh")
 	flag.DurationVar(&opts.KillGrace, "kill-grace", 10*time.Second, "time between SIGTERM and SIGKILL for a cancelled Run")
 	flag.IntVar(&opts.Workers, "workers", 4, "Runs claimed in parallel")
+	flag.DurationVar(&opts.ClaimAfter, "claim-after", time.Second, "how long a Run of a shared pool runs before it is claimed (written Running); one that ends sooner costs one write less. 0 claims before starting. Keep it well below krt-controller's --claim-timeout")
 	flag.Float64Var(&qps, "kube-api-qps", 200, "API requests per second to allow; negative for no limit")
 	flag.IntVar(&burst, "kube-api-burst", 400, "API request burst")
 	pprofAddr := flag.String("pprof-bind-address", "", "where Go's pprof profiles are served; off when empty")

@@ -138,9 +138,12 @@ func (r *Reaper) verdict(run *krtv1.Run, pod *corev1.Pod, lease *coordinationv1.
 func (r *Reaper) reap(ctx context.Context, run *krtv1.Run, reason, msg string, now time.Time) error {
 	// The attempt reaped, not the one a retry starts.
 	logger := log.FromContext(ctx).WithValues(run.LogValues()...)
-	// Running means the claim landed: the attempt started and counts.
-	started := run.Status.Phase == krtv1.RunRunning
-	retried := run.RetryOrFinish(krtv1.RunFailed, reason, msg, started, now)
+	// The attempt counts, claimed or not: runtimed starts a Run before
+	// its claim and claims it only past --claim-after, so a Scheduled Run
+	// may be running. A next attempt under the same number would give two
+	// executions one KRT_ATTEMPT, and a step that kills its pod within
+	// the bound would be retried for ever.
+	retried := run.RetryOrFinish(krtv1.RunFailed, reason, msg, true, now)
 	if err := r.writer.Status().Update(ctx, run); err != nil {
 		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
 			// The Run moved on; the informer brings the news and this pod

@@ -30,10 +30,10 @@ import (
 // Each simulated pod does what runtimed does through the API server: a
 // Pod object marked Ready, a Lease renewed by runtimed's own heartbeat
 // code, a Run cache with runtimed's field selector (its own list and
-// watch), and for each Run assigned to it a claim (Scheduled → Running)
-// and a result (Running → Succeeded), each a status update with the Run's
-// resourceVersion, re-read and re-checked on a conflict as runtimed's
-// writeStatus does.
+// watch), and for each Run assigned to it the result (Scheduled →
+// Succeeded: a no-op ends long before runtimed's --claim-after), a status
+// update with the Run's resourceVersion, re-read and re-checked on a
+// conflict as runtimed's writeStatus does.
 //
 // It skips: the Runtime Server (krt-runtime, its gRPC stream, starting
 // the process), logs and their archive, Secrets, artifacts and outputs,
@@ -176,8 +176,8 @@ func (sp *simPod) work(ctx context.Context) {
 	}
 }
 
-// sync claims a Run newly assigned here and, the no-op done, writes its
-// result: runtimed's two writes.
+// sync takes a Run newly assigned here and, the no-op done, writes its
+// result: runtimed's one write for a short Run.
 func (sp *simPod) sync(ctx context.Context, name string) error {
 	if sp.pool.paused.Load() {
 		return nil
@@ -193,18 +193,14 @@ func (sp *simPod) sync(ctx context.Context, name string) error {
 	if _, seen := sp.claimed.LoadOrStore(id, true); seen {
 		return nil
 	}
-	claimed, err := sp.write(ctx, run, func(r *krtv1.Run) {
-		now := metav1.Now()
-		r.Status.Phase, r.Status.StartTime, r.Status.ObservedGeneration = krtv1.RunRunning, &now, r.Generation
-	})
-	if err != nil || claimed == nil {
-		sp.claimed.Delete(id)
-		return err
-	}
-	_, err = sp.write(ctx, claimed, func(r *krtv1.Run) {
-		r.Status.ExitCode = ptr.To(int32(0))
+	began := metav1.Now()
+	done, err := sp.write(ctx, run, func(r *krtv1.Run) {
+		r.Status.StartTime, r.Status.ExitCode = &began, ptr.To(int32(0))
 		r.RetryOrFinish(krtv1.RunSucceeded, krtv1.ReasonSucceeded, "exit code 0", true, time.Now())
 	})
+	if err != nil || done == nil {
+		sp.claimed.Delete(id)
+	}
 	return err
 }
 

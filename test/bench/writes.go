@@ -17,9 +17,14 @@ import (
 // writers is enough concurrent clients to saturate the API server.
 const writers = 16
 
+// runWrites is what a short Run costs the API server: a create and two
+// status updates, the assignment and the result (runtimed claims only a
+// Run that outlasts --claim-after).
+const runWrites = 3
+
 // apiWrites measures the raw write rate of the API server for the writes a
-// Run costs: a create and three status updates, with no controller running.
-// The ceiling for Runs is a quarter of it.
+// Run costs, with no controller running. The ceiling for Runs is a third
+// of it.
 func (b *bench) apiWrites(ctx context.Context) error {
 	ns, err := b.namespace(ctx, "writes")
 	if err != nil {
@@ -30,7 +35,7 @@ func (b *bench) apiWrites(ctx context.Context) error {
 	// The API server's first seconds under load are slower: warm it up.
 	warm := time.Now().Add(2 * time.Second)
 	for time.Now().Before(warm) {
-		if err := b.fourWrites(ctx, ns); err != nil {
+		if err := b.bareRun(ctx, ns, false); err != nil {
 			return err
 		}
 	}
@@ -45,11 +50,11 @@ func (b *bench) apiWrites(ctx context.Context) error {
 			wg.Go(func() {
 				// Each loop finishes its Run, so none is left Pending.
 				for time.Now().Before(deadline) {
-					if err := b.fourWrites(ctx, ns); err != nil {
+					if err := b.bareRun(ctx, ns, false); err != nil {
 						firstErr.CompareAndSwap(nil, err)
 						return
 					}
-					writes.Add(4)
+					writes.Add(runWrites)
 				}
 			})
 		}
@@ -58,15 +63,16 @@ func (b *bench) apiWrites(ctx context.Context) error {
 			return err
 		}
 		rate := float64(writes.Load()) / time.Since(start).Seconds()
-		cpu = append(cpu, cpuPerRun(cpu0, cpuByProcess(krtProcesses...), int(writes.Load()/4)))
+		cpu = append(cpu, cpuPerRun(cpu0, cpuByProcess(krtProcesses...), int(writes.Load()/runWrites)))
 		fmt.Fprintf(os.Stderr, "bench: api writes, repeat %d: %.0f writes/s\n", i+1, rate)
 		samples = append(samples, rate)
 	}
-	// One client, one Run at a time: the floor under a Run's latency.
+	// One client, one Run at a time, with the claim: the four serial
+	// writes issue 17 judges a machine's speed by.
 	var serial []float64
 	for range 100 {
 		start := time.Now()
-		if err := b.fourWrites(ctx, ns); err != nil {
+		if err := b.bareRun(ctx, ns, true); err != nil {
 			return err
 		}
 		serial = append(serial, float64(time.Since(start).Microseconds())/1000)
@@ -78,13 +84,15 @@ func (b *bench) apiWrites(ctx context.Context) error {
 	b.results["four_serial_writes_ms_p50"] = round(percentile(serial, 50))
 	w := median(samples)
 	b.results["api_writes_per_second"] = round(w)
-	b.results["ceiling_runs_per_second"] = round(w / 4)
+	b.results["ceiling_runs_per_second"] = round(w / runWrites)
 	b.results["api_writes_samples"] = rounds(samples)
-	b.results["cpu_ms_per_four_writes"] = medianByKey(cpu)
+	b.results["cpu_ms_per_run_writes"] = medianByKey(cpu)
 	return nil
 }
 
-func (b *bench) fourWrites(ctx context.Context, ns string) error {
+// bareRun makes one Run's writes by hand: create, assign, the claim if
+// asked, and the result.
+func (b *bench) bareRun(ctx context.Context, ns string, claim bool) error {
 	c := b.env.Client
 	run := &krtv1.Run{ObjectMeta: metav1.ObjectMeta{GenerateName: "w-", Namespace: ns},
 		Spec: krtv1.RunSpec{Runtime: "baseline", Command: []string{"true"}}}
@@ -95,9 +103,13 @@ func (b *bench) fourWrites(ctx context.Context, ns string) error {
 	steps := []func(){
 		func() {
 			run.Status.Phase, run.Status.AssignedPod, run.Status.AssignedPodUID, run.Status.Attempt = krtv1.RunScheduled, "pod", "uid", 1
+			run.Status.StartTime = &now
 		},
-		func() { run.Status.Phase, run.Status.StartTime = krtv1.RunRunning, &now },
 		func() { run.Finish(krtv1.RunSucceeded, krtv1.ReasonSucceeded, "exit code 0", time.Now()) },
+	}
+	if claim {
+		running := func() { run.Status.Phase = krtv1.RunRunning }
+		steps = []func(){steps[0], running, steps[1]}
 	}
 	for _, step := range steps {
 		step()

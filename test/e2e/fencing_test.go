@@ -43,8 +43,19 @@ echo "attempt $KRT_ATTEMPT on $KRT_POD"`
 // that still runs, and the result of the one that ended meanwhile must not
 // land. Which the resumed runtimed reads first, the Run's move (then it
 // drops the result unwritten) or the result (then its write is fenced), is
-// a race; either way nothing may land.
+// a race; either way nothing may land. It does so twice: with the Runs
+// claimed (Running), and stalled before their claim, while they run
+// Scheduled within --claim-after (2s here), where the resumed runtimed's
+// late claim must be refused as well.
 func TestFencedRuntimedStopsItsExecutionAndWritesNothing(t *testing.T) {
+	for _, claimed := range []bool{true, false} {
+		t.Run(map[bool]string{true: "claimed", false: "before the claim"}[claimed], func(t *testing.T) {
+			fencedRuntimed(t, claimed)
+		})
+	}
+}
+
+func fencedRuntimed(t *testing.T, claimed bool) {
 	ns := setupRuntime(t, "fence", 1, 2)
 	ledger := t.TempDir()
 	gate := filepath.Join(ledger, "gate")
@@ -62,12 +73,27 @@ func TestFencedRuntimedStopsItsExecutionAndWritesNothing(t *testing.T) {
 			_ = env.Client.Delete(context.Background(), r)
 		}
 	})
-	oldPod := waitPhase(t, loop, krtv1.RunRunning).Status.AssignedPod
-	waitPhase(t, late, krtv1.RunRunning)
+	if claimed {
+		waitPhase(t, loop, krtv1.RunRunning)
+		waitPhase(t, late, krtv1.RunRunning)
+	}
 	eventually(t, time.Minute, "both attempts to start", func() bool {
 		return ledgerSays(ledger, "loop", "started") && ledgerSays(ledger, "late", "started")
 	})
-	old := podsOf(ns, "fence")[0] // the only pod yet: oldPod
+	old := podsOf(ns, "fence")[0] // the only pod yet
+	oldPod := old.Name
+	if !claimed {
+		stall(t, ns, oldPod)
+		for _, r := range []*krtv1.Run{loop, late} {
+			got := &krtv1.Run{}
+			if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(r), got); err != nil {
+				t.Fatal(err)
+			}
+			if got.Status.Phase != krtv1.RunScheduled {
+				t.Fatalf("%s is %s at the stall: it must still run unclaimed for this case (--claim-after 2s)", r.Name, got.Status.Phase)
+			}
+		}
+	}
 
 	// A second pod to take the Runs over, then the stall.
 	rt := &krtv1.Runtime{ObjectMeta: objectMeta(ns, "fence")}
@@ -75,15 +101,9 @@ func TestFencedRuntimedStopsItsExecutionAndWritesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitPods(t, ns, "fence", 2)
-	if err := pool.PauseRuntimed(ns, oldPod); err != nil {
-		t.Fatal(err)
+	if claimed {
+		stall(t, ns, oldPod)
 	}
-	resumed := false
-	defer func() {
-		if !resumed {
-			_ = pool.ResumeRuntimed(ns, oldPod)
-		}
-	}()
 	final := map[string]*krtv1.Run{}
 	for name, run := range map[string]*krtv1.Run{"loop": loop, "late": late} {
 		done := waitDone(t, run)
@@ -107,7 +127,6 @@ func TestFencedRuntimedStopsItsExecutionAndWritesNothing(t *testing.T) {
 	if err := pool.ResumeRuntimed(ns, oldPod); err != nil {
 		t.Fatal(err)
 	}
-	resumed = true
 	eventually(t, time.Minute, "the resumed runtimed to stop loop's attempt 1", func() bool {
 		return ledgerSays(ledger, "loop", "stopped") && len(markedProcesses(marker+"-loop")) == 0
 	})
@@ -128,6 +147,16 @@ func TestFencedRuntimedStopsItsExecutionAndWritesNothing(t *testing.T) {
 				got.Status.Phase, got.Status.Attempt, got.Status.AssignedPod, got.Status.Message)
 		}
 	}
+}
+
+// stall stops a pod's runtimed (SIGSTOP) until the test resumes it, or
+// ends: a failed test must not leave it stopped.
+func stall(t *testing.T, ns, pod string) {
+	t.Helper()
+	if err := pool.PauseRuntimed(ns, pod); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pool.ResumeRuntimed(ns, pod) })
 }
 
 // ledgerSays reports whether a Run's ledger has the given line.

@@ -52,10 +52,12 @@ func run(m *testing.M) int {
 	metricsURL, hookURL = "http://"+metricsAddr+"/metrics", "http://"+hookAddr
 	// Short heartbeats and claim timeouts, so that fault tests take
 	// seconds, and a short scale-down window, so autoscaled pools shrink
-	// within the test.
+	// within the test. A Run is claimed after 2s, so that the fencing
+	// test can stall runtimed before the claim with room to spare.
 	stack, err = kubetest.StartStack(env, bins, kubetest.StackOptions{
 		KillGrace:     2 * time.Second,
 		LeaseDuration: 3 * time.Second,
+		RuntimedArgs:  []string{"--claim-after", "2s"},
 		ControllerArgs: []string{"--claim-timeout", "10s", "--scale-down-stabilization", "3s", "--drain-settle", "500ms",
 			"--metrics-bind-address", metricsAddr, "--webhook-bind-address", hookAddr},
 	})

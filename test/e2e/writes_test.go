@@ -15,37 +15,52 @@ import (
 	krtv1 "krt.dev/krt/api/v1alpha1"
 )
 
-// TestARunCostsFourWrites counts, with the API server's own request
-// counters, the writes to Runs while 10 Runs go through a pod of capacity 2:
-// a create, the assignment, the claim and the result, and nothing for the
-// Runs that wait for a slot.
-func TestARunCostsFourWrites(t *testing.T) {
-	ns := setupRuntime(t, "writes", 1, 2)
-	// The counters are the whole server's: wait until no other Run is
-	// moving, so that every write counted is one of ours.
-	waitStill(t)
-	before := runWrites(t)
-	const n = 10
-	runs := make([]*krtv1.Run, n)
-	for i := range runs {
-		runs[i] = newRun(t, ns, krtv1.RunSpec{Runtime: "writes", Script: "sleep 0.1"})
-	}
-	for _, run := range runs {
-		if done := waitDone(t, run); done.Status.Phase != krtv1.RunSucceeded {
-			t.Fatalf("run %s: %s (%s)", run.Name, done.Status.Phase, done.Status.Message)
-		}
-	}
-	after := runWrites(t)
-	got := map[string]float64{}
-	for k, v := range after {
-		if d := v - before[k]; d != 0 {
-			got[k] = d
-		}
-	}
-	want := map[string]float64{"create": n, "update status": 3 * n}
-	t.Logf("writes to Runs for %d Runs: %v", n, got)
-	if len(got) != len(want) || got["create"] != want["create"] || got["update status"] != want["update status"] {
-		t.Fatalf("writes to Runs for %d Runs = %v, want %v: four a Run", n, got, want)
+// TestRunWrites counts, with the API server's own request counters, the
+// writes to Runs while Runs go through a pod of capacity 2. A Run that
+// ends within runtimed's --claim-after (2s in this package) costs three: a create, the
+// assignment and the result. One that outlasts it is claimed too, so
+// that kubectl shows it Running: four. Runs that wait for a slot cost
+// nothing more.
+func TestRunWrites(t *testing.T) {
+	for _, tc := range []struct {
+		name, script string
+		n, perRun    int
+	}{
+		{"short", "sleep 0.1", 10, 3},
+		{"outlasts the claim bound", "sleep 3", 4, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ns := setupRuntime(t, "writes", 1, 2)
+			// The counters are the whole server's: wait until no other Run
+			// is moving, so that every write counted is one of ours.
+			waitStill(t)
+			before := runWrites(t)
+			runs := make([]*krtv1.Run, tc.n)
+			for i := range runs {
+				runs[i] = newRun(t, ns, krtv1.RunSpec{Runtime: "writes", Script: tc.script})
+			}
+			for _, run := range runs {
+				done := waitDone(t, run)
+				if done.Status.Phase != krtv1.RunSucceeded {
+					t.Fatalf("run %s: %s (%s)", run.Name, done.Status.Phase, done.Status.Message)
+				}
+				if done.Status.StartTime == nil || done.Status.CompletionTime == nil {
+					t.Fatalf("run %s ended without its startTime and completionTime: %+v", run.Name, done.Status)
+				}
+			}
+			got := map[string]float64{}
+			for k, v := range runWrites(t) {
+				if d := v - before[k]; d != 0 {
+					got[k] = d
+				}
+			}
+			n := float64(tc.n)
+			want := map[string]float64{"create": n, "update status": float64(tc.perRun-1) * n}
+			t.Logf("writes to Runs for %d Runs: %v", tc.n, got)
+			if len(got) != len(want) || got["create"] != want["create"] || got["update status"] != want["update status"] {
+				t.Fatalf("writes to Runs for %d Runs = %v, want %v: %d a Run", tc.n, got, want, tc.perRun)
+			}
+		})
 	}
 }
 
