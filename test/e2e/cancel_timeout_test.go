@@ -118,4 +118,23 @@ func TestRunSpecIsImmutableButCancelAndTTL(t *testing.T) {
 			}
 		})
 	}
+	// The rule is the admission policy krt-run-spec, on the main resource
+	// only: a status write is the other way in, and there the API server
+	// keeps the stored spec.
+	t.Run("through the status subresource", func(t *testing.T) {
+		fresh := &krtv1.Run{}
+		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(run), fresh); err != nil {
+			t.Fatal(err)
+		}
+		fresh.Spec.Script = "echo changed"
+		if err := env.Client.Status().Update(context.Background(), fresh); err != nil {
+			t.Fatalf("status update: %v", err)
+		}
+		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(run), fresh); err != nil {
+			t.Fatal(err)
+		}
+		if fresh.Spec.Script != "true" {
+			t.Fatalf("a status write changed the script to %q", fresh.Spec.Script)
+		}
+	})
 }
