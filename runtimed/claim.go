@@ -78,9 +78,11 @@ func (a *Agent) lateClaim(ctx context.Context, ex *execution) {
 	switch {
 	case errors.Is(err, errFenced):
 		go ex.fenced(a, "the Run moved on before its claim")
-	case err != nil:
+	case err != nil && ctx.Err() == nil:
 		ex.log.Error(err, "claiming a Run that outlasted --claim-after; trying again")
 		ex.claim.timer.Reset(a.opts.ClaimAfter)
+	case err != nil:
+		// The execution ended or was fenced: nothing to claim.
 	default:
 		ex.claim.run, ex.claim.pending = claimed, false
 	}
@@ -113,10 +115,9 @@ func (ex *execution) settle() *krtv1.Run {
 	return ex.claim.run
 }
 
-// idSet is a set of execution ids: those the Runtime Server holds for a
-// Run that no goroutine here streams, after a restart or a result that
-// could not be written. The next sync attaches to them rather than start
-// them again.
+// idSet is a set of execution ids: those the Runtime Server held at
+// runtimed's start for Runs still this pod's. Their sync attaches to them
+// rather than start them again.
 type idSet struct {
 	mu  sync.Mutex
 	ids map[string]struct{}

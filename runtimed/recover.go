@@ -28,10 +28,11 @@ func (a *Agent) waitForRuntime(ctx context.Context) error {
 
 // recover runs once at start, before any Run is synced. Executions the
 // Runtime Server still has for Runs that are ours at the same attempt,
-// Running or (not yet claimed) Scheduled, are left for sync to adopt; every other execution belongs to an attempt that
-// moved on while runtimed was down, so it is cancelled and forgotten. A
-// Running Run whose execution is gone is retried by sync, when its adopt
-// finds nothing to attach to.
+// Running or (not yet claimed) Scheduled, are left for sync to adopt;
+// every other execution belongs to an attempt that moved on while runtimed
+// was down, so it is cancelled and forgotten. A Running Run whose
+// execution is gone is retried by sync, when its adopt finds nothing to
+// attach to.
 func (a *Agent) recover(ctx context.Context) error {
 	resp, err := a.runtime.List(ctx, &runtimev1.ListRequest{})
 	if err != nil {

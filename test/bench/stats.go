@@ -99,7 +99,7 @@ func (b *bench) printRuns(w io.Writer) {
 	r := b.results
 	fmt.Fprintf(w, "API writes/s\t%v\t-\t-\t-\n", r["api_writes_per_second"])
 	fmt.Fprintf(w, "ceiling Runs/s (writes/s ÷ %d)\t%v\t-\t-\t-\n", runWrites, r["ceiling_runs_per_second"])
-	fmt.Fprintf(w, "API writes per Run (server's count)\t%v\t-\t-\t4\n", r["api_writes_per_run"])
+	fmt.Fprintf(w, "API writes per Run (server's count)\t%v\t-\t-\t%d\n", r["api_writes_per_run"], runWrites)
 	fmt.Fprintf(w, "sustained no-op Runs/s\t%v\tceiling %v\t%v\t≥ 0.8\n", r["runs_per_second"], r["ceiling_runs_per_second"], r["runs_per_second_vs_ceiling"])
 	if lat, ok := r["latency_ms"].(map[string]float64); ok {
 		fmt.Fprintf(w, "create→Succeeded p50 ms @%v/s\t%v\treference 580 ms\t%v\t≤ 25 ms\n", r["latency_rate_per_second"], lat["p50"], r["latency_p50_vs_reference"])

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -39,32 +40,54 @@ func TestKilledRuntimedRunRetriesOnAnotherPod(t *testing.T) {
 	}
 }
 
+// TestRestartedRuntimedAdoptsItsRuns restarts runtimed while a Run runs,
+// claimed (Running) and before its claim (Scheduled, within --claim-after,
+// 2s here). Either way the new runtimed must attach to the execution the
+// Runtime Server still has, not start the script again, and write its
+// result as the same attempt.
 func TestRestartedRuntimedAdoptsItsRuns(t *testing.T) {
 	ns := setupRuntime(t, "adopt", 1, 2)
-	gate := t.TempDir() + "/go-on"
-	run := newRun(t, ns, krtv1.RunSpec{Runtime: "adopt",
-		Script: "echo before the restart\nwhile [ ! -e \"$GATE\" ]; do sleep 0.05; done\necho after the restart",
-		Env:    []krtv1.EnvVar{{Name: "GATE", Value: gate}}})
-	running := waitPhase(t, run, krtv1.RunRunning)
-	eventually(t, time.Minute, "the script to start", func() bool {
-		stdout, _, _ := krt(t, "logs", "-n", ns, run.Name)
-		return strings.Contains(stdout, "before the restart")
-	})
-	if err := pool.RestartRuntimed(ns, running.Status.AssignedPod); err != nil {
-		t.Fatal(err)
+	for _, claimed := range []bool{true, false} {
+		t.Run(map[bool]string{true: "claimed", false: "before the claim"}[claimed], func(t *testing.T) {
+			dir := t.TempDir()
+			gate, ledger := dir+"/go-on", dir+"/started"
+			run := newRun(t, ns, krtv1.RunSpec{Runtime: "adopt",
+				Script: "echo started >> \"$LEDGER\"\necho before the restart\nwhile [ ! -e \"$GATE\" ]; do sleep 0.05; done\necho after the restart",
+				Env:    []krtv1.EnvVar{{Name: "GATE", Value: gate}, {Name: "LEDGER", Value: ledger}}})
+			if claimed {
+				waitPhase(t, run, krtv1.RunRunning)
+			}
+			eventually(t, time.Minute, "the script to start", func() bool { return ledgerLines(ledger) == 1 })
+			running := waitRun(t, run, time.Minute, "be assigned", func(r *krtv1.Run) bool { return r.Status.AssignedPod != "" })
+			if !claimed && running.Status.Phase != krtv1.RunScheduled {
+				t.Fatalf("the Run is %s at the restart: it must still run unclaimed for this case (--claim-after 2s)", running.Status.Phase)
+			}
+			if err := pool.RestartRuntimed(ns, running.Status.AssignedPod); err != nil {
+				t.Fatal(err)
+			}
+			if err := exec.Command("touch", gate).Run(); err != nil {
+				t.Fatal(err)
+			}
+			done := waitDone(t, run)
+			if done.Status.Phase != krtv1.RunSucceeded || done.Status.Attempt != 1 || done.Status.AssignedPod != running.Status.AssignedPod {
+				t.Fatalf("phase/attempt/pod = %s/%d/%s (%s), want Succeeded as attempt 1 on the same pod",
+					done.Status.Phase, done.Status.Attempt, done.Status.AssignedPod, done.Status.Message)
+			}
+			if n := ledgerLines(ledger); n != 1 {
+				t.Fatalf("the script started %d times, want once: the restarted runtimed must attach, not run it again", n)
+			}
+			stdout, _, _ := krt(t, "logs", "-n", ns, run.Name)
+			if !strings.Contains(stdout, "before the restart") || !strings.Contains(stdout, "after the restart") {
+				t.Fatalf("krt logs after the restart = %q, want both lines", stdout)
+			}
+		})
 	}
-	if err := exec.Command("touch", gate).Run(); err != nil {
-		t.Fatal(err)
-	}
-	done := waitDone(t, run)
-	if done.Status.Phase != krtv1.RunSucceeded || done.Status.Attempt != 1 || done.Status.AssignedPod != running.Status.AssignedPod {
-		t.Fatalf("phase/attempt/pod = %s/%d/%s (%s), want Succeeded as attempt 1 on the same pod",
-			done.Status.Phase, done.Status.Attempt, done.Status.AssignedPod, done.Status.Message)
-	}
-	stdout, _, _ := krt(t, "logs", "-n", ns, run.Name)
-	if !strings.Contains(stdout, "before the restart") || !strings.Contains(stdout, "after the restart") {
-		t.Fatalf("krt logs after the restart = %q, want both lines", stdout)
-	}
+}
+
+// ledgerLines counts the lines of a file that a script appends to.
+func ledgerLines(path string) int {
+	data, _ := os.ReadFile(path)
+	return strings.Count(string(data), "\n")
 }
 
 func TestFailedAttemptsRetryInACleanWorkingDirectory(t *testing.T) {
