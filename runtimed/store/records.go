@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -86,6 +87,33 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(Object) error) 
 	if err := validPrefix(prefix); err != nil {
 		return err
 	}
+	after, delay := "", 10*time.Millisecond
+	for restarts := 0; ; restarts++ {
+		err := s.listAfter(ctx, prefix, &after, fn)
+		// fileblob stats each file it walks, so a key deleted under the walk
+		// (by another Maintainer, or a temporary renamed into place) fails
+		// the whole page with NotFound. The keys come in order: start again,
+		// after a pause that lets a burst of deletes pass, from the last
+		// key passed to fn.
+		if err == nil || !errors.Is(err, ErrNotFound) || restarts == maxListRestarts {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, time.Second)
+	}
+}
+
+// maxListRestarts bounds List's restarts: about ten seconds of pauses. A
+// missing bucket is not ErrNotFound (see storeWide), so it is not retried.
+const maxListRestarts = 15
+
+// listAfter is one pass of List over the keys after *after, which it
+// advances as it passes keys to fn.
+func (s *Store) listAfter(ctx context.Context, prefix string, after *string, fn func(Object) error) error {
 	it := s.bucket.List(&blob.ListOptions{Prefix: prefix})
 	for {
 		o, err := it.Next(ctx)
@@ -95,12 +123,13 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(Object) error) 
 		if err != nil {
 			return s.wrap(prefix, err)
 		}
-		if o.IsDir || isTemp(o.Key) {
+		if o.IsDir || isTemp(o.Key) || o.Key <= *after {
 			continue
 		}
 		if err := fn(Object{Key: o.Key, ModTime: o.ModTime, Size: o.Size}); err != nil {
 			return err
 		}
+		*after = o.Key
 	}
 }
 
