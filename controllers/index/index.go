@@ -15,6 +15,9 @@ const (
 	// ActivePod maps a Run that holds a slot (Scheduled or Running) to the
 	// name of its pod.
 	ActivePod = "krt.run.activePod"
+	// ActiveRuntime maps a Run that holds a slot to its Runtime's name, so
+	// that a whole pool's slots are one lookup (see controllers/pool).
+	ActiveRuntime = "krt.run.activeRuntime"
 	// PendingRuntime maps a Pending Run to its Runtime's name.
 	PendingRuntime = "krt.run.pendingRuntime"
 )
@@ -26,6 +29,14 @@ func Register(ctx context.Context, idx client.FieldIndexer) error {
 		r := o.(*krtv1.Run)
 		if r.Status.Phase.HoldsCapacity() && r.Status.AssignedPod != "" {
 			return []string{r.Status.AssignedPod}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &krtv1.Run{}, ActiveRuntime, func(o client.Object) []string {
+		if r := o.(*krtv1.Run); r.Status.Phase.HoldsCapacity() && r.Status.AssignedPod != "" {
+			return []string{r.Spec.Runtime}
 		}
 		return nil
 	}); err != nil {

@@ -6,13 +6,13 @@ import (
 	"sync"
 	"time"
 
-	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
 	"krt.dev/krt/controllers/index"
+	"krt.dev/krt/controllers/pool"
 	"krt.dev/krt/runtimed/heartbeat"
 )
 
@@ -214,29 +214,20 @@ func (r *Reconciler) markPod(ctx context.Context, pod *corev1.Pod, drainingSince
 // the Runs that hold or wait for a slot on pods that take new Runs.
 func (r *Reconciler) observe(ctx context.Context, rt *krtv1.Runtime, now time.Time) ([]*poolPod, demand, error) {
 	var d demand
-	list := &corev1.PodList{}
-	if err := r.cache.List(ctx, list, client.InNamespace(rt.Namespace), client.MatchingLabels{krtv1.LabelRuntime: rt.Name}); err != nil {
+	members, err := pool.Read(ctx, r.cache, rt.Namespace, rt.Name)
+	if err != nil {
 		return nil, d, err
 	}
 	var pods []*poolPod
-	for i := range list.Items {
-		p := &poolPod{pod: &list.Items[i]}
-		if p.pod.DeletionTimestamp != nil {
+	for _, m := range members {
+		if m.Pod.DeletionTimestamp != nil {
 			continue
 		}
-		lease := &coordinationv1.Lease{}
-		if err := r.cache.Get(ctx, client.ObjectKeyFromObject(p.pod), lease); err == nil {
-			p.live = heartbeat.PodReady(p.pod) && heartbeat.Fresh(lease, p.pod.UID, now)
-			p.spent = heartbeat.Spent(lease)
-		}
-		runs := &krtv1.RunList{}
-		if err := r.cache.List(ctx, runs, client.InNamespace(rt.Namespace), client.MatchingFields{index.ActivePod: p.pod.Name}, client.UnsafeDisableDeepCopy); err != nil {
-			return nil, d, err
-		}
-		for j := range runs.Items {
-			if runs.Items[j].Status.AssignedPodUID == p.pod.UID {
-				p.runs++
-			}
+		// A copy: markPod writes its annotations into the pod it is given.
+		p := &poolPod{pod: m.Pod.DeepCopy(), runs: m.Runs}
+		if m.Lease != nil {
+			p.live = heartbeat.PodReady(m.Pod) && heartbeat.Fresh(m.Lease, m.Pod.UID, now)
+			p.spent = heartbeat.Spent(m.Lease)
 		}
 		if at := p.pod.Annotations[krtv1.AnnotationDraining]; at != "" {
 			// An unreadable mark is still a mark: it drains from now.

@@ -6,36 +6,29 @@ import (
 	"time"
 
 	"github.com/fluxcd/pkg/runtime/conditions"
-	coordinationv1 "k8s.io/api/coordination/v1"
-	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
 	"krt.dev/krt/controllers/index"
+	"krt.dev/krt/controllers/pool"
 	"krt.dev/krt/runtimed/heartbeat"
 )
 
 // summarize counts the pool from the cache: pods that are Ready and
 // heartbeating, their slots, the Runs holding slots, the Runs waiting.
 func (r *Reconciler) summarize(ctx context.Context, rt *krtv1.Runtime, plan *scalePlan) error {
-	pods := &corev1.PodList{}
-	if err := r.cache.List(ctx, pods, client.InNamespace(rt.Namespace), client.MatchingLabels{krtv1.LabelRuntime: rt.Name}, client.UnsafeDisableDeepCopy); err != nil {
+	members, err := pool.Read(ctx, r.cache, rt.Namespace, rt.Name)
+	if err != nil {
 		return err
 	}
 	now := time.Now()
 	var ready, inUse int32
-	for i := range pods.Items {
-		p := &pods.Items[i]
-		lease := &coordinationv1.Lease{}
-		if err := r.cache.Get(ctx, client.ObjectKeyFromObject(p), lease); err != nil || !heartbeat.PodReady(p) || !heartbeat.Fresh(lease, p.UID, now) {
+	for _, m := range members {
+		if m.Lease == nil || !heartbeat.PodReady(m.Pod) || !heartbeat.Fresh(m.Lease, m.Pod.UID, now) {
 			continue
 		}
 		ready++
-		runs := &krtv1.RunList{}
-		if err := r.cache.List(ctx, runs, client.InNamespace(rt.Namespace), client.MatchingFields{index.ActivePod: p.Name}, client.UnsafeDisableDeepCopy); err != nil {
-			return err
-		}
-		inUse += int32(len(runs.Items))
+		inUse += int32(m.Runs)
 	}
 	pending := &krtv1.RunList{}
 	if err := r.cache.List(ctx, pending, client.InNamespace(rt.Namespace), client.MatchingFields{index.PendingRuntime: rt.Name}, client.UnsafeDisableDeepCopy); err != nil {

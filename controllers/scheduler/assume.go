@@ -24,24 +24,16 @@ type assumeCache struct {
 	mu    sync.Mutex
 	ttl   time.Duration
 	byRun map[types.UID]reservation
-	byPod map[string]map[types.UID]struct{} // "namespace/pod"
 }
 
 func newAssumeCache(ttl time.Duration) *assumeCache {
-	return &assumeCache{ttl: ttl, byRun: map[types.UID]reservation{}, byPod: map[string]map[types.UID]struct{}{}}
+	return &assumeCache{ttl: ttl, byRun: map[types.UID]reservation{}}
 }
-
-func podKey(namespace, pod string) string { return namespace + "/" + pod }
 
 func (c *assumeCache) assume(uid types.UID, r reservation) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.byRun[uid] = r
-	k := podKey(r.name.Namespace, r.pod)
-	if c.byPod[k] == nil {
-		c.byPod[k] = map[types.UID]struct{}{}
-	}
-	c.byPod[k][uid] = struct{}{}
 }
 
 // forget drops a reservation and returns it, if there was one.
@@ -57,11 +49,6 @@ func (c *assumeCache) forgetLocked(uid types.UID) (reservation, bool) {
 		return r, false
 	}
 	delete(c.byRun, uid)
-	k := podKey(r.name.Namespace, r.pod)
-	delete(c.byPod[k], uid)
-	if len(c.byPod[k]) == 0 {
-		delete(c.byPod, k)
-	}
 	return r, true
 }
 
@@ -76,13 +63,16 @@ func (c *assumeCache) has(uid types.UID) bool {
 	return ok
 }
 
-// onPod returns the reservations on a pod, dropping expired ones.
-func (c *assumeCache) onPod(namespace, pod string, now time.Time) []reservation {
+// inRuntime returns the reservations on a runtime's pods, dropping
+// expired ones. There are few: each lasts until the cache confirms it.
+func (c *assumeCache) inRuntime(namespace, runtime string, now time.Time) []reservation {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var out []reservation
-	for uid := range c.byPod[podKey(namespace, pod)] {
-		r := c.byRun[uid]
+	for uid, r := range c.byRun {
+		if r.name.Namespace != namespace || r.runtime != runtime {
+			continue
+		}
 		if now.Sub(r.at) > c.ttl {
 			c.forgetLocked(uid)
 			continue

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
@@ -21,7 +20,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
-	"krt.dev/krt/controllers/index"
+	"krt.dev/krt/controllers/pool"
 	"krt.dev/krt/runtimed/heartbeat"
 )
 
@@ -226,58 +225,42 @@ func (s *Scheduler) score(run *krtv1.Run, c *Candidate) int64 {
 	return total
 }
 
-// candidates snapshots a runtime's pods with their heartbeat and usage.
-// Lists here skip the deep copy: this is the hot path, and nothing read
-// from the cache is modified.
+// candidates snapshots a runtime's pods with their heartbeat and usage,
+// in a fixed number of cache reads (controllers/pool). Nothing read here
+// is modified: the pods and Leases are the cache's own.
 func (s *Scheduler) candidates(ctx context.Context, namespace, runtime string, now time.Time) ([]*Candidate, error) {
-	pods := &corev1.PodList{}
-	if err := s.cache.List(ctx, pods, client.InNamespace(namespace), client.MatchingLabels{krtv1.LabelRuntime: runtime}, client.UnsafeDisableDeepCopy); err != nil {
+	// Reservations are read before the pool: the cache may move on between
+	// the two reads, and in this order a Run caught in between is counted
+	// twice, which is safe, never zero times.
+	unconfirmed := s.unconfirmed(ctx, namespace, runtime, now)
+	members, err := pool.Read(ctx, s.cache, namespace, runtime)
+	if err != nil {
 		return nil, err
 	}
-	out := make([]*Candidate, 0, len(pods.Items))
-	for i := range pods.Items {
-		p := &pods.Items[i]
-		c := &Candidate{Pod: p, Capacity: PodCapacity(p), Spent: s.used.has(p.UID, now)}
-		lease := &coordinationv1.Lease{}
-		if err := s.cache.Get(ctx, client.ObjectKeyFromObject(p), lease); err == nil {
-			c.Lease = lease
-			c.Spent = c.Spent || heartbeat.Spent(lease)
-		}
-		inUse, err := s.usage(ctx, p, now)
-		if err != nil {
-			return nil, err
-		}
-		c.InUse = inUse
+	out := make([]*Candidate, 0, len(members))
+	for _, m := range members {
+		c := &Candidate{Pod: m.Pod, Lease: m.Lease, Capacity: PodCapacity(m.Pod), Spent: s.used.has(m.Pod.UID, now)}
+		c.Spent = c.Spent || m.Lease != nil && heartbeat.Spent(m.Lease)
+		c.InUse = m.Runs + unconfirmed[m.Pod.Name]
 		out = append(out, c)
 	}
 	return out, nil
 }
 
-// usage counts the Runs holding a slot on the pod according to the cache,
-// plus reservations the cache does not reflect yet. Reservations are read
-// first: the cache may move on between the two reads, and in this order a
-// Run caught in between is counted twice, which is safe, never zero times.
-func (s *Scheduler) usage(ctx context.Context, p *corev1.Pod, now time.Time) (int, error) {
-	n := 0
-	for _, r := range s.assumed.onPod(p.Namespace, p.Name, now) {
+// unconfirmed counts, by pod name, the reservations on a runtime's pods
+// that the cache does not reflect yet.
+func (s *Scheduler) unconfirmed(ctx context.Context, namespace, runtime string, now time.Time) map[string]int {
+	n := map[string]int{}
+	for _, r := range s.assumed.inRuntime(namespace, runtime, now) {
 		cached := &krtv1.Run{}
 		err := s.cache.Get(ctx, r.name, cached)
 		confirmed := err == nil && cached.Status.AssignedPod == r.pod && cached.Status.Attempt == r.attempt &&
 			cached.Status.Phase.HoldsCapacity()
 		if !confirmed && !(err == nil && cached.Status.Phase.Terminal()) {
-			n++
+			n[r.pod]++
 		}
 	}
-	runs := &krtv1.RunList{}
-	if err := s.cache.List(ctx, runs, client.InNamespace(p.Namespace), client.MatchingFields{index.ActivePod: p.Name}, client.UnsafeDisableDeepCopy); err != nil {
-		return 0, err
-	}
-	for i := range runs.Items {
-		if runs.Items[i].Status.AssignedPodUID == p.UID {
-			n++
-		}
-	}
-	return n, nil
+	return n
 }
 
 // unschedulable records why a Run waits, once: repeating the same reason

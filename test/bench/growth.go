@@ -31,8 +31,10 @@ const (
 	// simLease is runtimed's default lease, as a cluster has it: the
 	// heartbeats' cost grows with pods, and this is their real rate.
 	simLease = 15 * time.Second
-	// growthIdle is how long a pool's idle cost is sampled.
-	growthIdle = 3 * time.Second
+	// growthIdle is how long a pool's idle cost is sampled: two whole
+	// heartbeat periods (runtimed renews every third of its lease), so
+	// that each pod's renewals are counted as often as they happen.
+	growthIdle = 2 * simLease / 3
 )
 
 var growthPods = []int{2, 20, 200}
@@ -48,6 +50,10 @@ type growthPoint struct {
 	// IdleMsPerSecond is every process's CPU per second with the pool
 	// idle: heartbeats and watches, which Runs do not cause.
 	IdleMsPerSecond float64 `json:"idle_cpu_ms_per_second,omitempty"`
+	// LessIdle is Total less the idle pool's share of each Run's window:
+	// what Runs cause. A pod's heartbeats cost the same per second whether
+	// it runs anything or not, so they grow with pods but not with Runs.
+	LessIdle float64 `json:"cpu_ms_per_run_less_idle,omitempty"`
 }
 
 // growthFigures measures the pods curve and then the backlog curve, with
@@ -164,6 +170,9 @@ func (b *bench) growthPoint(ctx context.Context, n, backlog int) (growthPoint, e
 	pt.RunsPerSecond, pt.CPU = round(median(rates)), medianByKey(cpus)
 	pt.Total = round2(sumProcesses(pt.CPU))
 	pt.IdleMsPerSecond = round2(pt.IdleMsPerSecond)
+	if pt.IdleMsPerSecond > 0 && pt.RunsPerSecond > 0 {
+		pt.LessIdle = round2(pt.Total - pt.IdleMsPerSecond/pt.RunsPerSecond)
+	}
 	return pt, nil
 }
 

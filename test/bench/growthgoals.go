@@ -27,6 +27,9 @@ type slope struct {
 	Near                 float64 `json:"cpu_ms_near"`
 	Far                  float64 `json:"cpu_ms_far"`
 	Ratio                float64 `json:"far_vs_near"`
+	// LessIdleRatio is Ratio with each point's idle pool cost taken out
+	// (growthPoint.LessIdle): the pods curve's goal figure.
+	LessIdleRatio float64 `json:"far_vs_near_less_idle,omitempty"`
 }
 
 func slopeOf(near, far map[string]float64, nearRate, farRate, units float64, unit string) slope {
@@ -48,7 +51,11 @@ func (b *bench) growthSlopes() map[string]slope {
 	out := map[string]slope{}
 	if pods, ok := b.results["growth_pods"].([]growthPoint); ok && len(pods) > 1 {
 		a, z := pods[0], pods[len(pods)-1]
-		out["pods"] = slopeOf(a.CPU, z.CPU, a.RunsPerSecond, z.RunsPerSecond, float64(z.Pods-a.Pods), "added pod")
+		s := slopeOf(a.CPU, z.CPU, a.RunsPerSecond, z.RunsPerSecond, float64(z.Pods-a.Pods), "added pod")
+		if a.LessIdle > 0 && z.LessIdle > 0 {
+			s.LessIdleRatio = round2(z.LessIdle / a.LessIdle)
+		}
+		out["pods"] = s
 	}
 	if bl, ok := b.results["growth_backlog"].([]growthPoint); ok && len(bl) > 1 {
 		a, z := bl[0], bl[len(bl)-1]
@@ -80,10 +87,17 @@ func (b *bench) growthGoals() []goal {
 		if !ok {
 			continue
 		}
-		pass := s.Ratio <= goalGrowthRatio
-		out = append(out, goal{Name: c.name, Value: s.CPUPerUnit,
-			Baseline: fmt.Sprintf("%s %.2f, %s %.2f ms (%.2f×)", c.near, s.Near, c.far, s.Far, s.Ratio),
-			Target:   fmt.Sprintf("flat (≤ %.1f× over the curve)", goalGrowthRatio), OK: &pass})
+		baseline := fmt.Sprintf("%s %.2f, %s %.2f ms (%.2f×)", c.near, s.Near, c.far, s.Far, s.Ratio)
+		ratio := s.Ratio
+		if s.LessIdleRatio > 0 {
+			// The pods curve is judged on what Runs cause; the raw ratio,
+			// heartbeats included, is printed beside it.
+			ratio = s.LessIdleRatio
+			baseline += fmt.Sprintf("; less idle heartbeats %.2f×", ratio)
+		}
+		pass := ratio <= goalGrowthRatio
+		out = append(out, goal{Name: c.name, Value: s.CPUPerUnit, Baseline: baseline,
+			Target: fmt.Sprintf("flat (≤ %.1f× over the curve)", goalGrowthRatio), OK: &pass})
 	}
 	return out
 }
@@ -96,14 +110,14 @@ func (b *bench) printGrowth() {
 		return
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "\nGROWTH (simulated pods)\tRUNS/S\tAPISERVER\tETCD\tKRT-CONTROLLER\tBENCH+SIM PODS\tTOTAL ms/Run\tIDLE ms/s")
+	fmt.Fprintln(w, "\nGROWTH (simulated pods)\tRUNS/S\tAPISERVER\tETCD\tKRT-CONTROLLER\tBENCH+SIM PODS\tTOTAL ms/Run\tIDLE ms/s\tLESS IDLE ms/Run")
 	row := func(label string, p growthPoint) {
-		idle := "-" // not taken with a backlog: the last point's Runs are still being deleted
+		idle, less := "-", "-" // not taken with a backlog: the last point's Runs are still being deleted
 		if p.IdleMsPerSecond > 0 {
-			idle = fmt.Sprintf("%.1f", p.IdleMsPerSecond)
+			idle, less = fmt.Sprintf("%.1f", p.IdleMsPerSecond), fmt.Sprintf("%.2f", p.LessIdle)
 		}
-		fmt.Fprintf(w, "%s\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%s\n", label, p.RunsPerSecond, p.CPU["kube-apiserver"],
-			p.CPU["etcd"], p.CPU["krt-controller"], p.CPU["bench"], p.Total, idle)
+		fmt.Fprintf(w, "%s\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%s\t%s\n", label, p.RunsPerSecond, p.CPU["kube-apiserver"],
+			p.CPU["etcd"], p.CPU["krt-controller"], p.CPU["bench"], p.Total, idle, less)
 	}
 	for _, p := range pods {
 		row(fmt.Sprintf("%d pods × %d slots", p.Pods, p.Capacity), p)
