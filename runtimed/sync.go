@@ -6,6 +6,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
 )
@@ -110,7 +111,7 @@ func (a *Agent) writeStatus(ctx context.Context, run *krtv1.Run, check func(*krt
 	r := run.DeepCopy()
 	for try := 0; ; try++ {
 		mutate(r)
-		err := a.client.Status().Update(ctx, r)
+		err := a.client.Status().Update(ctx, r, client.FieldOwner(krtv1.RunStatusFieldManager))
 		if err == nil {
 			return r, nil
 		}

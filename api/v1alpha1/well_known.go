@@ -48,6 +48,13 @@ const (
 	AnnotationPodDeletionCost = "controller.kubernetes.io/pod-deletion-cost"
 	// FieldAssignedPod is the selectable field runtimed watches with.
 	FieldAssignedPod = "status.assignedPod"
+	// RunStatusFieldManager is the field manager of every status write
+	// krt makes to a Run: the scheduler's, the reaper's and runtimed's.
+	// One name keeps a Run's managed fields at two entries (its creator's
+	// and this one), where a manager per writer made three, and the API
+	// server decodes, checks and re-encodes them on every write and
+	// watch event. Who wrote is in the audit log, not here.
+	RunStatusFieldManager = "krt-run-status"
 )
 
 // LogsPort is the port of runtimed's log server on a runtime pod, from its

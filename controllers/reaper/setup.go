@@ -37,7 +37,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		opts.ClaimTimeout = time.Minute
 	}
 	r := &Reaper{
-		opts: opts, cache: mgr.GetCache(), writer: mgr.GetClient(),
+		opts: opts, cache: mgr.GetCache(), writer: client.WithFieldOwner(mgr.GetClient(), krtv1.RunStatusFieldManager),
 		recorder: mgr.GetEventRecorderFor("krt-reaper"), now: time.Now,
 	}
 	runtimePods := builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {

@@ -57,7 +57,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 	}
 	ref := &queueRef{}
 	s := &Scheduler{
-		opts: opts, cache: mgr.GetCache(), api: mgr.GetAPIReader(), writer: mgr.GetClient(),
+		opts: opts, cache: mgr.GetCache(), api: mgr.GetAPIReader(), writer: client.WithFieldOwner(mgr.GetClient(), krtv1.RunStatusFieldManager),
 		queue: ref, assumed: newAssumeCache(opts.AssumeTTL), used: newUsedPods(), pending: newPendingSet(),
 	}
 	return ctrl.NewControllerManagedBy(mgr).

@@ -47,6 +47,7 @@ func TestRunWrites(t *testing.T) {
 				if done.Status.StartTime == nil || done.Status.CompletionTime == nil {
 					t.Fatalf("run %s ended without its startTime and completionTime: %+v", run.Name, done.Status)
 				}
+				checkManagers(t, done)
 			}
 			got := map[string]float64{}
 			for k, v := range runWrites(t) {
@@ -61,6 +62,21 @@ func TestRunWrites(t *testing.T) {
 				t.Fatalf("writes to Runs for %d Runs = %v, want %v: %d a Run", tc.n, got, want, tc.perRun)
 			}
 		})
+	}
+}
+
+// checkManagers: the scheduler's and runtimed's status writes share one
+// field manager, so a Run's managed fields, which the API server decodes
+// and re-encodes on every write, hold two entries: its creator's and
+// krt's.
+func checkManagers(t *testing.T, run *krtv1.Run) {
+	t.Helper()
+	var got []string
+	for _, m := range run.ManagedFields {
+		got = append(got, m.Manager+" "+m.Subresource)
+	}
+	if len(got) != 2 || got[1] != krtv1.RunStatusFieldManager+" status" {
+		t.Fatalf("run %s's field managers are %q, want its creator's and %q on status", run.Name, got, krtv1.RunStatusFieldManager)
 	}
 }
 
