@@ -24,8 +24,10 @@ type Member struct {
 	Pod *corev1.Pod
 	// Lease is the pod's heartbeat, nil before its runtimed first writes it.
 	Lease *coordinationv1.Lease
-	// Runs is how many Runs the cache shows holding a slot on this pod:
-	// Scheduled or Running, assigned to this pod's UID, not a namesake's.
+	// Runs is how many Runs of this Runtime the cache shows holding a slot
+	// on this pod: Scheduled or Running, assigned to this pod's UID, not a
+	// namesake's. It relies on a Run's spec.runtime never changing, which
+	// the krt-run-spec admission policy enforces (docs/security.md).
 	Runs int
 }
 

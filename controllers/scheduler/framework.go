@@ -13,7 +13,8 @@ import (
 
 // Candidate is one runtime pod as the scheduler sees it for one Run: its
 // heartbeat, its static capacity and its usage right now (Run state in the
-// cache plus assumed reservations).
+// cache plus assumed reservations). Pod and Lease are the cache's own
+// objects: plugins read them and must never modify them.
 type Candidate struct {
 	Pod      *corev1.Pod
 	Lease    *coordinationv1.Lease

@@ -81,39 +81,62 @@ type Object struct {
 	Size    int64
 }
 
-// List calls fn for every object whose key starts with prefix, in key
-// order, until fn returns an error, which List returns.
+// List calls fn once for every object whose key starts with prefix, in
+// the backend's order (S3's is by key; a file store's is its directory
+// walk, where "a/x" comes before "a-2/y"), until fn returns an error,
+// which List returns.
 func (s *Store) List(ctx context.Context, prefix string, fn func(Object) error) error {
 	if err := validPrefix(prefix); err != nil {
 		return err
 	}
-	after, delay := "", 10*time.Millisecond
+	passed, delay := map[string]bool{}, 10*time.Millisecond
 	for restarts := 0; ; restarts++ {
-		err := s.listAfter(ctx, prefix, &after, fn)
+		before := len(passed)
+		err := s.listPass(ctx, prefix, passed, fn)
 		// fileblob stats each file it walks, so a key deleted under the walk
 		// (by another Maintainer, or a temporary renamed into place) fails
-		// the whole page with NotFound. The keys come in order: start again,
-		// after a pause that lets a burst of deletes pass, from the last
-		// key passed to fn.
-		if err == nil || !errors.Is(err, ErrNotFound) || restarts == maxListRestarts {
+		// the whole page with NotFound. Start again, after a pause that lets
+		// a burst of deletes pass, skipping the keys already passed to fn.
+		var ferr fnError
+		if err == nil || errors.As(err, &ferr) || !errors.Is(err, ErrNotFound) {
+			return unwrapFn(err)
+		}
+		if len(passed) > before {
+			restarts, delay = 0, 10*time.Millisecond // progress: a new burst
+		}
+		if restarts == maxListRestarts {
 			return err
 		}
 		select {
 		case <-ctx.Done():
-			return err
+			return ctx.Err()
 		case <-time.After(delay):
 		}
 		delay = min(2*delay, time.Second)
 	}
 }
 
-// maxListRestarts bounds List's restarts: about ten seconds of pauses. A
-// missing bucket is not ErrNotFound (see storeWide), so it is not retried.
+// maxListRestarts bounds List's restarts without progress: about ten
+// seconds of pauses. A missing bucket is not ErrNotFound (see storeWide),
+// so it is not retried.
 const maxListRestarts = 15
 
-// listAfter is one pass of List over the keys after *after, which it
-// advances as it passes keys to fn.
-func (s *Store) listAfter(ctx context.Context, prefix string, after *string, fn func(Object) error) error {
+// fnError carries List's caller's own error out of a pass, so that it is
+// returned as it is and never taken for the listing's NotFound.
+type fnError struct{ err error }
+
+func (e fnError) Error() string { return e.err.Error() }
+
+func unwrapFn(err error) error {
+	if ferr, ok := err.(fnError); ok {
+		return ferr.err
+	}
+	return err
+}
+
+// listPass is one pass of List, over the keys not yet in passed, which it
+// adds to as it passes keys to fn.
+func (s *Store) listPass(ctx context.Context, prefix string, passed map[string]bool, fn func(Object) error) error {
 	it := s.bucket.List(&blob.ListOptions{Prefix: prefix})
 	for {
 		o, err := it.Next(ctx)
@@ -123,13 +146,13 @@ func (s *Store) listAfter(ctx context.Context, prefix string, after *string, fn 
 		if err != nil {
 			return s.wrap(prefix, err)
 		}
-		if o.IsDir || isTemp(o.Key) || o.Key <= *after {
+		if o.IsDir || isTemp(o.Key) || passed[o.Key] {
 			continue
 		}
+		passed[o.Key] = true
 		if err := fn(Object{Key: o.Key, ModTime: o.ModTime, Size: o.Size}); err != nil {
-			return err
+			return fnError{err}
 		}
-		*after = o.Key
 	}
 }
 

@@ -121,6 +121,10 @@ func (b *bench) growthPoint(ctx context.Context, n, backlog int) (growthPoint, e
 	time.Sleep(time.Second) // the scheduler's cache sees the pods and Leases
 	if backlog == 0 {
 		// With a backlog, the last point's Runs are still being deleted.
+		// A heartbeat period first, so that the pool's start (its Leases'
+		// creation, the informers' first events) is not counted as idle:
+		// subtracted from the Runs' cost, it would flatter the curve.
+		time.Sleep(simLease / 3)
 		pt.IdleMsPerSecond = idleCPU(growthIdle)
 	}
 	tr, err := track(ctx, b.watcher, ns)
