@@ -86,6 +86,9 @@ func TestArgoCDHealthChecks(t *testing.T) {
 		}, "Healthy", "1 of 1 pods ready"},
 		{"runtime with a stalled pod", "Runtime", func(t *testing.T) string {
 			createRuntime(t, ns, "stalls", 1, 1)
+			// Ready first: the Runtime's status lags its pods', and a
+			// Ready=False seen before it ever was Ready is not the stall.
+			waitReady(t, ns, "stalls", "True")
 			pod := podsOf(ns, "stalls")[0].Name
 			if err := pool.PauseRuntimed(ns, pod); err != nil {
 				t.Fatal(err)
