@@ -92,14 +92,16 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(Object) error) 
 	passed, delay := map[string]bool{}, 10*time.Millisecond
 	for restarts := 0; ; restarts++ {
 		before := len(passed)
-		err := s.listPass(ctx, prefix, passed, fn)
+		fnErr, err := s.listPass(ctx, prefix, passed, fn)
 		// fileblob stats each file it walks, so a key deleted under the walk
 		// (by another Maintainer, or a temporary renamed into place) fails
 		// the whole page with NotFound. Start again, after a pause that lets
 		// a burst of deletes pass, skipping the keys already passed to fn.
-		var ferr fnError
-		if err == nil || errors.As(err, &ferr) || !errors.Is(err, ErrNotFound) {
-			return unwrapFn(err)
+		if fnErr != nil {
+			return fnErr
+		}
+		if err == nil || !errors.Is(err, ErrNotFound) {
+			return err
 		}
 		if len(passed) > before {
 			restarts, delay = 0, 10*time.Millisecond // progress: a new burst
@@ -121,37 +123,25 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(Object) error) 
 // so it is not retried.
 const maxListRestarts = 15
 
-// fnError carries List's caller's own error out of a pass, so that it is
-// returned as it is and never taken for the listing's NotFound.
-type fnError struct{ err error }
-
-func (e fnError) Error() string { return e.err.Error() }
-
-func unwrapFn(err error) error {
-	if ferr, ok := err.(fnError); ok {
-		return ferr.err
-	}
-	return err
-}
-
 // listPass is one pass of List, over the keys not yet in passed, which it
-// adds to as it passes keys to fn.
-func (s *Store) listPass(ctx context.Context, prefix string, passed map[string]bool, fn func(Object) error) error {
+// adds to as it passes keys to fn. fn's own error comes back apart from
+// the listing's, so that it is never taken for a vanished key.
+func (s *Store) listPass(ctx context.Context, prefix string, passed map[string]bool, fn func(Object) error) (fnErr, err error) {
 	it := s.bucket.List(&blob.ListOptions{Prefix: prefix})
 	for {
 		o, err := it.Next(ctx)
 		if err == io.EOF {
-			return nil
+			return nil, nil
 		}
 		if err != nil {
-			return s.wrap(prefix, err)
+			return nil, s.wrap(prefix, err)
 		}
 		if o.IsDir || isTemp(o.Key) || passed[o.Key] {
 			continue
 		}
 		passed[o.Key] = true
 		if err := fn(Object{Key: o.Key, ModTime: o.ModTime, Size: o.Size}); err != nil {
-			return fnError{err}
+			return err, nil
 		}
 	}
 }
