@@ -12,6 +12,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -93,13 +94,25 @@ func TestAutoscaleBurstFromZeroAndBack(t *testing.T) {
 	if peak < 2 || peak > 8 {
 		t.Errorf("the pool peaked at %d pods; 200 Runs of 4 slots a pod want maxReplicas, 8", peak)
 	}
-	if !sawDrainingBusy {
-		t.Errorf("no draining pod was seen holding a Run: the long Runs should have kept some while the pool shrank")
-	}
 
 	list := &krtv1.RunList{}
 	if err := env.Client.List(ctx, list, client.InNamespace(ns)); err != nil {
 		t.Fatal(err)
+	}
+	// The pool shrinks to the fewest pods the long Runs fit in while they
+	// run, so it must drain a busy pod exactly when they landed on more
+	// pods than that. Where they landed is the scheduler's choice under
+	// the machine's load: packed, there is no busy pod to drain.
+	longPods := map[types.UID]bool{}
+	for _, r := range list.Items {
+		if i, _ := strconv.Atoi(envOf(r.Spec.Env, "ID")); i >= n-long {
+			longPods[r.Status.AssignedPodUID] = true
+		}
+	}
+	fewest := (long + int(rt.PodCapacity()) - 1) / int(rt.PodCapacity())
+	t.Logf("the %d long Runs ran on %d pods; the pool could shrink to %d under them", long, len(longPods), fewest)
+	if len(longPods) > fewest && !sawDrainingBusy {
+		t.Errorf("the long Runs ran on %d pods, more than the %d they fit in, yet no draining pod was seen holding one: the pool did not shrink under them, or removed a busy pod", len(longPods), fewest)
 	}
 	for _, r := range list.Items {
 		if r.Status.Phase != krtv1.RunSucceeded || r.Status.Attempt != 1 {
@@ -330,4 +343,13 @@ func TestResourceQuotaBoundsAScaledPool(t *testing.T) {
 			t.Fatalf("the pool has %d pods; its namespace's quota allows 3", n)
 		}
 	}
+}
+
+func envOf(vars []krtv1.EnvVar, name string) string {
+	for _, e := range vars {
+		if e.Name == name {
+			return e.Value
+		}
+	}
+	return ""
 }
