@@ -105,17 +105,7 @@ func (b *bench) profile(ctx context.Context, dir string, window time.Duration) e
 	}
 	secs := fmt.Sprint(int(window.Seconds()))
 	var g errgroup.Group
-	g.Go(func() error {
-		cs, err := kubernetes.NewForConfig(b.env.Config)
-		if err != nil {
-			return err
-		}
-		raw, err := cs.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", secs).DoRaw(ctx)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dir, "kube-apiserver.prof"), raw, 0o644)
-	})
+	g.Go(func() error { return b.profileAPIServer(ctx, filepath.Join(dir, "kube-apiserver.prof"), window) })
 	targets := map[string]string{"krt-controller": controllerPprof}
 	if b.opts.pods == 1 {
 		targets["runtimed"] = runtimedPprof
@@ -135,4 +125,18 @@ func (b *bench) profile(ctx context.Context, dir string, window time.Duration) e
 		})
 	}
 	return g.Wait()
+}
+
+// profileAPIServer takes a CPU profile of the API server alone, for the
+// given window, into path.
+func (b *bench) profileAPIServer(ctx context.Context, path string, window time.Duration) error {
+	cs, err := kubernetes.NewForConfig(b.env.Config)
+	if err != nil {
+		return err
+	}
+	raw, err := cs.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", fmt.Sprint(int(window.Seconds()))).DoRaw(ctx)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, raw, 0o644)
 }

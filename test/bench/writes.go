@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -46,6 +47,18 @@ func (b *bench) apiWrites(ctx context.Context) error {
 		start := time.Now()
 		var wg sync.WaitGroup
 		var firstErr atomic.Value
+		if i == 0 && b.opts.profiles != "" {
+			// The bare writes' profile, to set beside the Runs' one.
+			wg.Go(func() {
+				err := os.MkdirAll(b.opts.profiles, 0o755)
+				if err == nil {
+					err = b.profileAPIServer(ctx, filepath.Join(b.opts.profiles, "kube-apiserver-bare-writes.prof"), b.opts.window)
+				}
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+				}
+			})
+		}
 		for range writers {
 			wg.Go(func() {
 				// Each loop finishes its Run, so none is left Pending.
