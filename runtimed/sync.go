@@ -111,9 +111,10 @@ func (a *Agent) writeStatus(ctx context.Context, run *krtv1.Run, check func(*krt
 	r := run.DeepCopy()
 	for try := 0; ; try++ {
 		mutate(r)
-		err := a.client.Status().Update(ctx, r, client.FieldOwner(krtv1.RunStatusFieldManager))
+		sent := r.StatusOnly()
+		err := a.client.Status().Update(ctx, sent, client.FieldOwner(krtv1.RunStatusFieldManager))
 		if err == nil {
-			return r, nil
+			return sent, nil
 		}
 		if !apierrors.IsConflict(err) || try == maxConflicts {
 			return nil, err

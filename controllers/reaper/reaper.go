@@ -144,7 +144,7 @@ func (r *Reaper) reap(ctx context.Context, run *krtv1.Run, reason, msg string, n
 	// executions one KRT_ATTEMPT, and a step that kills its pod within
 	// the bound would be retried for ever.
 	retried := run.RetryOrFinish(krtv1.RunFailed, reason, msg, true, now)
-	if err := r.writer.Status().Update(ctx, run); err != nil {
+	if err := r.writer.Status().Update(ctx, run.StatusOnly()); err != nil {
 		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
 			// The Run moved on; the informer brings the news and this pod
 			// is looked at again.

@@ -109,7 +109,7 @@ func (s *Scheduler) scheduleOnce(ctx context.Context, run *krtv1.Run) (bool, err
 		attempts.WithLabelValues("cancelled").Inc()
 		r := run.DeepCopy()
 		r.Finish(krtv1.RunCancelled, krtv1.ReasonCancelled, "cancelled while pending", time.Now())
-		return doneUnlessConflict(s.writer.Status().Update(ctx, r))
+		return doneUnlessConflict(s.writer.Status().Update(ctx, r.StatusOnly()))
 	}
 	rt := &krtv1.Runtime{}
 	err := s.cache.Get(ctx, types.NamespacedName{Namespace: run.Namespace, Name: run.Spec.Runtime}, rt)
@@ -125,7 +125,7 @@ func (s *Scheduler) scheduleOnce(ctx context.Context, run *krtv1.Run) (bool, err
 		attempts.WithLabelValues("not_admitted").Inc()
 		r := run.DeepCopy()
 		r.Finish(krtv1.RunFailed, krtv1.ReasonNotAdmitted, why, time.Now())
-		return doneUnlessConflict(s.writer.Status().Update(ctx, r))
+		return doneUnlessConflict(s.writer.Status().Update(ctx, r.StatusOnly()))
 	}
 	pod, candidates, err := s.pickAndAssume(ctx, run, rt.Mode() == krtv1.IsolationEphemeral)
 	if err != nil || pod == nil {
@@ -149,7 +149,7 @@ func (s *Scheduler) scheduleOnce(ctx context.Context, run *krtv1.Run) (bool, err
 	r.Status.ObservedGeneration = r.Generation
 	apimeta.RemoveStatusCondition(&r.Status.Conditions, krtv1.ConditionScheduled)
 	r.Status.Reason, r.Status.Message = "", ""
-	if err := s.writer.Status().Update(ctx, r); err != nil {
+	if err := s.writer.Status().Update(ctx, r.StatusOnly()); err != nil {
 		// The slot was never taken: someone else may want it now.
 		s.assumed.forget(run.UID)
 		s.used.remove(pod.UID)
@@ -278,7 +278,7 @@ func (s *Scheduler) unschedulable(ctx context.Context, run *krtv1.Run, reason, m
 		Type: krtv1.ConditionScheduled, Status: metav1.ConditionFalse, Reason: reason, Message: msg,
 		ObservedGeneration: r.Generation,
 	})
-	return s.writer.Status().Update(ctx, r)
+	return s.writer.Status().Update(ctx, r.StatusOnly())
 }
 
 // backoffLeft is how long a retried Run must still wait; a cancel request

@@ -216,9 +216,10 @@ func (sp *simPod) write(ctx context.Context, run *krtv1.Run, mutate func(*krtv1.
 	r := run.DeepCopy()
 	for try := 0; ; try++ {
 		mutate(r)
-		err := sp.api.Status().Update(ctx, r, client.FieldOwner(krtv1.RunStatusFieldManager))
+		sent := r.StatusOnly()
+		err := sp.api.Status().Update(ctx, sent, client.FieldOwner(krtv1.RunStatusFieldManager))
 		if err == nil {
-			return r, nil
+			return sent, nil
 		}
 		if !apierrors.IsConflict(err) || try == 8 {
 			return nil, err
