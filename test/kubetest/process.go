@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -29,7 +30,7 @@ func StartProcess(dir, name, bin string, args ...string) (*Process, error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	if err := startOnLastingThread(cmd); err != nil {
 		f.Close()
 		return nil, err
 	}
@@ -40,6 +41,30 @@ func StartProcess(dir, name, bin string, args ...string) (*Process, error) {
 		close(p.done)
 	}()
 	return p, nil
+}
+
+// starts is served by one goroutine locked to its OS thread for the life
+// of the test process. Pdeathsig fires when the *thread* that forked the
+// child ends, not the process: a child forked from an ordinary goroutine's
+// thread was killed whenever Go retired that thread, as it does when a
+// goroutine ends locked to it (test/node's Listen did, and took the
+// node's kubelet and controller-manager down with it mid-test).
+var starts = make(chan func())
+
+func init() {
+	go func() {
+		runtime.LockOSThread()
+		for start := range starts {
+			start()
+		}
+	}()
+}
+
+// startOnLastingThread starts cmd from the thread that never ends.
+func startOnLastingThread(cmd *exec.Cmd) error {
+	errc := make(chan error, 1)
+	starts <- func() { errc <- cmd.Start() }
+	return <-errc
 }
 
 // Kill sends SIGKILL, as a crash would, and waits for the process.

@@ -30,6 +30,12 @@ func (n *Node) Describe(ctx context.Context, ns string) string {
 			fmt.Fprintf(&b, "event %s %s/%s: %s %s\n", e.Type, e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Reason, e.Message)
 		}
 	}
+	// A component that died explains most of what follows it.
+	for _, p := range n.procs {
+		if p.Exited() {
+			fmt.Fprintf(&b, "node process %s has exited; its last lines:\n%s\n", p.Name, p.Tail(5))
+		}
+	}
 	if p := n.process("kubelet"); p != nil {
 		fmt.Fprintf(&b, "kubelet:\n%s\n", p.Tail(15))
 	}

@@ -35,9 +35,14 @@ func newLedger(t *testing.T) *node.Ledger {
 func kubectl(t *testing.T, args ...string) string {
 	t.Helper()
 	flags := []string{"--kubeconfig", theNode.Kubeconfig, "--cache-dir", t.TempDir()}
-	out, err := exec.Command(filepath.Join(root, "bin", "kubectl"), append(flags, args...)...).CombinedOutput()
+	// A delete waits for the pod to go, which needs a live kubelet: bound
+	// it, so a broken node fails the test with its state, not the binary's
+	// timeout.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, filepath.Join(root, "bin", "kubectl"), append(flags, args...)...).CombinedOutput()
 	if err != nil {
-		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
+		t.Fatalf("kubectl %s: %v\n%s\n%s", strings.Join(args, " "), err, out, theNode.Describe(context.Background(), ""))
 	}
 	return string(out)
 }

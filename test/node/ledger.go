@@ -17,7 +17,9 @@ import (
 // the node's address, so pods reach it and nothing outside the machine
 // can. The socket stays in the namespace it was made in. The thread that
 // enters the namespace never leaves it: its goroutine ends still locked
-// to it, so Go retires the thread instead of running anything else there.
+// to it, so Go retires the thread instead of running anything else there
+// (kubetest starts the node's processes from a thread that never ends, so
+// their Pdeathsig does not fire with this one).
 func Listen() (net.Listener, error) {
 	type result struct {
 		lis net.Listener
