@@ -48,8 +48,14 @@ func (b *bench) goals() []goal {
 			Baseline: fmt.Sprintf("%d bare writes %.2f; issue 17: 35", runWrites, baseTotal), Target: "≤ 17"}, total <= goalCPUPerRunMs)
 		if w := base["kube-apiserver"]; w > 0 {
 			ratio := cpu["kube-apiserver"] / w
+			baseline := fmt.Sprintf("%.2f ms", w)
+			// Judged on the bare writes alone, as the issue says; the same
+			// writes with krt's watches open are printed beside.
+			if watched, _ := r["cpu_ms_per_run_writes_watched"].(map[string]float64); watched["kube-apiserver"] > 0 {
+				baseline += fmt.Sprintf("; watched %.2f ms (÷ %.2f)", watched["kube-apiserver"], cpu["kube-apiserver"]/watched["kube-apiserver"])
+			}
 			add(goal{Name: fmt.Sprintf("1. kube-apiserver per Run ÷ its %d bare writes", runWrites), Value: round2(ratio),
-				Baseline: fmt.Sprintf("%.2f ms", w), Target: "≤ 1.2"}, ratio <= goalAPIServerVsWrites)
+				Baseline: baseline, Target: "≤ 1.2"}, ratio <= goalAPIServerVsWrites)
 		}
 	}
 	if v, ok := r["runs_per_second_vs_ceiling"].(float64); ok {
@@ -120,12 +126,13 @@ func sumProcesses(cpu map[string]float64) float64 {
 func (b *bench) printGoals() {
 	if cpu, ok := b.results["cpu_ms_per_run"].(map[string]float64); ok {
 		base, _ := b.results["cpu_ms_per_run_writes"].(map[string]float64)
+		watched, _ := b.results["cpu_ms_per_run_writes_watched"].(map[string]float64)
 		w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintf(w, "\nCPU PER NO-OP RUN, ms\tTHIS RUN\tA RUN'S %d BARE WRITES (same run)\tISSUE 17 (435fc27)\n", runWrites)
+		fmt.Fprintf(w, "\nCPU PER NO-OP RUN, ms\tTHIS RUN\tA RUN'S %d BARE WRITES (same run)\tTHE SAME, KRT'S 3 RUN WATCHES OPEN\tISSUE 17 (435fc27)\n", runWrites)
 		for _, name := range krtProcesses {
-			fmt.Fprintf(w, "%s\t%.2f\t%.2f\t%.1f\n", name, cpu[name], base[name], issue17CPU[name])
+			fmt.Fprintf(w, "%s\t%.2f\t%.2f\t%.2f\t%.1f\n", name, cpu[name], base[name], watched[name], issue17CPU[name])
 		}
-		fmt.Fprintf(w, "total\t%.2f\t%.2f\t%.1f\n", sumProcesses(cpu), sumProcesses(base), sumProcesses(issue17CPU))
+		fmt.Fprintf(w, "total\t%.2f\t%.2f\t%.2f\t%.1f\n", sumProcesses(cpu), sumProcesses(base), sumProcesses(watched), sumProcesses(issue17CPU))
 		w.Flush()
 	}
 	b.printRequests()

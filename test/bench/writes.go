@@ -11,6 +11,8 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
 )
@@ -41,42 +43,16 @@ func (b *bench) apiWrites(ctx context.Context) error {
 		}
 	}
 	for i := range b.opts.repeats {
-		var writes atomic.Int64
-		cpu0 := cpuByProcess(krtProcesses...)
-		deadline := time.Now().Add(b.opts.window)
-		start := time.Now()
-		var wg sync.WaitGroup
-		var firstErr atomic.Value
+		prof := ""
 		if i == 0 && b.opts.profiles != "" {
 			// The bare writes' profile, to set beside the Runs' one.
-			wg.Go(func() {
-				err := os.MkdirAll(b.opts.profiles, 0o755)
-				if err == nil {
-					err = b.profileAPIServer(ctx, filepath.Join(b.opts.profiles, "kube-apiserver-bare-writes.prof"), b.opts.window)
-				}
-				if err != nil {
-					firstErr.CompareAndSwap(nil, err)
-				}
-			})
+			prof = filepath.Join(b.opts.profiles, "kube-apiserver-bare-writes.prof")
 		}
-		for range writers {
-			wg.Go(func() {
-				// Each loop finishes its Run, so none is left Pending.
-				for time.Now().Before(deadline) {
-					if err := b.bareRun(ctx, ns, false); err != nil {
-						firstErr.CompareAndSwap(nil, err)
-						return
-					}
-					writes.Add(runWrites)
-				}
-			})
-		}
-		wg.Wait()
-		if err, ok := firstErr.Load().(error); ok {
+		rate, c, err := b.writeWindow(ctx, ns, prof)
+		if err != nil {
 			return err
 		}
-		rate := float64(writes.Load()) / time.Since(start).Seconds()
-		cpu = append(cpu, cpuPerRun(cpu0, cpuByProcess(krtProcesses...), int(writes.Load()/runWrites)))
+		cpu = append(cpu, c)
 		fmt.Fprintf(os.Stderr, "bench: api writes, repeat %d: %.0f writes/s\n", i+1, rate)
 		samples = append(samples, rate)
 	}
@@ -100,7 +76,100 @@ func (b *bench) apiWrites(ctx context.Context) error {
 	b.results["ceiling_runs_per_second"] = round(w / runWrites)
 	b.results["api_writes_samples"] = rounds(samples)
 	b.results["cpu_ms_per_run_writes"] = medianByKey(cpu)
-	return nil
+	watched, err := b.watchedWrites(ctx, ns)
+	if err != nil {
+		return err
+	}
+	b.results["cpu_ms_per_run_writes_watched"] = watched
+	return b.clean(ctx, ns)
+}
+
+// writeWindow makes bare Runs' writes from all writers for one window and
+// says how many writes a second it made and the CPU per Run it cost,
+// profiling the API server into prof meanwhile unless prof is "".
+func (b *bench) writeWindow(ctx context.Context, ns, prof string) (float64, map[string]float64, error) {
+	var writes atomic.Int64
+	cpu0 := cpuByProcess(krtProcesses...)
+	deadline := time.Now().Add(b.opts.window)
+	start := time.Now()
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	if prof != "" {
+		wg.Go(func() {
+			err := os.MkdirAll(filepath.Dir(prof), 0o755)
+			if err == nil {
+				err = b.profileAPIServer(ctx, prof, b.opts.window)
+			}
+			if err != nil {
+				firstErr.CompareAndSwap(nil, err)
+			}
+		})
+	}
+	for range writers {
+		wg.Go(func() {
+			// Each loop finishes its Run, so none is left Pending.
+			for time.Now().Before(deadline) {
+				if err := b.bareRun(ctx, ns, false); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				writes.Add(runWrites)
+			}
+		})
+	}
+	wg.Wait()
+	if err, ok := firstErr.Load().(error); ok {
+		return 0, nil, err
+	}
+	rate := float64(writes.Load()) / time.Since(start).Seconds()
+	return rate, cpuPerRun(cpu0, cpuByProcess(krtProcesses...), int(writes.Load()/runWrites)), nil
+}
+
+// watchedWrites is the CPU per Run of the same bare writes made while the
+// three Run watches krt's processes hold are open and read: every
+// namespace's (krt-controller's informer), the assigned pod's by field
+// selector (runtimed's), and the namespace's (the bench's own, which
+// sees every Run end). Any controller of Runs serves such watches, so
+// set beside the bare writes it says how much of what a Run costs the
+// API server beyond them is serving watches and how much is krt's.
+func (b *bench) watchedWrites(ctx context.Context, ns string) (map[string]float64, error) {
+	if err := b.clean(ctx, ns); err != nil {
+		return nil, err
+	}
+	selections := [][]client.ListOption{
+		nil,
+		{client.InNamespace(ns), client.MatchingFields{krtv1.FieldAssignedPod: "pod"}},
+		{client.InNamespace(ns)},
+	}
+	var wg sync.WaitGroup
+	var watches []watch.Interface
+	defer func() {
+		for _, w := range watches {
+			w.Stop()
+		}
+		wg.Wait()
+	}()
+	for _, sel := range selections {
+		w, err := b.watcher.Watch(ctx, &krtv1.RunList{}, sel...)
+		if err != nil {
+			return nil, err
+		}
+		watches = append(watches, w)
+		wg.Go(func() {
+			for range w.ResultChan() {
+			}
+		})
+	}
+	var cpu []map[string]float64
+	for i := range b.opts.repeats {
+		rate, c, err := b.writeWindow(ctx, ns, "")
+		if err != nil {
+			return nil, err
+		}
+		cpu = append(cpu, c)
+		fmt.Fprintf(os.Stderr, "bench: api writes with krt's three Run watches, repeat %d: %.0f writes/s\n", i+1, rate)
+	}
+	return medianByKey(cpu), nil
 }
 
 // bareRun makes one Run's writes by hand: create, assign, the claim if
