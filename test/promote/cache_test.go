@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -87,6 +88,21 @@ func TestLogsOutliveThePod(t *testing.T) {
 	out, code := krt(t, hub.env.Kubeconfig, "wf", "logs", "chatty-1", "-n", ns)
 	if code != 0 || !strings.Contains(out, "\nline 1\n") || !strings.Contains(out, "\nline 500\n") || !strings.Contains(out, "done") {
 		t.Errorf("krt wf logs once the pod is gone: exit %d\n%s", code, out)
+	}
+
+	// The Run itself deleted (its TTL, or kubectl delete) while its
+	// WorkflowRun stays: the run's status still names it, and its
+	// Runtime's store still holds its log.
+	run := &krtv1.Run{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: node(wr, "talk").Run}}
+	if err := hub.env.Client.Delete(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	if err := hub.env.Client.Get(ctx, client.ObjectKeyFromObject(run), run); !apierrors.IsNotFound(err) {
+		t.Fatalf("the Run is still there after its delete: %v", err)
+	}
+	out, code = krt(t, hub.env.Kubeconfig, "wf", "logs", "chatty-1", "-n", ns)
+	if code != 0 || !strings.Contains(out, "(from the archive in ArtifactStore") || !strings.Contains(out, "\nline 500\n") {
+		t.Errorf("krt wf logs once the Run is deleted: exit %d\n%s", code, out)
 	}
 }
 

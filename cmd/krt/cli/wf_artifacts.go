@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
 	"krt.dev/krt/controllers/cluster"
@@ -80,7 +81,7 @@ func (r *root) wfArtifacts(ctx context.Context, name, step, dir string, opts clu
 	}
 	sources := map[string]logSource{"": hub}
 	for _, n := range nodes {
-		if err := r.downloadNode(ctx, s, sources, n, dir, opts); err != nil {
+		if err := r.downloadNode(ctx, s, wr, sources, n, dir, opts); err != nil {
 			return fmt.Errorf("node %s: %w", n.Name, err)
 		}
 	}
@@ -106,9 +107,12 @@ func printArtifacts(w io.Writer, nodes []krtv1.NodeStatus) error {
 
 // downloadNode fetches a node's artifacts from the store of its Run's
 // Runtime, in the cluster it ran in.
-func (r *root) downloadNode(ctx context.Context, s *wfSession, sources map[string]logSource, n krtv1.NodeStatus,
+func (r *root) downloadNode(ctx context.Context, s *wfSession, wr *krtv1.WorkflowRun, sources map[string]logSource, n krtv1.NodeStatus,
 	dir string, opts cluster.KubeconfigOptions) error {
-	src, run, err := nodeRun(ctx, s, sources, n, opts)
+	src, run, err := nodeRun(ctx, s, wr, sources, n, opts)
+	if apierrors.IsNotFound(err) && run != nil {
+		err = nil // the store still holds what the deleted Run uploaded
+	}
 	if err != nil {
 		return err
 	}

@@ -78,22 +78,29 @@ func TestWfArtifactsDownloads(t *testing.T) {
 		t.Fatal(err)
 	}
 	wr := &krtv1.WorkflowRun{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "wr"},
+		Spec: krtv1.WorkflowRunSpec{Definition: krtv1.WorkflowSpec{Steps: []krtv1.Step{{Name: "build", Runtime: "bash", Run: "true"}}}},
 		Status: krtv1.WorkflowRunStatus{Nodes: []krtv1.NodeStatus{{Name: "build", Run: f.run.Name, Phase: krtv1.NodeSucceeded,
 			Artifacts: []krtv1.ArtifactRef{{Name: "bin", Digest: digest, Size: int64(packed.Len()), URI: uri}}}}}}
-	objs := append(f.objs, wr)
-
-	out, stderr, code := runWith(t, objs, "wf", "artifacts", "wr", "-n", "default")
-	if code != 0 || !strings.Contains(out, "build") || !strings.Contains(out, digest) {
-		t.Fatalf("list: code %d\n%s%s", code, out, stderr)
-	}
-	dest := t.TempDir()
-	out, stderr, code = runWith(t, objs, "wf", "artifacts", "wr", "build", "-o", dest, "-n", "default")
-	if code != 0 {
-		t.Fatalf("download: code %d\n%s%s", code, out, stderr)
-	}
-	got, err := os.ReadFile(filepath.Join(dest, "build", "bin", "app"))
-	if err != nil || string(got) != "binary" {
-		t.Errorf("downloaded app = %q, %v", got, err)
+	// The Run deleted (its TTL) while its WorkflowRun stays: the step's
+	// Runtime, from the definition, still names the store.
+	for _, runGone := range []bool{false, true} {
+		objs := append(f.objs, wr)
+		if runGone {
+			objs = []client.Object{f.objs[0], f.objs[1], wr}
+		}
+		out, stderr, code := runWith(t, objs, "wf", "artifacts", "wr", "-n", "default")
+		if code != 0 || !strings.Contains(out, "build") || !strings.Contains(out, digest) {
+			t.Fatalf("run gone %t, list: code %d\n%s%s", runGone, code, out, stderr)
+		}
+		dest := t.TempDir()
+		out, stderr, code = runWith(t, objs, "wf", "artifacts", "wr", "build", "-o", dest, "-n", "default")
+		if code != 0 {
+			t.Fatalf("run gone %t, download: code %d\n%s%s", runGone, code, out, stderr)
+		}
+		got, err := os.ReadFile(filepath.Join(dest, "build", "bin", "app"))
+		if err != nil || string(got) != "binary" {
+			t.Errorf("run gone %t: downloaded app = %q, %v", runGone, got, err)
+		}
 	}
 }
 

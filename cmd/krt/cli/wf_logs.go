@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"krt.dev/krt/api/scheme"
 	krtv1 "krt.dev/krt/api/v1alpha1"
+	"krt.dev/krt/cmd/krt/runops"
 	"krt.dev/krt/controllers/cluster"
 	"krt.dev/krt/workflows/dag"
 )
@@ -24,8 +27,9 @@ order, under a line naming the node, its cluster and its Run; with STEP, only
 that step's nodes. A node that ran in a remote cluster is read through that
 Cluster's kubeconfig Secret in the hub, so this needs "get" on it; without,
 the node says so and the rest still print. The exit code is 1 when any
-node's logs could not be read. A node whose pod is gone prints the log
-runtimed archived in its Runtime's ArtifactStore (see krt logs --help).
+node's logs could not be read. A node whose pod is gone, or whose Run was
+deleted, prints the log runtimed archived in its Runtime's ArtifactStore
+(see krt logs --help).
 
 A Cluster's kubeconfig is checked as krt-controller checks it: exec and
 auth-provider plugins, files, proxy-url and insecure-skip-tls-verify are
@@ -65,7 +69,7 @@ func (r *root) wfLogs(ctx context.Context, name, step string, opts cluster.Kubec
 		}
 		shown++
 		fmt.Fprintf(r.Out, "--- %s (%s, Run %s)\n", n.Name, where(n.Cluster), n.Run)
-		if err := r.nodeLogs(ctx, s, sources, n, opts); err != nil {
+		if err := r.nodeLogs(ctx, s, wr, sources, n, opts); err != nil {
 			failed++
 			fmt.Fprintf(r.Out, "(no logs: %v)\n", err)
 		}
@@ -90,9 +94,14 @@ func where(cluster string) string {
 
 // nodeLogs prints one node's Run's output, connecting to its cluster the
 // first time one of its nodes needs it.
-func (r *root) nodeLogs(ctx context.Context, s *wfSession, sources map[string]logSource, n krtv1.NodeStatus,
+func (r *root) nodeLogs(ctx context.Context, s *wfSession, wr *krtv1.WorkflowRun, sources map[string]logSource, n krtv1.NodeStatus,
 	opts cluster.KubeconfigOptions) error {
-	src, run, err := nodeRun(ctx, s, sources, n, opts)
+	src, run, err := nodeRun(ctx, s, wr, sources, n, opts)
+	if apierrors.IsNotFound(err) && run != nil {
+		// The Run is gone (its TTL, say) but its WorkflowRun is not: what
+		// runtimed archived of it is still there.
+		return r.archivedLogs(ctx, src.c, run)
+	}
 	if err != nil {
 		return err
 	}
@@ -104,7 +113,10 @@ func (r *root) nodeLogs(ctx context.Context, s *wfSession, sources map[string]lo
 
 // nodeRun reads a node's Run from the cluster it ran in: the hub, or a
 // Cluster's API server through its kubeconfig Secret, connected to once.
-func nodeRun(ctx context.Context, s *wfSession, sources map[string]logSource, n krtv1.NodeStatus,
+// A Run that is gone comes back with its NotFound error and, where wr's
+// definition names its Runtime, a stand-in (runops.DeletedRun) to read
+// its archive and artifacts by.
+func nodeRun(ctx context.Context, s *wfSession, wr *krtv1.WorkflowRun, sources map[string]logSource, n krtv1.NodeStatus,
 	opts cluster.KubeconfigOptions) (logSource, *krtv1.Run, error) {
 	src, ok := sources[n.Cluster]
 	ns := s.ns
@@ -127,9 +139,29 @@ func nodeRun(ctx context.Context, s *wfSession, sources map[string]logSource, n 
 	}
 	run := &krtv1.Run{}
 	if err := src.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: n.Run}, run); err != nil {
+		if apierrors.IsNotFound(err) {
+			if rt := stepRuntime(wr, n.Name); rt != "" {
+				return src, runops.DeletedRun(ns, n.Run, rt), err
+			}
+		}
 		return src, nil, err
 	}
 	return src, run, nil
+}
+
+// stepRuntime is the Runtime a node's step names in the run's definition,
+// or "" where that is not a plain name (an expression) or not known.
+func stepRuntime(wr *krtv1.WorkflowRun, node string) string {
+	if wr == nil {
+		return ""
+	}
+	step := dag.StepOf(node)
+	for _, st := range wr.Spec.Definition.Steps {
+		if st.Name == step && !strings.Contains(st.Runtime, "${{") {
+			return st.Runtime
+		}
+	}
+	return ""
 }
 
 // clusterLogSource connects to a Cluster as the controller does, from

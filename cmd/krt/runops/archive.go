@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	krtv1 "krt.dev/krt/api/v1alpha1"
@@ -63,23 +64,39 @@ func ArchivedLogs(ctx context.Context, c client.Reader, run *krtv1.Run, w io.Wri
 }
 
 // listAttempts finds the objects "<uid>-<attempt>" of this Run, by UID: an
-// earlier Run of the same name has its own.
+// earlier Run of the same name has its own. A Run that is gone has no UID
+// to go by (see DeletedRun): then the archive must hold one Run of that
+// name, or which is meant is not known.
 func listAttempts(ctx context.Context, st *store.Store, run *krtv1.Run) ([]archivedAttempt, error) {
 	prefix := store.LogKey(run.Namespace, run.Name, "")
 	var out []archivedAttempt
+	uids := map[string]bool{}
 	err := st.List(ctx, prefix, func(o store.Object) error {
 		name := strings.TrimPrefix(o.Key, prefix)
 		i := strings.LastIndexByte(name, '-')
-		if i < 0 || name[:i] != string(run.UID) {
+		if i < 0 || strings.HasSuffix(name, ".json") || (run.UID != "" && name[:i] != string(run.UID)) {
 			return nil // another Run's, or the LogRecord beside it
 		}
 		if n, err := strconv.Atoi(name[i+1:]); err == nil {
 			out = append(out, archivedAttempt{key: o.Key, attempt: n})
+			uids[name[:i]] = true
 		}
 		return nil
 	})
+	if err == nil && len(uids) > 1 {
+		return nil, fmt.Errorf("the archive holds the logs of %d Runs named %s, and the one meant is deleted: read them from the store by UID", len(uids), run.Name)
+	}
 	slices.SortFunc(out, func(a, b archivedAttempt) int { return a.attempt - b.attempt })
 	return out, err
+}
+
+// DeletedRun stands in for a workflow's Run that is gone (its TTL, or a
+// kubectl delete) when its logs are read from the archive: the name and
+// namespace the WorkflowRun's status gives, and the Runtime whose
+// ArtifactStore holds them. It has no UID, so listAttempts takes the one
+// Run of that name the archive holds.
+func DeletedRun(namespace, name, runtime string) *krtv1.Run {
+	return &krtv1.Run{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}, Spec: krtv1.RunSpec{Runtime: runtime}}
 }
 
 func printArchived(ctx context.Context, st *store.Store, key string, w io.Writer) error {
