@@ -137,3 +137,15 @@ func TestLogsWithoutArchiveSaysWhy(t *testing.T) {
 		t.Errorf("code %d, stderr %q", code, stderr)
 	}
 }
+
+func TestStepRuntime(t *testing.T) {
+	wr := &krtv1.WorkflowRun{Spec: krtv1.WorkflowRunSpec{Definition: krtv1.WorkflowSpec{Steps: []krtv1.Step{
+		{Name: "plain", Runtime: "bash"}, {Name: "remote", Runtime: "prod-eu/bash"},
+		{Name: "expr", Runtime: "${{ params.rt }}"}, {Name: "default"},
+	}}}}
+	for node, want := range map[string]string{"plain": "bash", "remote": "bash", "expr": "", "default": "", "missing": ""} {
+		if got := stepRuntime(wr, node); got != want {
+			t.Errorf("stepRuntime(%q) = %q, want %q", node, got, want)
+		}
+	}
+}

@@ -100,7 +100,10 @@ func (r *root) nodeLogs(ctx context.Context, s *wfSession, wr *krtv1.WorkflowRun
 	if apierrors.IsNotFound(err) && run != nil {
 		// The Run is gone (its TTL, say) but its WorkflowRun is not: what
 		// runtimed archived of it is still there.
-		return r.archivedLogs(ctx, src.c, run)
+		if aerr := r.archivedLogs(ctx, src.c, run); aerr != nil {
+			return fmt.Errorf("its Run %s is deleted, and its archive could not be read: %w", run.Name, aerr)
+		}
+		return nil
 	}
 	if err != nil {
 		return err
@@ -149,17 +152,24 @@ func nodeRun(ctx context.Context, s *wfSession, wr *krtv1.WorkflowRun, sources m
 	return src, run, nil
 }
 
-// stepRuntime is the Runtime a node's step names in the run's definition,
-// or "" where that is not a plain name (an expression) or not known.
+// stepRuntime is the Runtime a node's step names in the run's definition
+// ("rt" of "cluster/rt": the cluster is the node's), or "" where the step
+// names none as a plain name: an expression, a tool's or an image's
+// runtime, a runner, the default. Those the engine resolved when it made
+// the Run, and what it resolved went with the Run.
 func stepRuntime(wr *krtv1.WorkflowRun, node string) string {
 	if wr == nil {
 		return ""
 	}
 	step := dag.StepOf(node)
 	for _, st := range wr.Spec.Definition.Steps {
-		if st.Name == step && !strings.Contains(st.Runtime, "${{") {
-			return st.Runtime
+		if st.Name != step || st.Runtime == "" || strings.Contains(st.Runtime, "${{") {
+			continue
 		}
+		if _, rt, ok := strings.Cut(st.Runtime, "/"); ok {
+			return rt
+		}
+		return st.Runtime
 	}
 	return ""
 }
