@@ -21,7 +21,7 @@ func TestStatusOnly(t *testing.T) {
 		Status: RunStatus{Phase: RunSucceeded, ExitCode: &exit, Outputs: map[string]string{"k": "v"}},
 	}
 	got := r.StatusOnly()
-	if got.Name != "n" || got.Namespace != "ns" || got.UID != "u" || got.ResourceVersion != "42" || got.Kind != "Run" {
+	if got.Name != "n" || got.Namespace != "ns" || got.UID != "u" || got.ResourceVersion != "42" || got.Generation != 3 || got.Kind != "Run" {
 		t.Errorf("identity or resourceVersion lost: %+v", got.ObjectMeta)
 	}
 	if got.Labels != nil || got.Annotations != nil || got.ManagedFields != nil || got.OwnerReferences != nil || got.Spec.Runtime != "" {

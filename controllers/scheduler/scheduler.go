@@ -107,9 +107,9 @@ func doneUnlessConflict(err error) (bool, error) {
 func (s *Scheduler) scheduleOnce(ctx context.Context, run *krtv1.Run) (bool, error) {
 	if run.Spec.CancelRequested {
 		attempts.WithLabelValues("cancelled").Inc()
-		r := run.DeepCopy()
+		r := run.StatusOnly()
 		r.Finish(krtv1.RunCancelled, krtv1.ReasonCancelled, "cancelled while pending", time.Now())
-		return doneUnlessConflict(s.writer.Status().Update(ctx, r.StatusOnly()))
+		return doneUnlessConflict(s.writer.Status().Update(ctx, r))
 	}
 	rt := &krtv1.Runtime{}
 	err := s.cache.Get(ctx, types.NamespacedName{Namespace: run.Namespace, Name: run.Spec.Runtime}, rt)
@@ -123,9 +123,9 @@ func (s *Scheduler) scheduleOnce(ctx context.Context, run *krtv1.Run) (bool, err
 	}
 	if ok, why := rt.Admits(run); !ok {
 		attempts.WithLabelValues("not_admitted").Inc()
-		r := run.DeepCopy()
+		r := run.StatusOnly()
 		r.Finish(krtv1.RunFailed, krtv1.ReasonNotAdmitted, why, time.Now())
-		return doneUnlessConflict(s.writer.Status().Update(ctx, r.StatusOnly()))
+		return doneUnlessConflict(s.writer.Status().Update(ctx, r))
 	}
 	pod, candidates, err := s.pickAndAssume(ctx, run, rt.Mode() == krtv1.IsolationEphemeral)
 	if err != nil || pod == nil {
@@ -139,7 +139,7 @@ func (s *Scheduler) scheduleOnce(ctx context.Context, run *krtv1.Run) (bool, err
 		// Busy pods are not worth a write: the Run is woken when a slot frees.
 		return doneUnlessConflict(err)
 	}
-	r := run.DeepCopy()
+	r := run.StatusOnly()
 	r.Status.Phase = krtv1.RunScheduled
 	r.Status.AssignedPod = pod.Name
 	r.Status.AssignedPodUID = pod.UID
@@ -149,7 +149,7 @@ func (s *Scheduler) scheduleOnce(ctx context.Context, run *krtv1.Run) (bool, err
 	r.Status.ObservedGeneration = r.Generation
 	apimeta.RemoveStatusCondition(&r.Status.Conditions, krtv1.ConditionScheduled)
 	r.Status.Reason, r.Status.Message = "", ""
-	if err := s.writer.Status().Update(ctx, r.StatusOnly()); err != nil {
+	if err := s.writer.Status().Update(ctx, r); err != nil {
 		// The slot was never taken: someone else may want it now.
 		s.assumed.forget(run.UID)
 		s.used.remove(pod.UID)
@@ -271,14 +271,14 @@ func (s *Scheduler) unschedulable(ctx context.Context, run *krtv1.Run, reason, m
 		return nil
 	}
 	log.FromContext(ctx).Info("run cannot be scheduled", "reason", reason)
-	r := run.DeepCopy()
+	r := run.StatusOnly()
 	r.Status.Phase = krtv1.RunPending
 	r.Status.Reason, r.Status.Message = reason, msg
 	apimeta.SetStatusCondition(&r.Status.Conditions, metav1.Condition{
 		Type: krtv1.ConditionScheduled, Status: metav1.ConditionFalse, Reason: reason, Message: msg,
 		ObservedGeneration: r.Generation,
 	})
-	return s.writer.Status().Update(ctx, r.StatusOnly())
+	return s.writer.Status().Update(ctx, r)
 }
 
 // backoffLeft is how long a retried Run must still wait; a cancel request

@@ -74,7 +74,7 @@ func listAttempts(ctx context.Context, st *store.Store, run *krtv1.Run) ([]archi
 	err := st.List(ctx, prefix, func(o store.Object) error {
 		name := strings.TrimPrefix(o.Key, prefix)
 		i := strings.LastIndexByte(name, '-')
-		if i < 0 || strings.HasSuffix(name, ".json") || (run.UID != "" && name[:i] != string(run.UID)) {
+		if i < 0 || (run.UID != "" && name[:i] != string(run.UID)) {
 			return nil // another Run's, or the LogRecord beside it
 		}
 		if n, err := strconv.Atoi(name[i+1:]); err == nil {
