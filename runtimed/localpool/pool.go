@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -118,6 +119,7 @@ func (p *Pool) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, er
 	}
 	live := p.reapGone(rt, pods.Items)
 	sort.SliceStable(live, func(i, j int) bool { return deleteFirst(&live[i], &live[j]) })
+	kept := 0
 	for i := range live {
 		if i < len(live)-want {
 			if err := p.deletePod(ctx, &live[i]); err != nil {
@@ -125,11 +127,20 @@ func (p *Pool) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, er
 			}
 			continue
 		}
-		if err := p.ensureProcs(ctx, rt, &live[i]); err != nil {
+		err := p.ensureProcs(ctx, rt, &live[i])
+		if errors.Is(err, errPortTaken) {
+			ctrl.LoggerFrom(ctx).Info("replacing a pod whose port was taken", "pod", live[i].Name, "error", err.Error())
+			if err := p.deletePod(ctx, &live[i]); err != nil {
+				return ctrl.Result{}, err
+			}
+			continue
+		}
+		if err != nil {
 			return ctrl.Result{}, err
 		}
+		kept++
 	}
-	for i := len(live); i < want; i++ {
+	for i := kept; i < want; i++ {
 		if err := p.addPod(ctx, rt); err != nil {
 			return ctrl.Result{}, err
 		}
@@ -226,11 +237,11 @@ func (p *Pool) addPod(ctx context.Context, rt *krtv1.Runtime) error {
 			return err
 		}
 	}
-	port, err := freePort()
+	port, err := FreePort()
 	if err != nil {
 		return err
 	}
-	metricsPort, err := freePort()
+	metricsPort, err := FreePort()
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package localpool
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -131,7 +130,8 @@ func (p *Pool) startContainer(pp *podProcs, name string) (*exec.Cmd, error) {
 	}
 	if err := waitFor(ready, pp.exited[cmd]); err != nil {
 		pp.kill(cmd)
-		return nil, fmt.Errorf("pod %s: container %s: %w: %s", pp.pod.Name, name, err, stderrSince(pp, name, from))
+		stderr := stderrSince(pp, name, from)
+		return nil, portError(fmt.Errorf("pod %s: container %s: %w: %s", pp.pod.Name, name, err, stderr), stderr)
 	}
 	return cmd, nil
 }
@@ -288,13 +288,4 @@ func (pp *podProcs) alive(cmd *exec.Cmd) bool {
 	default:
 		return true
 	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

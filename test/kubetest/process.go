@@ -1,14 +1,16 @@
 package kubetest
 
 import (
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"krt.dev/krt/runtimed/localpool"
 )
 
 // Process is a krt binary a test started, with its output in a file.
@@ -138,13 +140,11 @@ func (p *Process) Refusals(since int64, n int) string {
 }
 
 // FreeAddress finds a loopback address nobody listens on, for a process's
-// endpoint. Another process may take it before it is used; on a test
-// machine that is rare enough.
+// endpoint, from below the ephemeral range (see localpool.FreePort).
 func FreeAddress() (string, error) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := localpool.FreePort()
 	if err != nil {
 		return "", err
 	}
-	defer lis.Close()
-	return lis.Addr().String(), nil
+	return "127.0.0.1:" + strconv.Itoa(port), nil
 }

@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"krt.dev/krt/runtimed/localpool"
 )
 
 // Server is a running versitygw. The object "k" of Bucket is the file
@@ -61,17 +62,20 @@ func Run(dir string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	// Not kubetest.FreeAddress: kubetest imports what imports the store,
+	// whose tests start this server.
+	port, err := localpool.FreePort()
 	if err != nil {
 		return nil, err
 	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
 	s := &Server{
 		Region: "us-east-1", Bucket: "krt-test",
 		AccessKey: "krtroot", SecretKey: "krtroot-secret-key",
-		Dir: dir, Endpoint: "http://127.0.0.1:" + strconv.Itoa(port),
+		Dir: dir, Endpoint: "http://" + addr,
 	}
 	log := &syncBuffer{}
-	s.cmd = exec.Command(bin, "--port", "127.0.0.1:"+strconv.Itoa(port),
+	s.cmd = exec.Command(bin, "--port", addr,
 		"--access", s.AccessKey, "--secret", s.SecretKey, "--region", s.Region,
 		"posix", s.Dir)
 	s.cmd.Stdout, s.cmd.Stderr = log, log
@@ -150,17 +154,6 @@ func binary() (string, error) {
 		return "", fmt.Errorf("s3server: bin/versitygw is missing: run `make tools` to build it (%v)", err)
 	}
 	return bin, nil
-}
-
-// freePort asks the kernel for a port that is free now; versitygw binds it
-// a moment later, which another process could race for, but rarely does.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // syncBuffer is the gateway's output, which its copying goroutine writes
