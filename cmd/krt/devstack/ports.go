@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+
+	"krt.dev/krt/runtimed/localpool"
 )
 
 // listenPreferred listens on 127.0.0.1:port, or on a free port when that
@@ -39,7 +41,15 @@ func preferredAddress(what string, port int, note func(string)) (string, error) 
 	return addr, nil
 }
 
-func freeAddress() (string, error) { return preferredAddress("", 0, nil) }
+// freeAddress is a port for another process to listen on, from below the
+// ephemeral range, where no outbound connection can take it first.
+func freeAddress() (string, error) {
+	port, err := localpool.FreePort()
+	if err != nil {
+		return "", err
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), nil
+}
 
 func portOf(l net.Listener) int { return l.Addr().(*net.TCPAddr).Port }
 
