@@ -75,16 +75,27 @@ func (e *Env) ControllerKubeconfig() (string, error) {
 			return "", fmt.Errorf("applying %s %s from config/: %w", o.GetKind(), o.GetName(), err)
 		}
 	}
-	return e.serviceAccountKubeconfig(ctx, ControllerNamespace, ControllerServiceAccount)
+	return e.serviceAccountKubeconfig(ctx, ControllerNamespace, ControllerServiceAccount, nil)
+}
+
+// PodKubeconfig returns a kubeconfig with the identity a kubelet gives a
+// pod's containers: a token for the pod's ServiceAccount, bound to the
+// pod. It returns once RBAC lets that account list Runs in the pod's
+// namespace.
+func (e *Env) PodKubeconfig(ctx context.Context, pod *corev1.Pod) (string, error) {
+	return e.serviceAccountKubeconfig(ctx, pod.Namespace, pod.Spec.ServiceAccountName,
+		&authenticationv1.BoundObjectReference{Kind: "Pod", APIVersion: "v1", Name: pod.Name, UID: pod.UID})
 }
 
 // serviceAccountKubeconfig writes a kubeconfig that authenticates with a
-// TokenRequest token for the ServiceAccount, after checking that the API
-// server takes it for that account.
-func (e *Env) serviceAccountKubeconfig(ctx context.Context, ns, name string) (string, error) {
+// TokenRequest token for the ServiceAccount, bound to an object unless
+// bound is nil, after checking that the API server takes it for that
+// account and that RBAC lets it list Runs in ns.
+func (e *Env) serviceAccountKubeconfig(ctx context.Context, ns, name string, bound *authenticationv1.BoundObjectReference) (string, error) {
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
 	tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
 		ExpirationSeconds: ptr.To(int64(24 * 60 * 60)),
+		BoundObjectRef:    bound,
 	}}
 	if err := e.Client.SubResource("token").Create(ctx, sa, tr); err != nil {
 		return "", fmt.Errorf("a token for service account %s/%s: %w", ns, name, err)
@@ -98,21 +109,30 @@ func (e *Env) serviceAccountKubeconfig(ctx context.Context, ns, name string) (st
 		auth.ClientKey, auth.ClientKeyData = "", nil
 		auth.Token = tr.Status.Token
 	}
-	path := filepath.Join(e.Dir, ns+"-"+name+".kubeconfig")
+	file := ns + "-" + name
+	if bound != nil {
+		file += "-" + bound.Name
+	}
+	path := filepath.Join(e.Dir, file+".kubeconfig")
 	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
 		return "", err
 	}
 	if err := os.Chmod(path, 0o600); err != nil {
 		return "", err
 	}
-	return path, e.checkIdentity(ctx, path, "system:serviceaccount:"+ns+":"+name)
+	within := ns
+	if bound == nil {
+		within = "" // the controller's rights are cluster-wide
+	}
+	return path, e.checkIdentity(ctx, path, "system:serviceaccount:"+ns+":"+name, within)
 }
 
 // checkIdentity asks the API server who the kubeconfig's user is, then
-// waits until RBAC lets that user list Runs: the API server's authorizer
-// learns of new bindings from a watch, and a controller started before
-// that would log a refusal the tests look for.
-func (e *Env) checkIdentity(ctx context.Context, kubeconfig, want string) error {
+// waits until RBAC lets that user list Runs in ns (every namespace when
+// ""): the API server's authorizer learns of new bindings from a watch,
+// and a controller started before that would log a refusal the tests look
+// for.
+func (e *Env) checkIdentity(ctx context.Context, kubeconfig, want, ns string) error {
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
 		return err
@@ -134,7 +154,7 @@ func (e *Env) checkIdentity(ctx context.Context, kubeconfig, want string) error 
 	}
 	var last error
 	err = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		last = c.List(ctx, &krtv1.RunList{}, client.Limit(1))
+		last = c.List(ctx, &krtv1.RunList{}, client.InNamespace(ns), client.Limit(1))
 		if last != nil && !apierrors.IsForbidden(last) {
 			return false, last
 		}
