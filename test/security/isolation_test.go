@@ -2,6 +2,8 @@ package security
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"testing"
@@ -108,11 +110,25 @@ func TestIsolationConcurrentRunCannotReadEnvironment(t *testing.T) {
 			ns := env.Namespace(t)
 			startRuntime(t, ns, "iso", 1, func(rt *krtv1.Runtime) { rt.Spec.Isolation = tc.mode })
 			secret := randomText(t, 32)
-			createRun(t, ns, "victim", "iso", `sleep 3`, map[string]string{"VICTIM_SECRET": secret}, nil)
+			vars := map[string]string{"VICTIM_SECRET": secret}
+			// Where the spy may read the victim, the victim runs until the
+			// spy is done, so a slow machine cannot end it first; elsewhere
+			// the spy cannot start beside it, and it ends after 3 s.
+			gate := ""
+			if tc.reads {
+				gate = filepath.Join(t.TempDir(), "go-on")
+				vars["GATE"] = gate
+			}
+			createRun(t, ns, "victim", "iso", victimScript, vars, nil)
 			eventually(t, time.Minute, "the victim to run", func() bool {
 				return getRun(t, ns, "victim").Status.Phase == krtv1.RunRunning
 			})
 			spy := succeeded(t, ns, createRun(t, ns, "spy", "iso", spyScript, nil, nil).Name)
+			if gate != "" {
+				if err := os.WriteFile(gate, nil, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
 			victim := succeeded(t, ns, "victim")
 			found := spy.Status.Outputs["found"]
 			if (found != "0") != tc.reads {
@@ -124,6 +140,11 @@ func TestIsolationConcurrentRunCannotReadEnvironment(t *testing.T) {
 		})
 	}
 }
+
+// victimScript waits for $GATE (at most a minute) when it is set, and
+// otherwise for 3 s.
+const victimScript = `if [ -z "$GATE" ]; then sleep 3; exit 0; fi
+for i in $(seq 1200); do [ -e "$GATE" ] && break; sleep 0.05; done`
 
 const spyScript = `found=0
 for e in /proc/[0-9]*/environ; do
