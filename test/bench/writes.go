@@ -202,17 +202,19 @@ func (b *bench) watchedWrites(ctx context.Context, ns string) (map[string]float6
 	return medianByKey(cpu), nil
 }
 
-// writer is who makes a bare Run's claim and result, and the pod the Run
-// is assigned to.
+// writer is who assigns a bare Run and who makes its claim and result,
+// and the pod the Run is assigned to.
 type writer struct {
-	result client.Client
-	pod    string
-	podUID types.UID
+	assign, result client.Client
+	pod            string
+	podUID         types.UID
 }
 
 // asAdmin makes every write as the admin, who passes no RBAC, fairness
 // queue or admission policy: the bare writes the issue judges by.
-func (b *bench) asAdmin() writer { return writer{result: b.env.Client, pod: "pod", podUID: "uid"} }
+func (b *bench) asAdmin() writer {
+	return writer{assign: b.env.Client, result: b.env.Client, pod: "pod", podUID: "uid"}
+}
 
 // bareRun makes one Run's writes by hand: create, assign, the claim if
 // asked, and the result, the last two as runtimed would, by as.
@@ -240,7 +242,7 @@ func (b *bench) bareRun(ctx context.Context, ns string, claim bool, as writer) e
 		// The scheduler assigns; runtimed writes what follows.
 		by := as.result
 		if i == 0 {
-			by = c
+			by = as.assign
 		}
 		if err := by.Status().Update(ctx, run); err != nil {
 			return err
