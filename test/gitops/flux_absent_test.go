@@ -1,6 +1,7 @@
 package gitops
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -70,11 +71,36 @@ func apiServerWithoutFlux(t *testing.T) *kubetest.Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "Flux's kinds gone from discovery", func() (bool, string) {
+	// A CRD is gone from discovery once its cleanup finalizer has run,
+	// which takes longer than 30s on a loaded 2-core CI machine.
+	eventually(t, 2*time.Minute, "Flux's kinds gone from discovery", func() (bool, string) {
 		_, err := disco.ServerResourcesForGroupVersion(sourcev1.GroupVersion.String())
-		return apierrors.IsNotFound(err), "still served"
+		return apierrors.IsNotFound(err), "still served; " + crdState(t, e, sourcev1.GroupVersion.Group)
 	})
 	return e
+}
+
+// crdState says which of a group's CRDs still exist, with their
+// finalizers and conditions, for a test that waits for them to go.
+func crdState(t *testing.T, e *kubetest.Env, group string) string {
+	list := &unstructured.UnstructuredList{}
+	list.SetAPIVersion("apiextensions.k8s.io/v1")
+	list.SetKind("CustomResourceDefinitionList")
+	if err := e.Client.List(t.Context(), list); err != nil {
+		return "listing CRDs: " + err.Error()
+	}
+	var left []string
+	for _, crd := range list.Items {
+		if g, _, _ := unstructured.NestedString(crd.Object, "spec", "group"); g != group {
+			continue
+		}
+		conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
+		left = append(left, fmt.Sprintf("%s (finalizers %v, conditions %v)", crd.GetName(), crd.GetFinalizers(), conds))
+	}
+	if len(left) == 0 {
+		return "no CRD of the group is left"
+	}
+	return "CRDs left: " + strings.Join(left, "; ")
 }
 
 // startController runs krt-controller against e until the test ends; its
