@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // errPortTaken marks a container that could not bind its pod's port. Real
@@ -17,8 +18,8 @@ import (
 // spec pins them.
 var errPortTaken = errors.New("its port is taken")
 
-// portFloor is the lowest port the pool hands out: below the well-known
-// and registered services that a test may run.
+// portFloor is the lowest port the pool hands out, above the well-known
+// and the commonly registered ports of services a machine may run.
 const portFloor = 20000
 
 // FreePort picks a loopback port that is free now, for a process that
@@ -43,8 +44,10 @@ func FreePort() (int, error) {
 }
 
 // ephemeralLow is the first port of the kernel's ephemeral range, or 0 when
-// it cannot be read.
-func ephemeralLow() int {
+// it cannot be read; read once, not on every pod's ports.
+var ephemeralLow = sync.OnceValue(readEphemeralLow)
+
+func readEphemeralLow() int {
 	data, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
 	if err != nil {
 		return 0
