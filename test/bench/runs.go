@@ -57,6 +57,9 @@ func (b *bench) throughput(ctx context.Context) error {
 		created := int(load.created.Load())
 		tr.drainN(created, 60*time.Second)
 		tr.stop()
+		// Before the clean: the bare writes' windows do not count deleting
+		// their Runs either.
+		cpu1 := cpuByProcess(krtProcesses...)
 		all1, err := b.writesByResource(ctx)
 		if err != nil {
 			return err
@@ -69,7 +72,7 @@ func (b *bench) throughput(ctx context.Context) error {
 			return err
 		}
 		wpr := (writes1 - writes0) / float64(created)
-		cpu = append(cpu, cpuPerRun(cpu0, cpuByProcess(krtProcesses...), created))
+		cpu = append(cpu, cpuPerRun(cpu0, cpu1, created))
 		fmt.Fprintf(os.Stderr, "bench: throughput, repeat %d: %.1f Runs/s, %.2f API writes per Run (%d failed)\n", i+1, rate, wpr, tr.failed)
 		samples, perRun = append(samples, rate), append(perRun, wpr)
 	}
