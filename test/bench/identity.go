@@ -46,7 +46,7 @@ func (b *bench) identityWrites(ctx context.Context, ns string) (asKrt, admin map
 			if i == 0 && b.opts.profiles != "" {
 				prof = filepath.Join(b.opts.profiles, "kube-apiserver-bare-writes-"+who.prof+".prof")
 			}
-			rate, c, err := b.writeWindow(ctx, ns, prof, who.as)
+			rate, c, err := b.writeWindow(ctx, ns, prof, who.as, nil)
 			if err != nil {
 				return nil, nil, err
 			}

@@ -42,7 +42,7 @@ func main() {
 	flag.IntVar(&o.pods, "pods", 2, "runtime pods in the warm pool")
 	flag.IntVar(&o.capacity, "capacity", 32, "Runs per runtime pod; the workflow figures raise it so that the 500-wide fan-out starts at once")
 	flag.DurationVar(&o.lease, "lease", 5*time.Second, "runtime pods' heartbeat lease duration, the bound on noticing a lost pod")
-	flag.StringVar(&o.profiles, "profile-dir", "", "write CPU profiles of the API server, krt-controller and (with -pods 1) runtimed, taken during the first throughput window, to this directory, the API server's also during the first window of each kind of bare writes (the admin's, and as krt's identities make them), and of the first run of each workflow figure, to its wf-* subdirectory")
+	flag.StringVar(&o.profiles, "profile-dir", "", "write CPU profiles of the API server, krt-controller and (with -pods 1) runtimed, taken during the first throughput window, to this directory, the API server's also during the first window of each kind of bare writes (the admin's, as krt's identities make them, and paced at krt's Runs/s), and of the first run of each workflow figure, to its wf-* subdirectory")
 	flag.StringVar(&o.only, "only", "", "run one group of figures, while iterating: runs, isolation, autoscale, wf, ui, artifacts, growth, git or node; every figure when empty")
 	flag.StringVar(&o.gates, "apiserver-feature-gates", "", "kube-apiserver --feature-gates for this run, e.g. CBORServingAndStorage=true; empty leaves its defaults, as a cluster has them")
 	flag.StringVar(&o.curves, "growth-curves", "pods,backlog", "the growth figures' curves: pods (2, 20 and 200 simulated pods), backlog (0 and 10,000 Pending Runs), or both")
