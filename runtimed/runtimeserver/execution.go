@@ -63,26 +63,26 @@ func (s *Server) command(req *runtimev1.ExecuteRequest, dir string) (*exec.Cmd, 
 	default:
 		return nil, errors.New("the request has neither a script nor a command")
 	}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Dir = filepath.Join(dir, "work")
+	work := filepath.Join(dir, "work")
 	env := make(map[string]string, len(req.GetEnv()))
 	for k, v := range req.GetEnv() {
 		env[k] = rewritePath(v, paths)
 	}
-	cmd.Env = mergeEnv(os.Environ(), env, map[string]string{
+	cmdEnv := mergeEnv(os.Environ(), env, map[string]string{
 		"KRT_OUTPUTS":     filepath.Join(dir, "outputs"),
-		"KRT_WORKDIR":     cmd.Dir,
+		"KRT_WORKDIR":     work,
 		"KRT_SECRETS_DIR": secretsDir(dir),
 	})
-	if lp, err := lookPath(argv[0], cmd.Env); err == nil {
-		cmd.Path = lp
-	} else {
+	// Not exec.Command: it looks the name up on the server's PATH, and
+	// fails a tool that only the Run's PATH has.
+	lp, err := lookPath(argv[0], cmdEnv)
+	if err != nil {
 		return nil, err
 	}
-	// Its own process group, so cancel and timeout reach every child; and
-	// gone with us if krt-runtime itself dies.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	return cmd, nil
+	return &exec.Cmd{Path: lp, Args: argv, Dir: work, Env: cmdEnv,
+		// Its own process group, so cancel and timeout reach every child;
+		// and gone with us if krt-runtime itself dies.
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}}, nil
 }
 
 func (s *Server) interpreter(lang runtimev1.Language) (file string, argv []string, err error) {

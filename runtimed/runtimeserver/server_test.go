@@ -103,6 +103,12 @@ func TestExecute(t *testing.T) {
 	c, _ := serve(t)
 	t.Setenv("KRT_TEST_CONTAINER_VAR", "from-container")
 	t.Setenv("KRT_TEST_SHARED", "container")
+	// A tool the Run's PATH has and the server's does not, as a step that
+	// installs its own tools has.
+	tools := t.TempDir()
+	if err := os.WriteFile(filepath.Join(tools, "krt-run-tool"), []byte("#!/bin/sh\necho tool $1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name       string
 		req        *runtimev1.ExecuteRequest
@@ -137,6 +143,12 @@ func TestExecute(t *testing.T) {
 			name:       "command",
 			req:        &runtimev1.ExecuteRequest{Command: []string{"sh", "-c", "echo $0 >&2"}, Args: []string{"arg0"}},
 			wantReason: runtimev1.ExitReason_EXIT_REASON_EXITED, wantStderr: "arg0\n",
+		},
+		{
+			name: "command on the Run's PATH only",
+			req: &runtimev1.ExecuteRequest{Command: []string{"krt-run-tool", "ran"},
+				Env: map[string]string{"PATH": tools + ":" + os.Getenv("PATH")}},
+			wantReason: runtimev1.ExitReason_EXIT_REASON_EXITED, wantStdout: "tool ran\n",
 		},
 		{
 			name:     "missing command",
