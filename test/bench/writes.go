@@ -173,7 +173,8 @@ func (b *bench) writeWindow(ctx context.Context, ns, prof string, as writer, pac
 		wg.Go(func() {
 			// Each loop finishes its Run, so none is left Pending.
 			for time.Now().Before(deadline) {
-				if pace != nil && pace.Wait(ctx) != nil {
+				// A token due after the deadline would stretch the window.
+				if pace != nil && (pace.Wait(ctx) != nil || time.Now().After(deadline)) {
 					return
 				}
 				if err := b.bareRun(ctx, ns, false, as); err != nil {
