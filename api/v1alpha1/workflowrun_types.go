@@ -160,6 +160,12 @@ type NodeStatus struct {
 	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	Run string `json:"run,omitempty"`
+	// Runtime is the Runtime the Run was made for, as the engine resolved
+	// it (an expression, a tool's, the default): once the Run is deleted,
+	// its Runtime's ArtifactStore still holds its log and artifacts.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	Runtime string `json:"runtime,omitempty"`
 	// +optional
 	Attempt int32 `json:"attempt,omitempty"`
 	// +kubebuilder:validation:MaxProperties=64

@@ -45,7 +45,7 @@ func (p *pass) adoptUnrecorded(ctx context.Context) {
 				continue
 			}
 			n := p.nodes.add(krtv1.NodeStatus{Name: node, Phase: krtv1.NodeRunning})
-			n.Run, n.Cluster = run.Name, cluster
+			n.Run, n.Runtime, n.Cluster = run.Name, run.Spec.Runtime, cluster
 		}
 	}
 }

@@ -99,7 +99,7 @@ func (p *pass) created(ctx context.Context, pr *pendingRun) {
 		now := metav1.NewTime(p.now)
 		n.Started = &now
 	}
-	n.Phase, n.Run, n.Cluster, n.NextTry, n.Message = krtv1.NodeRunning, pr.run.Name, pr.cluster, nil, ""
+	n.Phase, n.Run, n.Runtime, n.Cluster, n.NextTry, n.Message = krtv1.NodeRunning, pr.run.Name, pr.run.Spec.Runtime, pr.cluster, nil, ""
 	delete(p.missing, n.Name)
 	p.log.Info("step started", "step", n.Name, "attempt", max(n.Attempt, 1), "run", pr.run.Name, "cluster", orHub(n.Cluster))
 	if apierrors.IsAlreadyExists(err) {
@@ -170,6 +170,6 @@ func (p *pass) foreign(n *krtv1.NodeStatus, run *krtv1.Run) {
 		run.Name, orHub(n.Cluster), run.Namespace, krtv1.LabelWorkflowRunUID, run.Labels[krtv1.LabelWorkflowRunUID],
 		run.Annotations[krtv1.AnnotationOrigin], p.wr.UID)
 	p.settle(n, krtv1.NodeFailed, msg)
-	n.Run = "" // nor are its logs this run's to show
+	n.Run, n.Runtime = "", "" // nor are its logs this run's to show
 	p.r.recorder.Event(p.wr, corev1.EventTypeWarning, ReasonForeignRun, msg)
 }

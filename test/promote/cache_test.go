@@ -65,16 +65,28 @@ func TestCacheAndMemoize(t *testing.T) {
 }
 
 // A step's log outlives its pod: once the runtime pod is deleted, krt wf
-// logs prints the step's whole output from the archive.
+// logs prints the step's whole output from the archive; and its Run, once
+// that is deleted too, even where the step picks its Runtime by an
+// expression.
 func TestLogsOutliveThePod(t *testing.T) {
 	ctx := context.Background()
 	ns := hub.env.Namespace(t)
 	storeRuntime(t, hub, ns, "bash", krtv1.ArtifactStoreSpec{Filesystem: &krtv1.FilesystemStore{Path: t.TempDir()}})
-	createWorkflow(t, ns, "chatty", krtv1.Step{Name: "talk", Runtime: "bash", Run: `for i in $(seq 1 500); do echo "line $i"; done; echo done >&2`})
-	manualRun(t, ns, "chatty", "chatty-1", nil)
+	// The step's Runtime is an expression: only the engine, which made
+	// the Run, knows which Runtime's store holds its log.
+	wf := &krtv1.Workflow{ObjectMeta: metav1.ObjectMeta{Name: "chatty", Namespace: ns},
+		Spec: krtv1.WorkflowSpec{On: krtv1.Triggers{Manual: &krtv1.ManualTrigger{}}, Params: []krtv1.Param{{Name: "rt"}},
+			Steps: []krtv1.Step{{Name: "talk", Runtime: "${{ params.rt }}", Run: `for i in $(seq 1 500); do echo "line $i"; done; echo done >&2`}}}}
+	if err := hub.env.Client.Create(ctx, wf); err != nil {
+		t.Fatal(err)
+	}
+	manualRun(t, ns, "chatty", "chatty-1", map[string]string{"rt": "bash"})
 	wr := waitRun(t, ns, "chatty-1", "finish", func(wr *krtv1.WorkflowRun) bool { return wr.Status.Phase.Terminal() })
 	if wr.Status.Phase != krtv1.WorkflowSucceeded {
 		t.Fatalf("run: %s", describe(wr))
+	}
+	if rt := node(wr, "talk").Runtime; rt != "bash" {
+		t.Errorf("the node's status says its Run was made for Runtime %q, want bash", rt)
 	}
 	pods := &corev1.PodList{}
 	if err := hub.env.Client.List(ctx, pods, client.InNamespace(ns)); err != nil || len(pods.Items) == 0 {

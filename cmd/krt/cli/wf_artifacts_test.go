@@ -148,4 +148,11 @@ func TestStepRuntime(t *testing.T) {
 			t.Errorf("stepRuntime(%q) = %q, want %q", node, got, want)
 		}
 	}
+	// What the engine recorded wins; the definition serves older runs.
+	if got := nodeRuntime(wr, krtv1.NodeStatus{Name: "expr", Runtime: "python"}); got != "python" {
+		t.Errorf("nodeRuntime of a recorded runtime = %q, want python", got)
+	}
+	if got := nodeRuntime(wr, krtv1.NodeStatus{Name: "plain"}); got != "bash" {
+		t.Errorf("nodeRuntime of an older run's node = %q, want bash", got)
+	}
 }

@@ -116,9 +116,9 @@ func (r *root) nodeLogs(ctx context.Context, s *wfSession, wr *krtv1.WorkflowRun
 
 // nodeRun reads a node's Run from the cluster it ran in: the hub, or a
 // Cluster's API server through its kubeconfig Secret, connected to once.
-// A Run that is gone comes back with its NotFound error and, where wr's
-// definition names its Runtime, a stand-in (runops.DeletedRun) to read
-// its archive and artifacts by.
+// A Run that is gone comes back with its NotFound error and, where its
+// Runtime is known, a stand-in (runops.DeletedRun) to read its archive
+// and artifacts by.
 func nodeRun(ctx context.Context, s *wfSession, wr *krtv1.WorkflowRun, sources map[string]logSource, n krtv1.NodeStatus,
 	opts cluster.KubeconfigOptions) (logSource, *krtv1.Run, error) {
 	src, ok := sources[n.Cluster]
@@ -143,13 +143,22 @@ func nodeRun(ctx context.Context, s *wfSession, wr *krtv1.WorkflowRun, sources m
 	run := &krtv1.Run{}
 	if err := src.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: n.Run}, run); err != nil {
 		if apierrors.IsNotFound(err) {
-			if rt := stepRuntime(wr, n.Name); rt != "" {
+			if rt := nodeRuntime(wr, n); rt != "" {
 				return src, runops.DeletedRun(ns, n.Run, rt), err
 			}
 		}
 		return src, nil, err
 	}
 	return src, run, nil
+}
+
+// nodeRuntime is the Runtime a node's Run was made for: as the engine
+// recorded it, or, for a run made before it did, as the step names it.
+func nodeRuntime(wr *krtv1.WorkflowRun, n krtv1.NodeStatus) string {
+	if n.Runtime != "" {
+		return n.Runtime
+	}
+	return stepRuntime(wr, n.Name)
 }
 
 // stepRuntime is the Runtime a node's step names in the run's definition
