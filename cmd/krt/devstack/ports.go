@@ -28,16 +28,26 @@ func listenPreferred(what string, port int, note func(string)) (net.Listener, er
 	return net.Listen("tcp", "127.0.0.1:0")
 }
 
-// preferredAddress is listenPreferred for a port another process will
-// listen on: it is checked and released. Another process could take it
-// in between, which on a developer's machine is unlikely enough.
+// preferredAddress is a port another process will listen on: port if it
+// is free, otherwise (or when port is 0) one from below the ephemeral
+// range. A port the kernel hands out for 127.0.0.1:0 and this process
+// releases is the next one it may hand to the API servers that start
+// right after, which pick theirs that way.
 func preferredAddress(what string, port int, note func(string)) (string, error) {
-	l, err := listenPreferred(what, port, note)
-	if err != nil {
-		return "", err
+	if port <= 0 {
+		return freeAddress()
 	}
-	addr := l.Addr().String()
-	l.Close()
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err == nil {
+		addr := l.Addr().String()
+		l.Close()
+		return addr, nil
+	}
+	addr, err2 := freeAddress()
+	if err2 != nil {
+		return "", err2
+	}
+	note(fmt.Sprintf("port %d for the %s is in use (%v); using %s instead", port, what, unwrapListen(err), addr))
 	return addr, nil
 }
 
