@@ -6,9 +6,11 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // errPortTaken marks a container that could not bind its pod's port. Real
@@ -34,6 +36,9 @@ func FreePort() (int, error) {
 	}
 	for range 64 {
 		port := portFloor + rand.IntN(lo-portFloor)
+		if !claim(port) {
+			continue
+		}
 		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
 		if err == nil {
 			l.Close()
@@ -41,6 +46,50 @@ func FreePort() (int, error) {
 		}
 	}
 	return anyFreePort()
+}
+
+// claimFor is how long a port handed out stays out of FreePort's picks:
+// time enough for its process to start and bind it.
+const claimFor = 2 * time.Minute
+
+// claims holds one file per port handed out lately by any process of this
+// user. The picks are random, and without it two of them (in one process,
+// or in two test packages at once) could hand out the same port while it
+// is still free.
+var claims = sync.OnceValue(func() string {
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("krt-ports-%d", os.Getuid()))
+	if os.MkdirAll(dir, 0o700) != nil {
+		return ""
+	}
+	return dir
+})
+
+// claim reports whether this process may hand out port: no claim on it is
+// younger than claimFor. An old claim is moved aside first, and a move
+// succeeds for only one of several processes doing it at once.
+func claim(port int) bool {
+	dir := claims()
+	if dir == "" {
+		return true // no claims to keep: the bind check alone
+	}
+	path := filepath.Join(dir, strconv.Itoa(port))
+	for range 2 {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err == nil {
+			f.Close()
+			return true
+		}
+		st, err := os.Stat(path)
+		if err != nil || time.Since(st.ModTime()) < claimFor {
+			return false
+		}
+		aside := fmt.Sprintf("%s.%d", path, os.Getpid())
+		if os.Rename(path, aside) != nil {
+			return false
+		}
+		os.Remove(aside)
+	}
+	return false
 }
 
 // ephemeralLow is the first port of the kernel's ephemeral range, or 0 when

@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 )
 
 func TestFreePortIsBelowTheEphemeralRange(t *testing.T) {
@@ -26,6 +29,38 @@ func TestFreePortIsBelowTheEphemeralRange(t *testing.T) {
 			t.Fatalf("port %d was handed out but cannot be bound: %v", port, err)
 		}
 		l.Close()
+	}
+}
+
+// A port handed out is not handed out again while its claim is young,
+// by this process or another; an old claim no longer holds it.
+func TestFreePortHandsAPortOutOnce(t *testing.T) {
+	if ephemeralLow() <= portFloor || claims() == "" {
+		t.Skip("no range below the ephemeral ports, or no claims directory")
+	}
+	seen := map[int]bool{}
+	for range 200 {
+		port, err := FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[port] {
+			t.Fatalf("port %d handed out twice within %v", port, claimFor)
+		}
+		seen[port] = true
+	}
+	for port := range seen {
+		if claim(port) {
+			t.Fatalf("port %d claimed again while its claim is young", port)
+		}
+		old := time.Now().Add(-claimFor - time.Second)
+		if err := os.Chtimes(filepath.Join(claims(), strconv.Itoa(port)), old, old); err != nil {
+			t.Fatal(err)
+		}
+		if !claim(port) {
+			t.Fatalf("port %d not claimable once its claim is %v old", port, claimFor)
+		}
+		break
 	}
 }
 
