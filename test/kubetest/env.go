@@ -74,6 +74,9 @@ func StartWith(o Options) (*Env, error) {
 		CRDDirectoryPaths:     []string{filepath.Join(root, "config", "crd", "bases"), filepath.Join(root, "test", "crds", "flux")},
 		ErrorIfCRDPathMissing: true,
 	}
+	if err := devstack.PinPorts(&env.ControlPlane); err != nil {
+		return nil, err
+	}
 	if o.FeatureGates != "" {
 		env.ControlPlane.GetAPIServer().Configure().Append("feature-gates", o.FeatureGates)
 	}

@@ -93,6 +93,11 @@ func newControlPlane(name, etcdDir, certDir, logs string, p paths) (*controlPlan
 		ControlPlaneStartTimeout: time.Minute,
 		ControlPlaneStopTimeout:  20 * time.Second,
 	}
+	if err := PinPorts(&env.ControlPlane); err != nil {
+		etcdLog.Close()
+		apiLog.Close()
+		return nil, err
+	}
 	return &controlPlane{name: name, env: env, logs: []*os.File{etcdLog, apiLog}}, nil
 }
 

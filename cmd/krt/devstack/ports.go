@@ -3,7 +3,10 @@ package devstack
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
+
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"krt.dev/krt/runtimed/localpool"
 )
@@ -59,6 +62,30 @@ func freeAddress() (string, error) {
 		return "", err
 	}
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), nil
+}
+
+// PinPorts gives a control plane's etcd (client and peer) and API server
+// ports from below the ephemeral range. envtest would pick each by
+// binding 127.0.0.1:0 and releasing it, inside the range where every
+// outbound connection of a busy test also takes its local port, and where
+// the next such pick may get the port just released.
+func PinPorts(cp *envtest.ControlPlane) error {
+	var ports [3]int
+	for i := range ports {
+		p, err := localpool.FreePort()
+		if err != nil {
+			return err
+		}
+		ports[i] = p
+	}
+	if cp.Etcd == nil {
+		cp.Etcd = &envtest.Etcd{}
+	}
+	cp.Etcd.URL = &url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))}
+	cp.Etcd.Configure().Set("listen-peer-urls", "http://"+net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1])))
+	api := cp.GetAPIServer()
+	api.SecureServing.Address, api.SecureServing.Port = "127.0.0.1", strconv.Itoa(ports[2])
+	return nil
 }
 
 func portOf(l net.Listener) int { return l.Addr().(*net.TCPAddr).Port }
