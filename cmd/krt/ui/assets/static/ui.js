@@ -30,9 +30,10 @@
   // The run page: patch each node from the run's state.
   function followRun(dag) {
     const es = new EventSource(dag.dataset.events);
-    let refetching = false;
-    es.addEventListener("run", (e) => {
-      const st = JSON.parse(e.data);
+    let last = null, refetching = false, again = false;
+    // apply patches the page from a state, and says whether the DAG lacks
+    // some of its nodes.
+    const apply = (st) => {
       const phase = document.getElementById("run-phase");
       if (phase) phase.replaceChildren(badge(st.phase, st.symbol));
       const msg = document.getElementById("run-message");
@@ -47,13 +48,26 @@
       }
       dag.querySelectorAll(".group").forEach(patchGroup);
       if (st.terminal) document.getElementById("cancel")?.closest("form")?.remove();
-      if (missing && !refetching) {
-        // New nodes (a forEach expanded): the layout changes; ask for it.
-        refetching = true;
-        fetch(dag.dataset.dag, { credentials: "same-origin" }).then((r) => r.ok ? r.text() : null).then((html) => {
-          if (html) dag.innerHTML = html;
-        }).finally(() => { refetching = false; });
-      }
+      return missing;
+    };
+    // New nodes (a forEach expanded) change the layout: ask for it. The
+    // layout may be older than a state that came while it was fetched,
+    // so that state is applied over it, and asked for again after it.
+    const refetch = () => {
+      if (refetching) { again = true; return; }
+      refetching = true;
+      again = false;
+      fetch(dag.dataset.dag, { credentials: "same-origin" }).then((r) => r.ok ? r.text() : null).then((html) => {
+        if (html) dag.innerHTML = html;
+        if (last) apply(last);
+      }).finally(() => {
+        refetching = false;
+        if (again) refetch();
+      });
+    };
+    es.addEventListener("run", (e) => {
+      last = JSON.parse(e.data);
+      if (apply(last)) refetch();
     });
   }
 
