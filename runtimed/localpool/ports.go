@@ -48,6 +48,15 @@ func FreePort() (int, error) {
 	return anyFreePort()
 }
 
+// FreeAddress is FreePort as a loopback address, for a process's endpoint.
+func FreeAddress() (string, error) {
+	port, err := FreePort()
+	if err != nil {
+		return "", err
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), nil
+}
+
 // claimFor is how long a port handed out stays out of FreePort's picks:
 // time enough for its process to start and bind it.
 const claimFor = 2 * time.Minute

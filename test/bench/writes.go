@@ -35,8 +35,6 @@ func (b *bench) apiWrites(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var samples []float64
-	var cpu []map[string]float64
 	// The API server's first seconds under load are slower: warm it up.
 	warm := time.Now().Add(2 * time.Second)
 	for time.Now().Before(warm) {
@@ -44,19 +42,10 @@ func (b *bench) apiWrites(ctx context.Context) error {
 			return err
 		}
 	}
-	for i := range b.opts.repeats {
-		prof := ""
-		if i == 0 && b.opts.profiles != "" {
-			// The bare writes' profile, to set beside the Runs' one.
-			prof = filepath.Join(b.opts.profiles, "kube-apiserver-bare-writes.prof")
-		}
-		rate, c, err := b.writeWindow(ctx, ns, prof, b.asAdmin(), nil)
-		if err != nil {
-			return err
-		}
-		cpu = append(cpu, c)
-		fmt.Fprintf(os.Stderr, "bench: api writes, repeat %d: %.0f writes/s\n", i+1, rate)
-		samples = append(samples, rate)
+	// The bare writes' profile, to set beside the Runs' one.
+	cpu, samples, err := b.windows(ctx, ns, windowing{what: "api writes", prof: "bare-writes"})
+	if err != nil {
+		return err
 	}
 	// One client, one Run at a time, with the claim: the four serial
 	// writes issue 17 judges a machine's speed by.
@@ -77,7 +66,7 @@ func (b *bench) apiWrites(ctx context.Context) error {
 	b.results["api_writes_per_second"] = round(w)
 	b.results["ceiling_runs_per_second"] = round(w / runWrites)
 	b.results["api_writes_samples"] = rounds(samples)
-	b.results["cpu_ms_per_run_writes"] = medianByKey(cpu)
+	b.results["cpu_ms_per_run_writes"] = cpu
 	watched, err := b.watchedWrites(ctx, ns)
 	if err != nil {
 		return err
@@ -102,50 +91,61 @@ func (b *bench) apiWritesAfter(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var cpu []map[string]float64
-	for i := range b.opts.repeats {
-		rate, c, err := b.writeWindow(ctx, ns, "", b.asAdmin(), nil)
-		if err != nil {
-			return err
-		}
-		cpu = append(cpu, c)
-		fmt.Fprintf(os.Stderr, "bench: api writes after krt's figures, repeat %d: %.0f writes/s\n", i+1, rate)
-	}
-	b.results["cpu_ms_per_run_writes_after"] = medianByKey(cpu)
-	paced, err := b.pacedWrites(ctx, ns)
+	after, _, err := b.windows(ctx, ns, windowing{what: "api writes after krt's figures"})
 	if err != nil {
 		return err
 	}
-	b.results["cpu_ms_per_run_writes_paced"] = paced
+	b.results["cpu_ms_per_run_writes_after"] = after
+	// The paced writes: flat out, they keep the API server saturated,
+	// where each write costs it least, and krt's pipeline does not.
+	if perSecond, _ := b.results["runs_per_second"].(float64); perSecond > 0 {
+		paced, _, err := b.windows(ctx, ns, windowing{what: fmt.Sprintf("api writes paced at krt's %.0f Runs/s", perSecond),
+			prof: "bare-writes-paced", perSecond: perSecond, fresh: true})
+		if err != nil {
+			return err
+		}
+		b.results["cpu_ms_per_run_writes_paced"] = paced
+	}
 	return b.clean(ctx, ns)
 }
 
-// pacedWrites is the CPU per Run of the bare writes made no faster than
-// krt's sustained Runs/s: the flat-out writes keep the API server
-// saturated, where each write costs it least, and krt's pipeline does not.
-func (b *bench) pacedWrites(ctx context.Context, ns string) (map[string]float64, error) {
-	perSecond, _ := b.results["runs_per_second"].(float64)
-	if perSecond <= 0 {
-		return nil, nil
-	}
+// windowing is one kind of bare-writes window: what the log calls it,
+// the name of the API server's profile during the first one ("" for
+// none), at most perSecond Runs a second (0 for flat out), and whether
+// each starts from an empty namespace.
+type windowing struct {
+	what, prof string
+	perSecond  float64
+	fresh      bool
+}
+
+// windows makes the admin's bare writes for each repeat and returns the
+// median CPU per Run and each window's writes/s.
+func (b *bench) windows(ctx context.Context, ns string, w windowing) (map[string]float64, []float64, error) {
 	var cpu []map[string]float64
+	var rates []float64
 	for i := range b.opts.repeats {
-		if err := b.clean(ctx, ns); err != nil {
-			return nil, err
+		if w.fresh {
+			if err := b.clean(ctx, ns); err != nil {
+				return nil, nil, err
+			}
 		}
 		prof := ""
-		if i == 0 && b.opts.profiles != "" {
-			prof = filepath.Join(b.opts.profiles, "kube-apiserver-bare-writes-paced.prof")
+		if i == 0 && b.opts.profiles != "" && w.prof != "" {
+			prof = filepath.Join(b.opts.profiles, "kube-apiserver-"+w.prof+".prof")
 		}
-		pace := rate.NewLimiter(rate.Limit(perSecond), 1)
+		var pace *rate.Limiter
+		if w.perSecond > 0 {
+			pace = rate.NewLimiter(rate.Limit(w.perSecond), 1)
+		}
 		got, c, err := b.writeWindow(ctx, ns, prof, b.asAdmin(), pace)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		cpu = append(cpu, c)
-		fmt.Fprintf(os.Stderr, "bench: api writes paced at krt's %.0f Runs/s, repeat %d: %.0f writes/s\n", perSecond, i+1, got)
+		cpu, rates = append(cpu, c), append(rates, got)
+		fmt.Fprintf(os.Stderr, "bench: %s, repeat %d: %.0f writes/s\n", w.what, i+1, got)
 	}
-	return medianByKey(cpu), nil
+	return medianByKey(cpu), rates, nil
 }
 
 // writeWindow makes bare Runs' writes from all writers for one window and
@@ -228,16 +228,8 @@ func (b *bench) watchedWrites(ctx context.Context, ns string) (map[string]float6
 			}
 		})
 	}
-	var cpu []map[string]float64
-	for i := range b.opts.repeats {
-		rate, c, err := b.writeWindow(ctx, ns, "", b.asAdmin(), nil)
-		if err != nil {
-			return nil, err
-		}
-		cpu = append(cpu, c)
-		fmt.Fprintf(os.Stderr, "bench: api writes with krt's three Run watches, repeat %d: %.0f writes/s\n", i+1, rate)
-	}
-	return medianByKey(cpu), nil
+	cpu, _, err := b.windows(ctx, ns, windowing{what: "api writes with krt's three Run watches"})
+	return cpu, err
 }
 
 // writer is who assigns a bare Run and who makes its claim and result,

@@ -5,7 +5,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -141,10 +140,4 @@ func (p *Process) Refusals(since int64, n int) string {
 
 // FreeAddress finds a loopback address nobody listens on, for a process's
 // endpoint, from below the ephemeral range (see localpool.FreePort).
-func FreeAddress() (string, error) {
-	port, err := localpool.FreePort()
-	if err != nil {
-		return "", err
-	}
-	return "127.0.0.1:" + strconv.Itoa(port), nil
-}
+func FreeAddress() (string, error) { return localpool.FreeAddress() }

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -64,11 +63,10 @@ func Run(dir string) (*Server, error) {
 	}
 	// Not kubetest.FreeAddress: kubetest imports what imports the store,
 	// whose tests start this server.
-	port, err := localpool.FreePort()
+	addr, err := localpool.FreeAddress()
 	if err != nil {
 		return nil, err
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
 	s := &Server{
 		Region: "us-east-1", Bucket: "krt-test",
 		AccessKey: "krtroot", SecretKey: "krtroot-secret-key",

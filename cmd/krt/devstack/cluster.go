@@ -72,7 +72,7 @@ func (s *stack) startCluster(name string, hub bool) (*cluster, error) {
 // startController runs krt-controller against the cluster and waits for
 // its readiness endpoint.
 func (s *stack) startController(c *cluster) error {
-	health, err := freeAddress()
+	health, err := localpool.FreeAddress()
 	if err != nil {
 		return err
 	}

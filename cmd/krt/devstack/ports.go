@@ -38,7 +38,7 @@ func listenPreferred(what string, port int, note func(string)) (net.Listener, er
 // right after, which pick theirs that way.
 func preferredAddress(what string, port int, note func(string)) (string, error) {
 	if port <= 0 {
-		return freeAddress()
+		return localpool.FreeAddress()
 	}
 	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 	if err == nil {
@@ -46,22 +46,12 @@ func preferredAddress(what string, port int, note func(string)) (string, error) 
 		l.Close()
 		return addr, nil
 	}
-	addr, err2 := freeAddress()
+	addr, err2 := localpool.FreeAddress()
 	if err2 != nil {
 		return "", err2
 	}
 	note(fmt.Sprintf("port %d for the %s is in use (%v); using %s instead", port, what, unwrapListen(err), addr))
 	return addr, nil
-}
-
-// freeAddress is a port for another process to listen on, from below the
-// ephemeral range, where no outbound connection can take it first.
-func freeAddress() (string, error) {
-	port, err := localpool.FreePort()
-	if err != nil {
-		return "", err
-	}
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), nil
 }
 
 // PinPorts gives a control plane's etcd (client and peer) and API server
@@ -70,21 +60,22 @@ func freeAddress() (string, error) {
 // outbound connection of a busy test also takes its local port, and where
 // the next such pick may get the port just released.
 func PinPorts(cp *envtest.ControlPlane) error {
-	var ports [3]int
-	for i := range ports {
-		p, err := localpool.FreePort()
+	var addrs [3]string
+	for i := range addrs {
+		a, err := localpool.FreeAddress()
 		if err != nil {
 			return err
 		}
-		ports[i] = p
+		addrs[i] = a
 	}
 	if cp.Etcd == nil {
 		cp.Etcd = &envtest.Etcd{}
 	}
-	cp.Etcd.URL = &url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))}
-	cp.Etcd.Configure().Set("listen-peer-urls", "http://"+net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1])))
+	cp.Etcd.URL = &url.URL{Scheme: "http", Host: addrs[0]}
+	cp.Etcd.Configure().Set("listen-peer-urls", "http://"+addrs[1])
 	api := cp.GetAPIServer()
-	api.SecureServing.Address, api.SecureServing.Port = "127.0.0.1", strconv.Itoa(ports[2])
+	host, port, _ := net.SplitHostPort(addrs[2])
+	api.SecureServing.Address, api.SecureServing.Port = host, port
 	return nil
 }
 
